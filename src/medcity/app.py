@@ -1,0 +1,94 @@
+"""Builds the FastAPI app: mounts the FHIR face, the web pages and the static files; nothing else."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from medcity import __version__
+from medcity.fhir.outcome import error_response
+from medcity.fhir.routes import router as fhir_router
+from medcity.kit.config import Settings, get_settings
+from medcity.kit.db import make_engine
+from medcity.kit.errors import InvalidRequest, MedcityError, MethodNotAllowed, NotFound
+from medcity.store.repository import Store
+
+log = logging.getLogger("medcity")
+
+# Domain packages whose api modules register FHIR operations through medcity.kit.hooks when imported.
+DOMAIN_APIS = ("medcity.terminology.api", "medcity.ai.api", "medcity.registry.api")
+
+
+def load_domain_apis() -> None:
+    for module in DOMAIN_APIS:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path.startswith("/fhir")
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The app over `settings`; tests pass an `engine` to share one pool across many apps."""
+    settings = settings or get_settings()
+    load_domain_apis()
+    app = FastAPI(title="medcity", version=__version__, description="Unified medical information system")
+    engine = engine or make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.store = Store(engine, settings.region)
+
+    @app.exception_handler(MedcityError)
+    async def medcity_error(_request: Request, exc: MedcityError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not _is_fhir(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        if exc.status_code == 404:
+            return error_response(NotFound(f"No FHIR endpoint at {request.url.path[:120]}"))
+        if exc.status_code == 405:
+            return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path[:120]}"))
+        return error_response(MedcityError(str(exc.detail), status=exc.status_code))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        return error_response(InvalidRequest(f"Invalid request: {exc.errors()[:3]}"))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # A 500 is a bug. Log the type and the route only: messages may carry patient data.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope.get("route", ""))
+        return error_response(MedcityError("Internal error; it has been logged", status=500))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    app.include_router(fhir_router)
+    _mount_web(app)
+    return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    try:
+        pages = importlib.import_module("medcity.web.pages")
+    except ModuleNotFoundError:
+        return
+    app.include_router(pages.router)
+    static = Path(pages.__file__).parent / "static"
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=static), name="static")

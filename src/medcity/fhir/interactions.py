@@ -1,0 +1,96 @@
+"""The FHIR interactions on one transaction, shared by the REST routes and by batch/transaction Bundles, so a
+bundle entry behaves exactly as the same request sent alone."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from medcity.auth.gate import Access
+from medcity.kit.errors import InvalidRequest, PreconditionFailed
+from medcity.store.repository import StoredResource, Tx, WriteResult
+
+JSON = dict[str, Any]
+
+
+def parse_query(query: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(query, keep_blank_values=True, strict_parsing=False)
+    except ValueError as exc:
+        raise InvalidRequest(f"The query string cannot be read: {exc}") from None
+
+
+def _matches(tx: Tx, access: Access, rtype: str, query: str, what: str) -> list[StoredResource]:
+    params = [p for p in parse_query(query) if not p[0].startswith("_") or p[0] in ("_id", "_lastUpdated")]
+    if not params:
+        raise InvalidRequest(f"{what} needs search criteria")
+    result = tx.search(rtype, [*params, ("_count", "2")], restrict=access.restriction, strict=True)
+    return result.matches
+
+
+def create(tx: Tx, access: Access, data: JSON, *, if_none_exist: str | None = None) -> WriteResult:
+    rtype = data["resourceType"]
+    if if_none_exist:
+        found = _matches(tx, access, rtype, if_none_exist, "If-None-Exist")
+        if len(found) > 1:
+            raise PreconditionFailed(f"If-None-Exist matched more than one {rtype}")
+        if found:
+            access.require("read", rtype, found[0])
+            return WriteResult(stored=found[0], created=False, existing=True)
+    data = {k: v for k, v in data.items() if k != "id"}  # the server assigns ids on create
+    access.require("create", rtype, data)
+    result = tx.create(data)
+    access.record("create", rtype, result.stored.id)
+    return result
+
+
+def update(tx: Tx, access: Access, data: JSON, *, if_match: int | None = None) -> WriteResult:
+    rtype, rid = data["resourceType"], data.get("id")
+    current = tx.current(rtype, rid) if isinstance(rid, str) else None
+    access.require("update" if current and not current.deleted else "create", rtype, data)
+    result = tx.update(data, if_match=if_match)
+    access.record("update", rtype, result.stored.id)
+    return result
+
+
+def conditional_update(tx: Tx, access: Access, data: JSON, query: str, *, if_match: int | None = None) -> WriteResult:
+    rtype = data["resourceType"]
+    found = _matches(tx, access, rtype, query, "A conditional update")
+    if len(found) > 1:
+        raise PreconditionFailed(f"The conditional update matched more than one {rtype}")
+    if found:
+        if data.get("id") not in (None, found[0].id):
+            raise InvalidRequest(f"The body's id {str(data['id'])[:64]} is not the matched {rtype}/{found[0].id}")
+        return update(tx, access, {**data, "id": found[0].id}, if_match=if_match)
+    if "id" in data:
+        return update(tx, access, data, if_match=if_match)
+    return create(tx, access, data)
+
+
+def delete(tx: Tx, access: Access, rtype: str, rid: str) -> StoredResource | None:
+    current = tx.current(rtype, rid)
+    access.require("delete", rtype, current)
+    stored = tx.delete(rtype, rid)
+    access.record("delete", rtype, rid)
+    return stored
+
+
+def conditional_delete(tx: Tx, access: Access, rtype: str, query: str) -> StoredResource | None:
+    found = _matches(tx, access, rtype, query, "A conditional delete")
+    if len(found) > 1:
+        raise PreconditionFailed(f"The conditional delete matched more than one {rtype}")
+    return delete(tx, access, rtype, found[0].id) if found else None
+
+
+def read(tx: Tx, access: Access, rtype: str, rid: str) -> StoredResource:
+    stored = tx.read(rtype, rid)
+    access.require("read", rtype, stored)
+    access.record("read", rtype, rid)
+    return stored
+
+
+def vread(tx: Tx, access: Access, rtype: str, rid: str, version: int) -> StoredResource:
+    stored = tx.vread(rtype, rid, version)
+    access.require("read", rtype, stored)
+    access.record("vread", rtype, rid)
+    return stored

@@ -1,0 +1,28 @@
+"""Settings, read once from the environment (prefix MEDCITY_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDCITY_", extra="ignore")
+
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'medcity.db'}"
+    region: str = "77"
+    base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 8 * 1024 * 1024
+    default_page_size: int = 20
+    max_page_size: int = 1000
+    default_language: str = "ru"
+    secret_dir: Path = PROJECT_ROOT / "var" / "keys"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

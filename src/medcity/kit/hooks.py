@@ -1,0 +1,89 @@
+"""Registration hooks, so that domain packages can add FHIR operations and CLI commands while every import arrow
+still points down: a domain package registers here (kit), and the fhir/ and cli layers read what was registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class OperationCall:
+    """One invocation of a FHIR operation, as a domain handler sees it.
+
+    `parameters` is always a FHIR Parameters resource (a GET's query string is turned into one), so a handler
+    reads its inputs one way. `store` is the request's `medcity.store.Store`; `principal` is who is calling
+    (`medcity.auth` decides what they may do before the handler runs; a handler that touches more than the
+    resource in the URL asks `access` again).
+    """
+
+    name: str
+    resource_type: str | None
+    resource_id: str | None
+    parameters: JSON
+    store: Any
+    principal: Any
+    access: Any = None
+    query: list[tuple[str, str]] = field(default_factory=list)
+    base_url: str = ""
+
+
+OperationHandler = Callable[[OperationCall], JSON]
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """A FHIR operation: `name` without the `$`; `resource_types` empty means system level."""
+
+    name: str
+    handler: OperationHandler
+    resource_types: tuple[str, ...] = ()
+    type_level: bool = True
+    instance_level: bool = False
+    affects_state: bool = False
+    description: str = ""
+
+
+_operations: dict[tuple[str | None, str], OperationSpec] = {}
+
+
+def operation(
+    name: str,
+    *,
+    resource_types: tuple[str, ...] = (),
+    type_level: bool = True,
+    instance_level: bool = False,
+    affects_state: bool = False,
+    description: str = "",
+) -> Callable[[OperationHandler], OperationHandler]:
+    """Decorator: register `handler` as `[Type/][id/]$name`."""
+
+    def register(handler: OperationHandler) -> OperationHandler:
+        spec = OperationSpec(
+            name=name,
+            handler=handler,
+            resource_types=resource_types,
+            type_level=type_level,
+            instance_level=instance_level,
+            affects_state=affects_state,
+            description=description,
+        )
+        for rtype in resource_types or (None,):
+            _operations[(rtype, name)] = spec
+        return handler
+
+    return register
+
+
+def find_operation(resource_type: str | None, name: str) -> OperationSpec | None:
+    return _operations.get((resource_type, name))
+
+
+def all_operations() -> list[OperationSpec]:
+    seen: dict[int, OperationSpec] = {}
+    for spec in _operations.values():
+        seen[id(spec)] = spec
+    return list(seen.values())

@@ -1,0 +1,399 @@
+"""The store's face: a `Store` bound to one region, and `Tx`, one database transaction on it.
+
+Write path: id, version and meta → validate → resource, history and index rows in the caller's transaction.
+Read path: the stored bytes, untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from medcity.kit.db import WRITE, is_postgres
+from medcity.kit.errors import Conflict, Gone, InvalidRequest, NotFound, PreconditionFailed
+from medcity.kit.ids import is_valid_id, new_id
+from medcity.store.index import compartment_patient, extract
+from medcity.store.schema import INDEX_TABLES, resource, resource_history
+from medcity.store.searchparams import registry
+from medcity.store.validate import validate
+from medcity.store.values import now_instant
+
+JSON = dict[str, Any]
+# Given the resource table and a type, the access policy's SQL condition (None: no restriction).
+Restriction = Callable[[Any, str], ColumnElement[bool] | None]
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    type: str
+    id: str
+    version: int
+    last_updated: str
+    deleted: bool
+    content: bytes
+    patient: str | None = None
+
+    @cached_property
+    def resource(self) -> JSON:
+        data: JSON = orjson.loads(self.content)
+        return data
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+    @property
+    def reference(self) -> str:
+        return f"{self.type}/{self.id}"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    stored: StoredResource
+    created: bool
+    # True when a conditional create found an existing match and wrote nothing.
+    existing: bool = False
+
+
+def check_type(resource_type: str) -> None:
+    if resource_type not in registry().resource_types:
+        raise NotFound(f"Resource type '{resource_type}' is not supported by this server", status=404)
+
+
+class Tx:
+    """One transaction on one region. Every method runs inside it; nothing is visible to others until commit."""
+
+    def __init__(self, conn: Connection, region: str, *, writable: bool) -> None:
+        self.conn = conn
+        self.region = region
+        self.writable = writable
+        self._pending_index: dict[str, list[JSON]] = {}
+        self._pending_history: list[JSON] = []
+
+    # ---- reads -------------------------------------------------------------------------------------------
+
+    def _row_to_stored(self, rtype: str, row: Any) -> StoredResource:
+        return StoredResource(
+            type=rtype,
+            id=row.id,
+            version=row.version,
+            last_updated=row.last_updated,
+            deleted=row.deleted,
+            content=bytes(row.content),
+            patient=getattr(row, "patient", None),
+        )
+
+    def current(self, rtype: str, rid: str, *, for_update: bool = False) -> StoredResource | None:
+        """The current version, deleted or not; None when the id was never used."""
+        query = select(resource).where(
+            resource.c.partition == self.region, resource.c.type == rtype, resource.c.id == rid
+        )
+        if for_update and is_postgres_conn(self.conn):
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return self._row_to_stored(rtype, row) if row else None
+
+    def read(self, rtype: str, rid: str) -> StoredResource:
+        check_type(rtype)
+        found = self.current(rtype, rid)
+        if found is None:
+            raise NotFound(f"{rtype}/{rid} is not known")
+        if found.deleted:
+            raise Gone(f"{rtype}/{rid} was deleted (version {found.version})")
+        return found
+
+    def read_many(self, refs: list[tuple[str, str]], restrict: Restriction | None = None) -> list[StoredResource]:
+        """Current, not deleted resources for (type, id) pairs, in the given order; missing ones left out."""
+        found: dict[tuple[str, str], StoredResource] = {}
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in refs:
+            by_type.setdefault(rtype, []).append(rid)
+        for rtype, ids in by_type.items():
+            conds = [
+                resource.c.partition == self.region,
+                resource.c.type == rtype,
+                resource.c.id.in_(ids),
+                resource.c.deleted.is_(False),
+            ]
+            extra = restrict(resource, rtype) if restrict else None
+            if extra is not None:
+                conds.append(extra)
+            for row in self.conn.execute(select(resource).where(and_(*conds))):
+                found[(rtype, row.id)] = self._row_to_stored(rtype, row)
+        return [found[ref] for ref in refs if ref in found]
+
+    def vread(self, rtype: str, rid: str, version: int) -> StoredResource:
+        check_type(rtype)
+        row = self.conn.execute(
+            select(resource_history).where(
+                resource_history.c.partition == self.region,
+                resource_history.c.type == rtype,
+                resource_history.c.id == rid,
+                resource_history.c.version == version,
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"{rtype}/{rid} has no version {version}")
+        if row.deleted:
+            raise Gone(f"{rtype}/{rid} version {version} is a deletion")
+        return self._row_to_stored(rtype, row)
+
+    # ---- writes ------------------------------------------------------------------------------------------
+
+    def _prepare(self, data: JSON, rid: str, version: int, when: str) -> tuple[JSON, bytes]:
+        data = dict(data)
+        data["id"] = rid
+        meta = dict(data.get("meta") or {})
+        meta["versionId"] = str(version)
+        meta["lastUpdated"] = when
+        data["meta"] = meta
+        validate(data)
+        return data, orjson.dumps(data)
+
+    def _queue_index(self, rtype: str, rid: str, data: JSON) -> None:
+        for kind, rows in extract(data).items():
+            target = self._pending_index.setdefault(kind, [])
+            columns = INDEX_TABLES[kind].c.keys()[3:]  # partition, type, id come first
+            for row in rows:
+                target.append(
+                    {"partition": self.region, "type": rtype, "id": rid, **dict(zip(columns, row, strict=True))}
+                )
+
+    def _drop_index(self, rtype: str, rid: str) -> None:
+        self.flush()
+        for table in INDEX_TABLES.values():
+            self.conn.execute(
+                delete(table).where(table.c.partition == self.region, table.c.type == rtype, table.c.id == rid)
+            )
+
+    def flush(self) -> None:
+        """Write queued index and history rows (batched, so a bundle costs one round trip per table)."""
+        for kind, rows in self._pending_index.items():
+            if rows:
+                self.conn.execute(insert(INDEX_TABLES[kind]), rows)
+        self._pending_index = {}
+        if self._pending_history:
+            self.conn.execute(insert(resource_history), self._pending_history)
+            self._pending_history = []
+
+    def _history(self, stored: StoredResource, method: str) -> None:
+        self._pending_history.append(
+            {
+                "partition": self.region,
+                "type": stored.type,
+                "id": stored.id,
+                "version": stored.version,
+                "last_updated": stored.last_updated,
+                "deleted": stored.deleted,
+                "method": method,
+                "content": stored.content,
+            }
+        )
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise RuntimeError("write in a read-only transaction")
+
+    def create(self, data: JSON, *, rid: str | None = None) -> WriteResult:
+        """Create with a server id (or the given one, for update-as-create)."""
+        self._require_writable()
+        rtype = data.get("resourceType")
+        if not isinstance(rtype, str):
+            raise InvalidRequest("resourceType is missing")
+        check_type(rtype)
+        rid = rid or new_id()
+        when = now_instant()
+        data, content = self._prepare(data, rid, 1, when)
+        patient = compartment_patient(data)
+        self.conn.execute(
+            insert(resource).values(
+                partition=self.region, type=rtype, id=rid, version=1, last_updated=when,
+                deleted=False, content=content, patient=patient,
+            )
+        )  # fmt: skip
+        stored = StoredResource(rtype, rid, 1, when, False, content, patient)
+        self._history(stored, "POST")
+        self._queue_index(rtype, rid, data)
+        return WriteResult(stored=stored, created=True)
+
+    def update(self, data: JSON, *, if_match: int | None = None) -> WriteResult:
+        """Update by id; a new id is created (update-as-create). `if_match` is the version the client saw."""
+        self._require_writable()
+        rtype, rid = data.get("resourceType"), data.get("id")
+        if not isinstance(rtype, str) or not isinstance(rid, str):
+            raise InvalidRequest("An update needs resourceType and id in the body")
+        check_type(rtype)
+        if not is_valid_id(rid):
+            raise InvalidRequest(f"'{rid[:80]}' is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)")
+        current = self.current(rtype, rid, for_update=True)
+        if current is None:
+            if if_match is not None:
+                raise PreconditionFailed(f"{rtype}/{rid} does not exist, so version {if_match} cannot match")
+            return self.create(data, rid=rid)
+        if if_match is not None and if_match != current.version:
+            raise PreconditionFailed(
+                f"{rtype}/{rid} is at version {current.version}, not {if_match}: reload and apply your change again"
+            )
+        version = current.version + 1
+        when = now_instant()
+        data, content = self._prepare(data, rid, version, when)
+        patient = compartment_patient(data)
+        result = self.conn.execute(
+            update(resource)
+            .where(
+                resource.c.partition == self.region,
+                resource.c.type == rtype,
+                resource.c.id == rid,
+                resource.c.version == current.version,
+            )
+            .values(version=version, last_updated=when, deleted=False, content=content, patient=patient)
+        )
+        if result.rowcount != 1:
+            raise Conflict(f"{rtype}/{rid} was changed by someone else at the same time; try again")
+        stored = StoredResource(rtype, rid, version, when, False, content, patient)
+        self._history(stored, "PUT")
+        self._drop_index(rtype, rid)
+        self._queue_index(rtype, rid, data)
+        return WriteResult(stored=stored, created=current.deleted)
+
+    def delete(self, rtype: str, rid: str) -> StoredResource | None:
+        """Delete (a new, empty version); deleting what is gone or never was is a no-op that returns None."""
+        self._require_writable()
+        check_type(rtype)
+        current = self.current(rtype, rid, for_update=True)
+        if current is None or current.deleted:
+            return None
+        version = current.version + 1
+        when = now_instant()
+        self.conn.execute(
+            update(resource)
+            .where(resource.c.partition == self.region, resource.c.type == rtype, resource.c.id == rid)
+            .values(version=version, last_updated=when, deleted=True)
+        )
+        stored = StoredResource(rtype, rid, version, when, True, current.content, current.patient)
+        self._history(stored, "DELETE")
+        self._drop_index(rtype, rid)
+        return stored
+
+    # ---- history -----------------------------------------------------------------------------------------
+
+    def history(
+        self,
+        rtype: str | None = None,
+        rid: str | None = None,
+        *,
+        since: str | None = None,
+        at_most: int = 100,
+        offset: int = 0,
+        restrict: Restriction | None = None,
+    ) -> tuple[list[tuple[StoredResource, str]], int]:
+        """Versions newest first, with the HTTP method that made each; and how many there are in all."""
+        from sqlalchemy import func
+
+        h = resource_history
+        conds = [h.c.partition == self.region]
+        if rtype:
+            check_type(rtype)
+            conds.append(h.c.type == rtype)
+        if rid:
+            conds.append(h.c.id == rid)
+            if self.current(rtype or "", rid) is None:
+                raise NotFound(f"{rtype}/{rid} is not known")
+        if since:
+            conds.append(h.c.last_updated >= since)
+        if restrict is not None:
+            conds.append(_history_restriction(h, rtype, restrict))
+        total = self.conn.execute(select(func.count()).select_from(h).where(and_(*conds))).scalar_one()
+        rows = self.conn.execute(
+            select(h)
+            .where(and_(*conds))
+            .order_by(h.c.last_updated.desc(), h.c.version.desc())
+            .limit(at_most)
+            .offset(offset)
+        )
+        return [(self._row_to_stored(row.type, row), row.method) for row in rows], int(total)
+
+    # ---- search ------------------------------------------------------------------------------------------
+
+    def search(self, rtype: str, params: list[tuple[str, str]], **kwargs: Any) -> Any:
+        from medcity.store.search import run_search
+
+        self.flush()
+        return run_search(self, rtype, params, **kwargs)
+
+
+def _history_restriction(h: Any, rtype: str | None, restrict: Restriction) -> ColumnElement[bool]:
+    """History rows are visible when the current resource they belong to is."""
+    from sqlalchemy import exists, or_
+
+    types = [rtype] if rtype else list(registry().resource_types)
+    allowed = []
+    for t in types:
+        cond = restrict(resource, t)
+        base = and_(h.c.type == t)
+        if cond is None:
+            allowed.append(base)
+        else:
+            allowed.append(
+                and_(
+                    base,
+                    exists(
+                        select(resource.c.id).where(
+                            resource.c.partition == h.c.partition,
+                            resource.c.type == h.c.type,
+                            resource.c.id == h.c.id,
+                            cond,
+                        )
+                    ),
+                )
+            )
+    return or_(*allowed)
+
+
+def is_postgres_conn(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+class Store:
+    """The resource store of one region over one engine."""
+
+    def __init__(self, engine: Engine, region: str) -> None:
+        self.engine = engine
+        self.region = region
+        self.postgres = is_postgres(engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction: all of it commits, or none of it does."""
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            tx = Tx(conn, self.region, writable=True)
+            yield tx
+            tx.flush()
+
+    @contextmanager
+    def reader(self) -> Iterator[Tx]:
+        with self.engine.connect() as conn, conn.begin():
+            yield Tx(conn, self.region, writable=False)
+
+    def for_region(self, region: str) -> Store:
+        return Store(self.engine, region)
+
+    # Conveniences for one-operation transactions.
+    def create(self, data: JSON) -> StoredResource:
+        with self.transaction() as tx:
+            return tx.create(data).stored
+
+    def update(self, data: JSON, *, if_match: int | None = None) -> StoredResource:
+        with self.transaction() as tx:
+            return tx.update(data, if_match=if_match).stored
+
+    def read(self, rtype: str, rid: str) -> StoredResource:
+        with self.reader() as tx:
+            return tx.read(rtype, rid)
