@@ -481,7 +481,9 @@ def run_search(
         if len(ids) <= SNAPSHOT_CAP:
             result.total = len(ids)
         result.snapshot = _save_snapshot(tx, rtype, ids[:SNAPSHOT_CAP], used)
-    if result.total is None and controls.total != "none":
+    if controls.total == "none":
+        result.total = None
+    elif result.total is None:
         result.total = int(tx.conn.execute(select(func.count()).select_from(resource).where(where)).scalar_one())
     result.included = _includes(tx, rtype, result.matches, includes, revincludes, restrict)
     return result
