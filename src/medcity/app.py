@@ -89,6 +89,6 @@ def _mount_web(app: FastAPI) -> None:
     except ModuleNotFoundError:
         return
     app.include_router(pages.router)
-    static = Path(pages.__file__).parent / "static"
+    static = Path(str(pages.__file__)).parent / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")

@@ -17,7 +17,9 @@ def patient(family: str = "Иванов", given: str = "Пётр", birth: str = 
     }
 
 
-def observation(patient_id: str, code: str = "8480-6", value: float = 120, when: str = "2024-01-01T10:00:00Z") -> dict[str, Any]:
+def observation(
+    patient_id: str, code: str = "8480-6", value: float = 120, when: str = "2024-01-01T10:00:00Z"
+) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "status": "final",

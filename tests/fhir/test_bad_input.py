@@ -58,7 +58,8 @@ def test_body_too_large_is_413(client):
 
 
 def test_wrong_content_type_is_415(client):
-    _assert_outcome(client.post("/fhir/Patient", content=b"<Patient/>", headers={"content-type": "application/xml"}), 415)
+    r = client.post("/fhir/Patient", content=b"<Patient/>", headers={"content-type": "application/xml"})
+    _assert_outcome(r, 415)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from medcity.store.repository import Store, StoredResource, Tx, check_type
 
 JSON = dict[str, Any]
 # The order in which a transaction's entries are processed (FHIR R4 3.1.0.11.2).
-_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
 MAX_ENTRIES = 10_000
 
 

@@ -7,12 +7,11 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
+from medcity.fhir.outcome import FHIR_JSON
 from medcity.kit.config import Settings
 from medcity.kit.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from medcity.kit.ids import is_valid_id
 from medcity.store.repository import StoredResource, check_type
-
-from medcity.fhir.outcome import FHIR_JSON
 
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 FORM = "application/x-www-form-urlencoded"

@@ -97,9 +97,9 @@ def _rows(param: SearchParam, chain: KeyChain, value: Any) -> Iterator[tuple[Any
         for text in _strings(value, chain.leaf_type):
             yield normalize_text(text), text[:MAX_INDEXED]
     elif kind == "token":
-        for system, code, text in _tokens(value, chain.leaf_type):
-            if code is not None or text:
-                yield (system or None), code, (normalize_text(text) if text else None)
+        for system, code, display in _tokens(value, chain.leaf_type):
+            if code is not None or display:
+                yield (system or None), code, (normalize_text(display) if display else None)
     elif kind == "date":
         yield from _dates(value)
     elif kind == "reference":

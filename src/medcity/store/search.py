@@ -43,7 +43,9 @@ _TOKEN_MODIFIERS = {"not", "text", "missing"}
 _OTHER_MODIFIERS = {"missing"}
 _REFERENCE_MODIFIERS = {"missing"}
 _URI_MODIFIERS = {"missing", "below", "above"}
-_SORT_COLUMN = {"string": "value", "token": "code", "date": "low", "number": "value", "quantity": "value", "uri": "value"}
+_SORT_COLUMN = {
+    "string": "value", "token": "code", "date": "low", "number": "value", "quantity": "value", "uri": "value",
+}  # fmt: skip
 
 
 @dataclass
@@ -477,7 +479,8 @@ def run_search(
     if not result.has_next:
         result.total = len(rows) if controls.offset == 0 or rows else None
     if result.has_next:
-        ids = [row.id for row in tx.conn.execute(select(resource.c.id).where(where).order_by(*order).limit(SNAPSHOT_CAP + 1))]
+        id_query = select(resource.c.id).where(where).order_by(*order).limit(SNAPSHOT_CAP + 1)
+        ids = [row.id for row in tx.conn.execute(id_query)]
         if len(ids) <= SNAPSHOT_CAP:
             result.total = len(ids)
         result.snapshot = _save_snapshot(tx, rtype, ids[:SNAPSHOT_CAP], used)

@@ -18,7 +18,10 @@ def _model(resource_type: str) -> Any:
 
 
 def validate(resource: dict[str, Any]) -> None:
-    """Raise InvalidRequest (400, as the spec asks for a resource that fails basic FHIR rules) listing every structural error, each with its FHIRPath location."""
+    """Raise InvalidRequest listing every structural error with its FHIRPath location.
+
+    400, not 422: the specification keeps 422 for profile and business rules, 400 for basic FHIR rules.
+    """
     rtype = resource["resourceType"]
     try:
         _model(rtype).model_validate(resource)
