@@ -1,0 +1,1 @@
+"""Registers of organisations, staff and patients: identifiers, attachment, the master patient index."""

@@ -1,0 +1,171 @@
+"""Reference data of the registers, in the spirit of ФРМО (organisations) and ФРМР (staff): organisation
+kinds, ownership, the fixed list of doctors' specialties, and per-region settings (which specialties a
+patient may book without a referral).
+
+Codes are medcity's own and stable (they are stored in resources), under the CodeSystem URLs below; the
+specialty names follow the Minzdrav nomenclature of specialties (приказ № 206н), and the first-contact rule
+follows the Moscow and St Petersburg practice of direct booking to district doctors and a few specialists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from medcity.kit.errors import InvalidRequest
+
+BASE = "https://medcity.example/fhir"
+ORGANIZATION_KIND_SYSTEM = f"{BASE}/CodeSystem/organization-kind"
+OWNERSHIP_SYSTEM = f"{BASE}/CodeSystem/ownership"
+SPECIALTY_SYSTEM = f"{BASE}/CodeSystem/specialty"
+HL7_ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
+
+
+@dataclass(frozen=True)
+class Concept:
+    code: str
+    ru: str
+    en: str
+
+    def display(self, lang: str = "ru") -> str:
+        return self.en if lang == "en" else self.ru
+
+
+@dataclass(frozen=True)
+class OrganizationKind(Concept):
+    hl7_type: str  # organization-type code: prov (provider), dept (a branch is a department of its parent)
+    attachable: bool  # patients can be attached (прикреплены) to it
+
+
+ORGANIZATION_KINDS = {
+    k.code: k
+    for k in (
+        OrganizationKind("polyclinic", "Городская поликлиника", "City polyclinic", "prov", True),
+        OrganizationKind("polyclinic-branch", "Филиал поликлиники", "Polyclinic branch", "dept", True),
+        OrganizationKind("hospital", "Больница", "Hospital", "prov", False),
+        OrganizationKind("laboratory", "Лаборатория", "Laboratory", "prov", False),
+        OrganizationKind("pharmacy", "Аптека", "Pharmacy", "prov", False),
+        OrganizationKind("private-clinic", "Частная клиника", "Private clinic", "prov", True),
+    )
+}
+
+OWNERSHIP = {
+    o.code: o
+    for o in (Concept("public", "Государственная", "Public"), Concept("private", "Частная", "Private"))
+}
+
+SPECIALTIES = {
+    s.code: s
+    for s in (
+        Concept("therapist-district", "Участковый терапевт", "District therapist"),
+        Concept("general-practitioner", "Врач общей практики", "General practitioner"),
+        Concept("paediatrician", "Педиатр", "Paediatrician"),
+        Concept("surgeon", "Хирург", "Surgeon"),
+        Concept("ophthalmologist", "Офтальмолог", "Ophthalmologist"),
+        Concept("otorhinolaryngologist", "Оториноларинголог", "Otorhinolaryngologist (ENT)"),
+        Concept("dentist", "Стоматолог", "Dentist"),
+        Concept("cardiologist", "Кардиолог", "Cardiologist"),
+        Concept("neurologist", "Невролог", "Neurologist"),
+        Concept("endocrinologist", "Эндокринолог", "Endocrinologist"),
+        Concept("gastroenterologist", "Гастроэнтеролог", "Gastroenterologist"),
+        Concept("urologist", "Уролог", "Urologist"),
+        Concept("gynaecologist", "Акушер-гинеколог", "Obstetrician-gynaecologist"),
+        Concept("dermatologist", "Дерматовенеролог", "Dermatovenereologist"),
+        Concept("pulmonologist", "Пульмонолог", "Pulmonologist"),
+        Concept("rheumatologist", "Ревматолог", "Rheumatologist"),
+        Concept("infectious-disease", "Инфекционист", "Infectious disease specialist"),
+        Concept("psychiatrist", "Психиатр", "Psychiatrist"),
+        Concept("oncologist", "Онколог", "Oncologist"),
+        Concept("traumatologist", "Травматолог-ортопед", "Orthopaedic traumatologist"),
+        Concept("allergist", "Аллерголог-иммунолог", "Allergist-immunologist"),
+        Concept(
+            "clinical-laboratory",
+            "Врач клинической лабораторной диагностики",
+            "Clinical laboratory physician",
+        ),
+        Concept("pharmacist", "Провизор", "Pharmacist"),
+    )
+}
+
+# Specialties a patient reaches first, without a referral from a district doctor.
+FIRST_CONTACT = frozenset(
+    {
+        "therapist-district", "general-practitioner", "paediatrician", "surgeon", "ophthalmologist",
+        "otorhinolaryngologist", "dentist", "urologist", "gynaecologist",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str  # the partition code (a region's number in the vehicle-plate / ГИБДД sense: 77, 78)
+    okato: str  # ОКАТО code of the subject: the prefix of its ЕНП and passport series
+    ru: str
+    en: str
+    self_bookable: frozenset[str]
+
+
+REGIONS = {
+    r.code: r
+    for r in (
+        Region("77", "45", "Москва", "Moscow", FIRST_CONTACT),
+        Region("78", "40", "Санкт-Петербург", "Saint Petersburg", FIRST_CONTACT),
+    )
+}
+
+
+def region(code: str) -> Region:
+    try:
+        return REGIONS[code]
+    except KeyError:
+        raise InvalidRequest(
+            f"Unknown region '{code}': known regions are {', '.join(sorted(REGIONS))}"
+        ) from None
+
+
+def specialty(code: str) -> Concept:
+    try:
+        return SPECIALTIES[code]
+    except KeyError:
+        raise InvalidRequest(f"Unknown specialty '{code}'") from None
+
+
+def is_self_bookable(specialty_code: str, region_code: str) -> bool:
+    """True when a patient of the region may book this specialty directly; False: referral only."""
+    return specialty(specialty_code).code in region(region_code).self_bookable
+
+
+def _coding(system: str, concept: Concept, lang: str) -> dict[str, Any]:
+    return {"system": system, "code": concept.code, "display": concept.display(lang)}
+
+
+def specialty_concept(code: str, lang: str = "ru") -> dict[str, Any]:
+    """A CodeableConcept for PractitionerRole.specialty."""
+    concept = specialty(code)
+    return {"coding": [_coding(SPECIALTY_SYSTEM, concept, lang)], "text": concept.display(lang)}
+
+
+def organization_types(kind: str, ownership: str, lang: str = "ru") -> list[dict[str, Any]]:
+    """Organization.type: the HL7 type with medcity's kind, then the ownership (public/private)."""
+    try:
+        k, own = ORGANIZATION_KINDS[kind], OWNERSHIP[ownership]
+    except KeyError:
+        raise InvalidRequest(f"Unknown organisation kind '{kind}' or ownership '{ownership}'") from None
+    return [
+        {
+            "coding": [
+                {"system": HL7_ORGANIZATION_TYPE, "code": k.hl7_type},
+                _coding(ORGANIZATION_KIND_SYSTEM, k, lang),
+            ]
+        },
+        {"coding": [_coding(OWNERSHIP_SYSTEM, own, lang)]},
+    ]
+
+
+def organization_kind(organization: dict[str, Any]) -> str | None:
+    """The medcity kind recorded on an Organization resource, if any."""
+    for concept in organization.get("type") or []:
+        for coding in concept.get("coding") or []:
+            if coding.get("system") == ORGANIZATION_KIND_SYSTEM:
+                return str(coding.get("code"))
+    return None
