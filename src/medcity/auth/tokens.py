@@ -1,0 +1,161 @@
+"""Access tokens: JWTs signed with an EC key the server makes on first start, published as a JWKS.
+
+Verification trusts nothing in the token's header but the key id: the algorithm is pinned to ES256 (so `alg: none`
+and HMAC-with-the-public-key tricks fail), and issuer, audience, region, expiry and revocation are all checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
+from sqlalchemy import Connection, delete, insert, select
+
+from medcity.auth.tables import revoked_token
+from medcity.kit.errors import Unauthenticated
+
+ALGORITHM = "ES256"
+KEY_FILE = "signing-key.jwk.json"
+DEFAULT_LIFETIME = timedelta(minutes=15)
+
+
+@lru_cache(maxsize=8)
+def signing_key(secret_dir: Path) -> ECKey:
+    """The server's private signing key, created on first use. The file is 0600 and written with O_EXCL, so two
+    workers starting together agree on one key: the loser of the race reads the winner's file."""
+    path = Path(secret_dir) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = ECKey.generate_key("P-256", auto_kid=True)
+        data = json.dumps(key.as_dict(private=True)).encode()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            return key
+    return ECKey.import_key(json.loads(path.read_text()))
+
+
+def jwks(secret_dir: Path) -> dict[str, Any]:
+    """The public half, as served at /.well-known/jwks.json."""
+    public = signing_key(secret_dir).as_dict(private=False)
+    return {"keys": [{**public, "use": "sig", "alg": ALGORITHM}]}
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    subject: str
+    role: str
+    scopes: tuple[str, ...]
+    region: str
+    jti: str
+    expires: int
+    patient: str | None = None
+    fhir_user: str | None = None
+    organization: str | None = None
+
+
+def issue(
+    key: ECKey,
+    *,
+    issuer: str,
+    audience: str,
+    region: str,
+    subject: str,
+    role: str,
+    scope: str,
+    now: datetime,
+    patient: str | None = None,
+    fhir_user: str | None = None,
+    organization: str | None = None,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+) -> str:
+    issued = int(now.timestamp())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + int(lifetime.total_seconds()),
+        "jti": secrets.token_urlsafe(18),
+        "role": role,
+        "scope": scope,
+        "region": region,
+    }
+    # SMART launch context: `patient` and `fhirUser` are what a SMART app reads from the token response.
+    for name, value in (("patient", patient), ("fhirUser", fhir_user), ("organization", organization)):
+        if value:
+            claims[name] = value
+    header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
+    return jwt.encode(header, claims, key, algorithms=[ALGORITHM])
+
+
+def verify(
+    token: str,
+    key: ECKey,
+    *,
+    issuer: str,
+    audience: str,
+    region: str,
+    now: datetime,
+    is_revoked: Callable[[str], bool],
+) -> TokenClaims:
+    """The token's claims, or Unauthenticated. The message stays vague on purpose: it helps no attacker."""
+    refused = Unauthenticated("The access token is invalid or expired")
+    try:
+        decoded = jwt.decode(token, KeySet([key]), algorithms=[ALGORITHM])
+        registry = jwt.JWTClaimsRegistry(
+            now=int(now.timestamp()),
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            sub={"essential": True},
+            jti={"essential": True},
+            role={"essential": True},
+            region={"essential": True, "value": region},
+        )
+        registry.validate(decoded.claims)
+    except (JoseError, ValueError, TypeError):
+        raise refused from None
+    claims = decoded.claims
+    if is_revoked(str(claims["jti"])):
+        raise refused
+    scope = claims.get("scope", "")
+    return TokenClaims(
+        subject=str(claims["sub"]),
+        role=str(claims["role"]),
+        scopes=tuple(scope.split()) if isinstance(scope, str) else (),
+        region=str(claims["region"]),
+        jti=str(claims["jti"]),
+        expires=int(claims["exp"]),
+        patient=claims.get("patient"),
+        fhir_user=claims.get("fhirUser"),
+        organization=claims.get("organization"),
+    )
+
+
+def revoke(conn: Connection, *, jti: str, expires: int, now: datetime) -> None:
+    """Refuse this token from now on; rows of tokens that have expired anyway are purged on the way."""
+    conn.execute(delete(revoked_token).where(revoked_token.c.expires < int(now.timestamp())))
+    if not is_revoked(conn, jti):
+        conn.execute(insert(revoked_token).values(jti=jti, expires=expires))
+
+
+def is_revoked(conn: Connection, jti: str) -> bool:
+    return conn.execute(select(revoked_token.c.jti).where(revoked_token.c.jti == jti)).first() is not None
