@@ -283,6 +283,7 @@ class SearchIndex:
         self._fuzzy: dict[str, list[str]] | None = None
         self._all = frozenset(c.index for c in concepts)
         self._active = frozenset(c.index for c in concepts if c.active)
+        self._selectable = frozenset(c.index for c in concepts if c.selectable)
 
     # -- building -------------------------------------------------------------------------------------------
 
@@ -330,11 +331,15 @@ class SearchIndex:
         return self._keys[lo:hi]
 
     def _typo_keys(self, word: str) -> list[str]:
-        """Keys that have a prefix one edit away from `word` (a typo anywhere in what was typed so far)."""
+        """Keys one edit away from `word`, as whole words if any are («бронхт» is «бронхит», not «бронхо...»),
+        else keys with a prefix one edit away (a typo in a word still being typed: «пневмани»)."""
         table = self.typo_table()
         candidates: set[str] = set()
         for d in set(_deletes(word[:_FUZZY_PREFIX])):
             candidates.update(table.get(d, ()))
+        whole = [key for key in candidates if _within_one_edit(word, key)]
+        if whole:
+            return whole
         n = len(word)
         return [
             key
@@ -427,21 +432,20 @@ class SearchIndex:
         matches.sort(key=lambda c: (not c.selectable, c.index))
         return exact, [c.index for c in matches]
 
-    def _text_tiers(
-        self, text_words: list[str], code_filters: list[str], allowed: frozenset[int]
-    ) -> list[_LazySorted]:
+    def _text_tiers(self, text_words: list[str], code_filters: list[str], allowed: frozenset[int]) -> list[_LazySorted]:
         if not text_words:
             return []
         hits: list[_WordHits] = []
-        used_typo = False
         for word in text_words:
             h = self.word_hits(word, False)
             if not h.direct and not h.inherited:
                 h = self.word_hits(word, True)
-                used_typo = True
-            if not h.direct and not h.inherited:
-                return []
-            hits.append(h)
+            # A word that matches nothing even with a typo allowed («внебольничная») is a qualifier the
+            # classification does not use: the others still narrow the list down.
+            if h.direct or h.inherited:
+                hits.append(h)
+        if not hits:
+            return []
         own = frozenset.intersection(*(h.direct for h in hits)) & allowed
         anyhow = (frozenset.intersection(*(h.direct | h.inherited for h in hits)) & allowed) - own
         if code_filters:
@@ -452,8 +456,9 @@ class SearchIndex:
         tier0, tier1 = self._popular
         rank = self._rank.__getitem__
         out: list[_LazySorted] = []
-        # A typo costs nothing in the order when it is the only way to match: then everything had one.
-        for group in (own, anyhow) if not used_typo else (own | anyhow,):
+        # Chapters and blocks only group diagnoses: they follow every code that can be chosen.
+        groups = (own & self._selectable, anyhow & self._selectable, (own | anyhow) - self._selectable)
+        for group in groups:
             rest = group - tier0 - tier1
             for part in (group & tier0, group & tier1, rest & first, rest - first):
                 out.append(_LazySorted(part, rank))

@@ -156,9 +156,7 @@ def lookup(
     values: list[tuple[str, JSON]] = []
     if concept.parent >= 0:
         values.append(("parent", {"valueCode": catalogue.concepts[concept.parent].code}))
-    values.extend(
-        ("child", {"valueCode": catalogue.concepts[i].code}) for i in catalogue.children[concept.index]
-    )
+    values.extend(("child", {"valueCode": catalogue.concepts[i].code}) for i in catalogue.children[concept.index])
     values.append(("notSelectable", {"valueBoolean": not concept.selectable}))
     values.append(("inactive", {"valueBoolean": not concept.active}))
     values.append(("kind", {"valueCode": KIND_NAMES[concept.kind]}))
@@ -334,8 +332,7 @@ def code_system_resource() -> JSON:
         "content": "not-present",
         "count": len(load().concepts),
         "property": [
-            {"code": code, "type": kind, "description": description}
-            for code, (kind, description) in PROPERTIES.items()
+            {"code": code, "type": kind, "description": description} for code, (kind, description) in PROPERTIES.items()
         ],
     }
 
