@@ -21,6 +21,13 @@ for lang in "${languages[@]}"; do
     if [[ -f "$locale_dir/$lang/LC_MESSAGES/messages.po" ]]; then
         "$pybabel" update --input-file="$pot" --output-dir="$locale_dir" --locale="$lang" \
             --ignore-obsolete --width=110
+        # When no text changed, only POT-Creation-Date did: keep the committed catalog, so that running this
+        # script never leaves a diff that means nothing.
+        po="$locale_dir/$lang/LC_MESSAGES/messages.po"
+        if git ls-files --error-unmatch "$po" >/dev/null 2>&1 \
+            && git diff --quiet -I '^"POT-Creation-Date: ' -- "$po"; then
+            git checkout --quiet -- "$po"
+        fi
     else
         "$pybabel" init --input-file="$pot" --output-dir="$locale_dir" --locale="$lang" --width=110
     fi
