@@ -1,26 +1,40 @@
 """The single place every FHIR interaction passes before it touches data.
 
 Each route asks `Access.require(...)` before it reads or writes, passes `Access.restriction` to every search,
-history and include so the policy is applied in SQL, and calls `Access.record(...)` after it. The access-control
-work (issue 3) decides here; until then every caller is the anonymous local operator and nothing is refused.
+history and include so the policy is applied in SQL, and calls `Access.record(...)` after it. Who the caller is
+comes from the `Authorization: Bearer` token; what they may do is decided by `medcity.auth.policy` alone.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy import Engine
 
-from medcity.store.repository import Restriction
+from medcity.auth import audit, policy, tokens
+from medcity.auth.principal import Principal
+from medcity.kit.config import Settings
+from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
+from medcity.store.repository import Restriction, StoredResource
+
+__all__ = ["Access", "Principal", "auth_required", "fhir_base", "get_access"]
 
 
-@dataclass(frozen=True)
-class Principal:
-    kind: str = "anonymous"
-    username: str | None = None
-    roles: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
+def auth_required() -> bool:
+    """MEDCITY_AUTH_REQUIRED: refuse calls without a token. Off, a call without a token is the local operator
+    and may do anything (development and the existing test suites); a token, when sent, is always enforced."""
+    return os.environ.get("MEDCITY_AUTH_REQUIRED", "false").strip().lower() in ("1", "true", "yes", "on")
+
+
+def fhir_base(settings: Settings) -> str:
+    """The tokens' audience: this server's FHIR base URL."""
+    return f"{settings.base_url.rstrip('/')}/fhir"
 
 
 @dataclass
@@ -28,18 +42,85 @@ class Access:
     principal: Principal
     source: str | None = None
     touched: list[tuple[str, str, str]] = field(default_factory=list)
+    # What the policy refused: (action, type, id, patient), audited like the rest.
+    refused: list[tuple[str, str, str, str | None]] = field(default_factory=list)
 
     def require(self, action: str, resource_type: str | None, resource: Any = None) -> None:
         """Raise Forbidden when the principal may not do `action` (read, search, create, update, delete,
-        history, operation:<name>) on this type or resource."""
+        history, operation:<name>, bundle:<kind>) on this type or resource."""
+        decision = policy.decide(self.principal, action, resource_type, resource)
+        if decision.allowed:
+            return
+        _known, patient = policy.patient_of(resource_type, resource)
+        rid = resource.id if isinstance(resource, StoredResource) else resource if isinstance(resource, str) else ""
+        self.refused.append((action, resource_type or "", rid or "", patient))
+        if isinstance(resource, StoredResource) and action in ("read", "vread"):
+            # The same answer as for an id never used, so that refusals do not confirm that a record exists.
+            raise NotFound(f"{resource.type}/{resource.id} is not known")
+        raise Forbidden(f"Access denied: {decision.reason}")
 
-    @property
+    @cached_property
     def restriction(self) -> Restriction | None:
-        return None
+        return policy.restriction(self.principal)
 
     def record(self, action: str, resource_type: str | None, resource_id: str | None = None) -> None:
         self.touched.append((action, resource_type or "", resource_id or ""))
 
 
-def get_access(request: Request) -> Access:
-    return Access(principal=Principal(), source=request.client.host if request.client else None)
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <access token>'")
+    return token.strip()
+
+
+def principal_from_token(token: str, settings: Settings, engine: Engine, now: datetime) -> Principal:
+    def revoked(jti: str) -> bool:
+        with engine.connect() as conn:
+            return tokens.is_revoked(conn, jti)
+
+    claims = tokens.verify(
+        token,
+        tokens.signing_key(settings.secret_dir),
+        issuer=settings.base_url,
+        audience=fhir_base(settings),
+        region=settings.region,
+        now=now,
+        is_revoked=revoked,
+    )
+    fhir_user = claims.fhir_user or ""
+    practitioner = fhir_user.removeprefix("Practitioner/") if fhir_user.startswith("Practitioner/") else None
+    return Principal(
+        kind="client" if claims.role == "system" else "user",
+        username=claims.subject,
+        roles=(claims.role,),
+        scopes=claims.scopes,
+        patient=claims.patient,
+        practitioner=practitioner,
+        organization=claims.organization,
+        token_id=claims.jti,
+    )
+
+
+def get_access(request: Request) -> Iterator[Access]:
+    """FastAPI dependency: who is calling, and after the request, the audit of what they touched or were
+    refused (also when the request failed)."""
+    settings: Settings = request.app.state.settings
+    engine: Engine = request.app.state.engine
+    token = _bearer(request)
+    if token is not None:
+        principal = principal_from_token(token, settings, engine, datetime.now(UTC))
+    elif auth_required():
+        raise Unauthenticated("This server needs an access token: Authorization: Bearer <token>")
+    else:
+        principal = Principal()
+    access = Access(principal=principal, source=request.client.host if request.client else None)
+    try:
+        yield access
+    finally:
+        # The anonymous operator exists only with authentication off, on development machines: not audited.
+        if principal.kind != "anonymous" and (access.touched or access.refused):
+            audit.write(engine, settings.region, access)

@@ -1,0 +1,98 @@
+"""`medcity users add ...` and `medcity token --user U`: accounts and access tokens for local scripts."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import typer
+
+from medcity.auth import tokens, users
+from medcity.auth.gate import fhir_base
+from medcity.auth.users import Role
+from medcity.kit.config import get_settings
+from medcity.kit.db import WRITE, make_engine
+from medcity.kit.errors import MedcityError
+
+users_app = typer.Typer(help="User accounts", no_args_is_help=True)
+
+# What a token asks for when --scope is not given, and the scope contexts each role may ask for at all, so that a
+# patient cannot mint a `user/` token and nobody but a system client a `system/` one.
+DEFAULT_SCOPE = {Role.PATIENT: "patient/*.rs", Role.PROXY: "patient/*.rs", Role.SYSTEM: "system/*.rs"}
+ALLOWED_CONTEXTS = {Role.PATIENT: ("patient",), Role.PROXY: ("patient",), Role.SYSTEM: ("system",)}
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+@users_app.command("add")
+def add(
+    username: str = typer.Option(..., help="Login name, unique in the region"),
+    role: Role = typer.Option(..., help="Role"),
+    practitioner: str | None = typer.Option(None, help="Practitioner id the user is"),
+    patient: str | None = typer.Option(None, help="Patient id the user is (or represents, for a proxy)"),
+    organization: str | None = typer.Option(None, help="Organization id the user works for"),
+) -> None:
+    """Add a user. The password is read from stdin; with none there, one is generated and printed once."""
+    settings = get_settings()
+    piped = "" if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    password = piped or (None if role == Role.SYSTEM else users.generate_password())
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            user = users.add_user(conn, region=settings.region, username=username, role=role, password=password,
+                                  practitioner=practitioner, patient=patient, organization=organization,
+                                  now=datetime.now(UTC))  # fmt: skip
+    except MedcityError as error:
+        raise _fail(error.diagnostics) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"user {user.username} ({user.role}) added")
+    if password and not piped:
+        typer.echo(f"password: {password}")
+
+
+def token(
+    user: str = typer.Option(..., help="Username"),
+    scope: str | None = typer.Option(None, help="SMART v2 scopes, space separated (default: by role)"),
+) -> None:
+    """Print an access token for USER, for local scripts."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            account = users.get_user(conn, region=settings.region, username=user)
+    finally:
+        engine.dispose()
+    if account is None or not account.active:
+        raise _fail(f"no active user '{user}' in region {settings.region}")
+    scope = scope or DEFAULT_SCOPE.get(account.role, "user/*.cruds")
+    allowed = ALLOWED_CONTEXTS.get(account.role, ("user",))
+    for item in scope.split():
+        if item.split("/", 1)[0] not in allowed:
+            raise _fail(f"a {account.role} may not ask for '{item}'")
+    fhir_user = f"Practitioner/{account.practitioner}" if account.practitioner else None
+    if account.patient and account.role == Role.PATIENT:
+        fhir_user = f"Patient/{account.patient}"
+    typer.echo(
+        tokens.issue(
+            tokens.signing_key(settings.secret_dir),
+            issuer=settings.base_url,
+            audience=fhir_base(settings),
+            region=settings.region,
+            subject=account.username,
+            role=account.role.value,
+            scope=scope,
+            now=datetime.now(UTC),
+            patient=account.patient,
+            fhir_user=fhir_user,
+            organization=account.organization,
+        )
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")
+    app.command("token")(token)

@@ -1,0 +1,178 @@
+"""The policy through a real app: tokens in, FHIR out, and the audit trail of what was touched or refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from medcity.app import create_app
+from medcity.auth import api, tokens
+from medcity.auth.gate import fhir_base
+from medcity.auth.tables import audit_log
+from medcity.kit.config import Settings
+from medcity.store.repository import Store
+from tests.fhir.helpers import observation, patient
+
+REGION = "77"
+
+
+@pytest.fixture
+def settings(auth_engine: Engine, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=auth_engine.url.render_as_string(hide_password=False),
+        region=REGION,
+        base_url="http://testserver",
+        secret_dir=tmp_path / "keys",
+    )
+
+
+@pytest.fixture
+def client(auth_engine: Engine, settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings, engine=auth_engine)
+    app.include_router(api.router)
+    # Ahead of the FHIR routes, whose /fhir/{type}/{id} would take /fhir/.well-known/smart-configuration.
+    app.router.routes[:] = app.router.routes[-len(api.router.routes) :] + app.router.routes[: -len(api.router.routes)]
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def data(auth_engine: Engine) -> dict[str, str]:
+    store = Store(auth_engine, REGION)
+    p1 = store.create(patient("Иванов")).id
+    p2 = store.create(patient("Петров")).id
+    return {
+        "p1": p1,
+        "p2": p2,
+        "o1": store.create(observation(p1)).id,
+        "o2": store.create(observation(p2)).id,
+    }
+
+
+def _token(settings: Settings, role: str, scope: str, **kwargs: Any) -> dict[str, str]:
+    token = tokens.issue(
+        tokens.signing_key(settings.secret_dir),
+        issuer=settings.base_url,
+        audience=fhir_base(settings),
+        region=settings.region,
+        subject=f"{role}-user",
+        role=role,
+        scope=scope,
+        now=datetime.now(UTC),
+        **kwargs,
+    )
+    return {"authorization": f"Bearer {token}"}
+
+
+def _ids(bundle: dict[str, Any]) -> set[str]:
+    return {entry["resource"]["id"] for entry in bundle.get("entry", [])}
+
+
+def test_patient_reads_own_observation_but_not_another_patients(
+    client: TestClient, settings: Settings, data: dict[str, str]
+) -> None:
+    me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
+    assert client.get(f"/fhir/Observation/{data['o1']}", headers=me).status_code == 200
+    assert client.get(f"/fhir/Patient/{data['p1']}", headers=me).status_code == 200
+    # Refused exactly as an unknown id, so the refusal does not confirm the record exists.
+    other = client.get(f"/fhir/Observation/{data['o2']}", headers=me)
+    assert other.status_code == 404 and data["o2"] in other.text
+    assert client.get(f"/fhir/Patient/{data['p2']}", headers=me).status_code == 404
+    assert client.get(f"/fhir/Observation/{data['o2']}/_history/1", headers=me).status_code == 404
+
+
+def test_patient_search_include_and_history_see_only_own_compartment(
+    client: TestClient, settings: Settings, data: dict[str, str]
+) -> None:
+    me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
+    found = client.get("/fhir/Observation", headers=me).json()
+    assert _ids(found) == {data["o1"]} and found["total"] == 1
+    by_subject = client.get(f"/fhir/Observation?subject=Patient/{data['p2']}", headers=me).json()
+    assert _ids(by_subject) == set() and by_subject["total"] == 0
+    patients = client.get("/fhir/Patient", headers=me).json()
+    assert _ids(patients) == {data["p1"]} and patients["total"] == 1
+    included = client.get(f"/fhir/Patient?_revinclude=Observation:subject&_id={data['p2']}", headers=me).json()
+    assert _ids(included) == set()
+    with_subjects = client.get("/fhir/Observation?_include=Observation:subject", headers=me).json()
+    assert _ids(with_subjects) == {data["o1"], data["p1"]}
+    history = client.get("/fhir/Observation/_history", headers=me).json()
+    assert _ids(history) == {data["o1"]}
+    assert client.get(f"/fhir/Observation/{data['o2']}/_history", headers=me).json().get("entry", []) == []
+
+
+def test_patient_cannot_write(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
+    me = _token(settings, "patient", "patient/*.cruds", patient=data["p1"])
+    response = client.post("/fhir/Observation", json=observation(data["p1"]), headers=me)
+    assert response.status_code == 403
+
+
+def test_scopes_narrow_what_a_role_may_do(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
+    system = _token(settings, "system", "system/Observation.rs")
+    assert client.get(f"/fhir/Observation/{data['o2']}", headers=system).status_code == 200
+    assert client.get("/fhir/Patient", headers=system).status_code == 403
+    # An _include of a type outside the scopes is dropped in SQL, not leaked.
+    found = client.get("/fhir/Observation?_include=Observation:subject", headers=system).json()
+    assert _ids(found) == {data["o1"], data["o2"]}
+    assert client.post("/fhir/Observation", json=observation(data["p1"]), headers=system).status_code == 403
+    writer = _token(settings, "system", "system/Observation.cruds")
+    assert client.post("/fhir/Observation", json=observation(data["p1"]), headers=writer).status_code == 201
+
+
+def test_analyst_sees_no_patient_data(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
+    analyst = _token(settings, "analyst", "user/*.rs")
+    assert client.get("/fhir/Observation", headers=analyst).status_code == 403
+    assert client.get("/fhir/Patient", headers=analyst).status_code == 403
+    assert client.get(f"/fhir/Patient/{data['p1']}", headers=analyst).status_code == 404
+    assert client.get("/fhir/Organization", headers=analyst).status_code == 200
+
+
+def test_doctor_and_admin(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
+    doctor = _token(settings, "doctor", "user/*.cruds", fhir_user="Practitioner/pr1")
+    assert client.get(f"/fhir/Observation/{data['o2']}", headers=doctor).status_code == 200
+    assert client.delete(f"/fhir/Observation/{data['o2']}", headers=doctor).status_code == 403
+    admin = _token(settings, "admin", "user/*.cruds")
+    assert client.delete(f"/fhir/Observation/{data['o2']}", headers=admin).status_code in (200, 204)
+
+
+def test_missing_or_bad_tokens(
+    client: TestClient, settings: Settings, data: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get("/fhir/Observation", headers={"authorization": "Bearer nonsense"}).status_code == 401
+    assert client.get("/fhir/Observation", headers={"authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
+    assert client.get("/fhir/Observation").status_code == 200  # authentication off: the local operator
+    monkeypatch.setenv("MEDCITY_AUTH_REQUIRED", "true")
+    response = client.get("/fhir/Observation")
+    assert response.status_code == 401 and response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_every_touch_and_refusal_is_audited(
+    client: TestClient, settings: Settings, data: dict[str, str], auth_engine: Engine
+) -> None:
+    me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
+    client.get(f"/fhir/Observation/{data['o1']}", headers=me)
+    client.get(f"/fhir/Observation/{data['o2']}", headers=me)
+    client.get("/fhir/Observation", headers=me)
+    with auth_engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.action, audit_log.c.resource_id, audit_log.c.patient, audit_log.c.outcome)
+            .where(audit_log.c.username == "patient-user")
+            .order_by(audit_log.c.recorded)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("read", data["o1"], data["p1"], "allowed"),
+        ("read", data["o2"], data["p2"], "refused"),
+        ("search", data["o1"], data["p1"], "allowed"),
+    ]
+
+
+def test_discovery(client: TestClient, settings: Settings) -> None:
+    keys = client.get("/.well-known/jwks.json").json()["keys"]
+    assert keys[0]["kid"] == tokens.signing_key(settings.secret_dir).kid and "d" not in keys[0]
+    smart = client.get("/fhir/.well-known/smart-configuration").json()
+    assert smart["jwks_uri"] == "http://testserver/.well-known/jwks.json"
