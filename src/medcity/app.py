@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return error_response(MedcityError("Internal error; it has been logged", status=500))
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> Response:
+    async def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     app.include_router(fhir_router)

@@ -204,7 +204,7 @@ def read(rtype: str, rid: str, request: Request, access: Access = Depends(get_ac
         return invoke_operation(request, access, rtype, None, rid[1:], None)
     check_type(rtype)
     check_id(rid)
-    with _store(request).reader() as tx:
+    with _store(request).single_statement() as tx:
         stored = interactions.read(tx, access, rtype, rid)
     return resource_response(stored)
 

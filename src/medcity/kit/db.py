@@ -42,8 +42,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # a single statement is atomic by itself
         # Writers take the lock at BEGIN, so two of them never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("medcity_write") else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("medcity_write") else "BEGIN")
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from medcity.kit.db import WRITE, is_postgres
@@ -28,6 +28,15 @@ from medcity.store.values import now_instant
 JSON = dict[str, Any]
 # Given the resource table and a type, the access policy's SQL condition (None: no restriction).
 Restriction = Callable[[Any, str], ColumnElement[bool] | None]
+
+
+# Built once: the hottest statement of all, so SQLAlchemy's compiled-statement cache is hit without re-building it.
+_CURRENT = select(resource).where(
+    resource.c.partition == bindparam("partition"),
+    resource.c.type == bindparam("type"),
+    resource.c.id == bindparam("id"),
+)
+_CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
 
 
 @dataclass(frozen=True)
@@ -92,12 +101,8 @@ class Tx:
 
     def current(self, rtype: str, rid: str, *, for_update: bool = False) -> StoredResource | None:
         """The current version, deleted or not; None when the id was never used."""
-        query = select(resource).where(
-            resource.c.partition == self.region, resource.c.type == rtype, resource.c.id == rid
-        )
-        if for_update and is_postgres_conn(self.conn):
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        query = _CURRENT_FOR_UPDATE if for_update and is_postgres_conn(self.conn) else _CURRENT
+        row = self.conn.execute(query, {"partition": self.region, "type": rtype, "id": rid}).first()
         return self._row_to_stored(rtype, row) if row else None
 
     def read(self, rtype: str, rid: str) -> StoredResource:
@@ -376,6 +381,12 @@ class Store:
             tx = Tx(conn, self.region, writable=True)
             yield tx
             tx.flush()
+
+    @contextmanager
+    def single_statement(self) -> Iterator[Tx]:
+        """For reads that are one SELECT: no BEGIN/COMMIT round trips, the statement is atomic by itself."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield Tx(conn, self.region, writable=False)
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:

@@ -1,0 +1,187 @@
+"""Shared by the benchmarks: databases (SQLite file or a throwaway PostgreSQL cluster), a served app, wrk."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import _migrate  # noqa: E402
+from tests.pg import start_cluster  # noqa: E402
+
+FAMILIES = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов", "Новиков",
+            "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев", "Семёнов", "Егоров", "Павлов", "Козлов"]  # fmt: skip
+GIVEN = ["Александр", "Сергей", "Дмитрий", "Андрей", "Алексей", "Иван", "Мария", "Елена", "Ольга", "Анна"]
+LOINC = [("8480-6", "mm[Hg]", 125, 20), ("8462-4", "mm[Hg]", 80, 12), ("2339-0", "mmol/L", 5.5, 1.5),
+         ("2093-3", "mmol/L", 5.2, 1.0), ("8867-4", "/min", 75, 12), ("29463-7", "kg", 75, 15)]  # fmt: skip
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def patient(rng: random.Random, i: int) -> dict[str, Any]:
+    female = rng.random() < 0.54
+    family = rng.choice(FAMILIES) + ("а" if female else "")
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:oid:1.2.643.5.1.13.2.1.1.725", "value": f"{7700000000000000 + i}"}],
+        "name": [{"family": family, "given": [rng.choice(GIVEN)]}],
+        "gender": "female" if female else "male",
+        "birthDate": f"{rng.randint(1930, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "address": [{"city": "Москва", "line": [f"ул. Тверская, д. {rng.randint(1, 200)}"]}],
+    }
+
+
+def observation(rng: random.Random, patient_ref: str, encounter_ref: str | None = None) -> dict[str, Any]:
+    code, unit, mean, sd = rng.choice(LOINC)
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "vital-signs" if unit in ("mm[Hg]", "/min", "kg") else "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": patient_ref},
+        "effectiveDateTime": f"{rng.randint(2019, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:00:00Z",
+        "valueQuantity": {"value": round(rng.gauss(mean, sd), 1), "unit": unit, "system": "http://unitsofmeasure.org",
+                          "code": unit},
+    }  # fmt: skip
+    if encounter_ref:
+        obs["encounter"] = {"reference": encounter_ref}
+    return obs
+
+
+def encounter(rng: random.Random, patient_ref: str) -> dict[str, Any]:
+    day = f"{rng.randint(2019, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    return {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": patient_ref},
+        "period": {"start": f"{day}T09:00:00+03:00", "end": f"{day}T09:20:00+03:00"},
+    }
+
+
+def condition(rng: random.Random, patient_ref: str, encounter_ref: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                       "code": "active"}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10",
+                             "code": rng.choice(["I10", "E11.9", "J06.9", "M54.5", "K29.7"])}]},
+        "subject": {"reference": patient_ref},
+        "encounter": {"reference": encounter_ref},
+    }  # fmt: skip
+
+
+def transaction_bundle(rng: random.Random, start: int, size: int = 100) -> dict[str, Any]:
+    """`size` resources: patients, each with an encounter, a condition and observations."""
+    entries: list[dict[str, Any]] = []
+    i = start
+    while len(entries) < size:
+        p, e = f"urn:uuid:p{i}", f"urn:uuid:e{i}"
+        group = [(p, patient(rng, i)), (e, encounter(rng, p)), (None, condition(rng, p, e))]
+        group += [(None, observation(rng, p, e)) for _ in range(7)]
+        for full_url, res in group[: size - len(entries)]:
+            entry: dict[str, Any] = {"resource": res, "request": {"method": "POST", "url": res["resourceType"]}}
+            if full_url:
+                entry["fullUrl"] = full_url
+            entries.append(entry)
+        i += 1
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+@contextmanager
+def database(engine_name: str) -> Iterator[str]:
+    """A migrated, empty database URL for the whole benchmark."""
+    if engine_name == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="medcity-bench-") as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            _migrate(url)
+            yield url
+        return
+    cluster = start_cluster()
+    try:
+        _migrate(cluster.url)
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(url: str, region: str = "77") -> Iterator[str]:
+    """One uvicorn worker serving the app on `url`, so figures compare per core."""
+    port = free_port()
+    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "medcity.app:create_app", "--factory", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def wrk(url: str, *, connections: int = 32, seconds: int = 10, script: str | None = None) -> float:
+    """Requests per second that wrk measured; raises if any response was not 2xx."""
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw errors:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    print(json.dumps({"benchmark": name, "machine": machine(), **figures}, ensure_ascii=False, indent=1))
