@@ -361,7 +361,9 @@ class SearchIndex:
             # The word as a prefix (still being typed), or its dictionary form as a whole word (inflected:
             # «диабетом» is «диабет»); a lemma as a prefix would turn «со» into «с...», half the vocabulary.
             lemmas = lemmas_ru(word) if _is_cyrillic(word) else (lemma_en(word),)
-            keys = self._prefix_keys(word) + [k for k in lemmas if k != word and k in self._direct]
+            keys = self._prefix_keys(word) + [
+                k for k in lemmas if k != word and k in self._direct and k not in _STOP_WORDS
+            ]
         if not keys:
             return _EMPTY
         direct = frozenset().union(*(self._direct[k] for k in keys))
