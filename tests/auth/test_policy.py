@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+from medcity.auth.policy import decide, scope_grants
+from medcity.auth.principal import Principal
+from medcity.store.repository import StoredResource
+
+
+def _stored(rtype: str, patient: str | None) -> StoredResource:
+    return StoredResource(type=rtype, id="x", version=1, last_updated="", deleted=False, content=b"{}", patient=patient)
+
+
+def _who(role: str, scopes: tuple[str, ...] = ("user/*.cruds",), **kwargs: str) -> Principal:
+    return Principal(kind="user", username=role, roles=(role,), scopes=scopes, **kwargs)  # type: ignore[arg-type]
+
+
+PATIENT = _who("patient", ("patient/*.rs",), patient="p1")
+OBS_P1, OBS_P2 = _stored("Observation", "p1"), _stored("Observation", "p2")
+
+
+@pytest.mark.parametrize(
+    ("principal", "action", "rtype", "resource", "allowed"),
+    [
+        (PATIENT, "read", "Observation", OBS_P1, True),
+        (PATIENT, "read", "Observation", OBS_P2, False),
+        (PATIENT, "search", "Observation", None, True),  # narrowed in SQL
+        (PATIENT, "create", "Observation", {"subject": {"reference": "Patient/p1"}}, False),
+        (PATIENT, "operation:everything", "Patient", "p1", True),
+        (PATIENT, "operation:everything", "Patient", "p2", False),
+        (PATIENT, "operation:lastn", "Observation", None, False),
+        (PATIENT, "read", "Organization", _stored("Organization", None), True),
+        (_who("patient", ("patient/*.rs",)), "search", "Observation", None, False),  # no linked patient
+        (_who("analyst", ("user/*.rs",)), "search", "Observation", None, False),
+        (_who("analyst", ("user/*.rs",)), "search", "Practitioner", None, True),
+        (_who("doctor"), "read", "Observation", OBS_P2, True),
+        (_who("doctor"), "delete", "Observation", OBS_P2, False),
+        (_who("doctor", ("user/*.rs",)), "update", "Observation", {}, False),  # the scope narrows the role
+        (_who("lab"), "read", "Observation", OBS_P1, False),  # not yet granted: deny by default
+        (_who("admin"), "delete", "Observation", OBS_P2, True),
+        (_who("system", ("system/Observation.rs",)), "read", "Observation", OBS_P2, True),
+        (_who("system", ("system/Observation.rs",)), "read", "Patient", _stored("Patient", "p1"), False),
+        (_who("system", ("user/*.cruds",)), "read", "Observation", OBS_P1, False),  # wrong context
+        (_who("doctor", ()), "read", "Observation", OBS_P1, False),  # a token with no scope grants nothing
+        (Principal(), "delete", "Observation", OBS_P1, True),  # the local operator, auth off
+    ],
+)
+def test_decisions(principal: Principal, action: str, rtype: str, resource: object, allowed: bool) -> None:
+    assert decide(principal, action, rtype, resource).allowed is allowed
+
+
+def test_scope_grammar() -> None:
+    assert scope_grants(("patient/Observation.rs",), ("patient",), "s", "Observation")
+    assert not scope_grants(("patient/Observation.rs",), ("patient",), "c", "Observation")
+    assert scope_grants(("user/*.read",), ("user",), "r", "Condition")  # SMART v1 still understood
+    assert not scope_grants(("user/*.rs?category=vital-signs",), ("user",), "r", "Observation")
+    assert not scope_grants(("user/*.xyz", "launch", "openid"), ("user",), "r", "Observation")
