@@ -106,10 +106,21 @@ def test_expand_from_query_strings() -> None:
     out = call(
         "ValueSet",
         "expand",
-        params(url=f"{SYSTEM}?fhir_vs", filter="гипертон", count="5", offset="0", activeOnly="true"),
+        params(
+            url=f"{SYSTEM}?fhir_vs",
+            filter="гипертон",
+            count="5",
+            offset="0",
+            activeOnly="true",
+            includeDesignations="true",
+        ),
     )
     assert out["resourceType"] == "ValueSet"
     assert out["expansion"]["contains"][0]["code"] == "I10"
+    assert out["expansion"]["contains"][0]["designation"] == [
+        {"language": "ru", "value": "Эссенциальная [первичная] гипертензия"},
+        {"language": "en", "value": "Essential (primary) hypertension"},
+    ]
     assert len(out["expansion"]["contains"]) == 5
 
 

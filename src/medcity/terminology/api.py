@@ -131,4 +131,5 @@ def expand(call: OperationCall) -> JSON:
         offset=p.integer("offset"),
         display_language=p.text("displayLanguage"),
         active_only=p.boolean("activeOnly") is not False,
+        include_designations=p.boolean("includeDesignations") is True,
     )

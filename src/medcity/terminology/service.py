@@ -248,11 +248,13 @@ def expand(
     offset: int | None = None,
     display_language: str | None = None,
     active_only: bool = True,
+    include_designations: bool = False,
 ) -> JSON:
     """ValueSet/$expand of the whole code system, narrowed by what was typed (`filter`), one page of it.
 
     Inactive (withdrawn) codes are left out unless `active_only` is false: a doctor picking a diagnosis must
-    not be offered them. Chapters and blocks come flagged `abstract` (they cannot be chosen).
+    not be offered them. Chapters and blocks come flagged `abstract` (they cannot be chosen). With
+    `include_designations` each code also carries its names in both languages.
     """
     if not url:
         raise InvalidRequest("parameter 'url' is required (the value set, e.g. " + VALUE_SET_URL + ")")
@@ -282,6 +284,12 @@ def expand(
         if not concept.active:
             item["inactive"] = True
         item["display"] = _display(concept, lang)
+        if include_designations:
+            item["designation"] = [
+                {"language": designation_lang, "value": name}
+                for designation_lang, name in (("ru", concept.name_ru), ("en", concept.name_en))
+                if name
+            ]
         contains.append(item)
     parameters: list[JSON] = [{"name": "displayLanguage", "valueCode": lang}]
     if filter:
