@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+FHIR_JSON = {"content-type": "application/fhir+json"}
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import _migrate  # noqa: E402

@@ -11,7 +11,7 @@ import random
 import tempfile
 
 import httpx
-from _common import database, median, patient, report, served, wrk
+from _common import FHIR_JSON, database, median, patient, report, served, wrk
 
 LUA = """
 ids = {%s}
@@ -27,7 +27,7 @@ def run(engine: str, runs: int, seconds: int) -> dict[str, float]:
         ids = []
         with httpx.Client(base_url=base) as client:
             for i in range(2000):
-                r = client.post("/fhir/Patient", json=patient(rng, i), headers={"content-type": "application/fhir+json"})
+                r = client.post("/fhir/Patient", json=patient(rng, i), headers=FHIR_JSON)
                 r.raise_for_status()
                 ids.append(r.json()["id"])
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:

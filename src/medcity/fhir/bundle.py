@@ -126,7 +126,11 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
     if method == "POST":
         if rid:
             raise InvalidRequest("POST entries name a type, not an id")
-        result = interactions.create(tx, access, data, if_none_exist=request.get("ifNoneExist"))
+        existing, assigned = entry.get("_assigned", (None, None))
+        if existing is not None:
+            access.require("read", rtype, existing)
+            return {"resource": existing.resource, "response": _response(existing, "200 OK", base)}
+        result = interactions.create(tx, access, data, if_none_exist=request.get("ifNoneExist"), rid=assigned)
         status = "200 OK" if result.existing else "201 Created"
     else:
         if_match = if_match_version(request.get("ifMatch"))
@@ -165,10 +169,9 @@ def _transaction(store: Store, access: Access, entries: list[JSON], base: str) -
                     existing = found[0] if found else None
                 rid = existing.id if existing else new_id()
                 mapping[full_url] = f"{entry['resource']['resourceType']}/{rid}"
-                if not existing:
-                    # Create under the assigned id: an update-as-create on an id nobody else can know.
-                    entry["request"] = {"method": "PUT", "url": mapping[full_url], "_assigned": True}
-                    entry["resource"] = {**entry["resource"], "id": rid}
+                # Either the match found, or a create under an id assigned now (which nobody else can know).
+                entry["request"] = {**entry["request"], "ifNoneExist": None}
+                entry["_assigned"] = (existing, rid)
         conditional: set[str] = set()
         for entry in prepared:
             _conditional_references(entry.get("resource"), conditional)
@@ -179,11 +182,7 @@ def _transaction(store: Store, access: Access, entries: list[JSON], base: str) -
             if "resource" in entry:
                 entry["resource"] = _rewrite(entry["resource"], mapping)
             try:
-                assigned = entry["request"].pop("_assigned", False)
-                response = _execute(tx, access, entry, base)
-                if assigned:
-                    response["response"]["status"] = "201 Created"
-                responses[i] = response
+                responses[i] = _execute(tx, access, entry, base)
             except MedcityError as error:
                 error.diagnostics = f"Bundle.entry[{i}]: {error.diagnostics}"
                 for issue in error.issues:

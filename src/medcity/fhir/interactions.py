@@ -28,7 +28,10 @@ def _matches(tx: Tx, access: Access, rtype: str, query: str, what: str) -> list[
     return result.matches
 
 
-def create(tx: Tx, access: Access, data: JSON, *, if_none_exist: str | None = None) -> WriteResult:
+def create(
+    tx: Tx, access: Access, data: JSON, *, if_none_exist: str | None = None, rid: str | None = None
+) -> WriteResult:
+    """Create; `rid` is an id the server itself assigned earlier (a transaction's urn:uuid entries)."""
     rtype = data["resourceType"]
     if if_none_exist:
         found = _matches(tx, access, rtype, if_none_exist, "If-None-Exist")
@@ -39,7 +42,7 @@ def create(tx: Tx, access: Access, data: JSON, *, if_none_exist: str | None = No
             return WriteResult(stored=found[0], created=False, existing=True)
     data = {k: v for k, v in data.items() if k != "id"}  # the server assigns ids on create
     access.require("create", rtype, data)
-    result = tx.create(data)
+    result = tx.create(data, rid=rid)
     access.record("create", rtype, result.stored.id)
     return result
 
