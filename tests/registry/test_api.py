@@ -70,7 +70,10 @@ def test_match_returns_a_scored_searchset(store: Store) -> None:
         [],
         [{"name": "resource", "valueString": "x"}],
         [{"name": "resource", "resource": patient("A", "B")}, {"name": "count", "valueString": "many"}],
-        [{"name": "resource", "resource": patient("A", "B")}, {"name": "onlyCertainMatches", "valueString": "maybe"}],
+        [
+            {"name": "resource", "resource": patient("A", "B")},
+            {"name": "onlyCertainMatches", "valueString": "maybe"},
+        ],
     ],
 )
 def test_match_bad_parameters(store: Store, parameters: list[dict[str, Any]]) -> None:

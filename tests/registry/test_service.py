@@ -30,11 +30,21 @@ def _grades(store: Store, probe: dict[str, Any]) -> dict[str, str]:
 def population(store: Store) -> Store:
     _put(
         store,
-        patient("Фёдоров", "Алексей", "Петрович", pid="fedorov", snils=SNILS_A, line="ул. Тверская, д. 7, кв. 12"),
+        patient(
+            "Фёдоров", "Алексей", "Петрович", pid="fedorov", snils=SNILS_A, line="ул. Тверская, д. 7, кв. 12"
+        ),
         patient("Смирнова", "Юлия", "Игоревна", birth="1991-03-08", gender="female", pid="smirnova"),
         patient("Кузнецов", "Иван", "Сергеевич", birth="1975-11-02", pid="kuznetsov"),
         # twins: same family, patronymic, birth date and address; different given names and СНИЛС
-        patient("Волков", "Артём", "Олегович", birth="2010-06-21", pid="twin1", snils=SNILS_B, line="ул. Мира, д. 3"),
+        patient(
+            "Волков",
+            "Артём",
+            "Олегович",
+            birth="2010-06-21",
+            pid="twin1",
+            snils=SNILS_B,
+            line="ул. Мира, д. 3",
+        ),
         patient("Волков", "Максим", "Олегович", birth="2010-06-21", pid="twin2", line="ул. Мира, д. 3"),
         # a namesake born on another date
         patient("Кузнецов", "Иван", "Сергеевич", birth="1988-04-17", pid="kuznetsov2"),
@@ -55,7 +65,10 @@ def test_match_by_identifier_is_certain(population: Store) -> None:
         (patient("Федорв", "Алексей", "Петрович"), "fedorov"),  # typo
         (patient("Алексей", "Фёдоров", "Петрович"), "fedorov"),  # given and family swapped
         (patient("Smirnova", "Iuliia", birth="1991-08-03", gender="female"), "smirnova"),  # transposed date
-        (patient("Смирнова", "Юля", "Игоревна", birth="1991-03-08", gender="female"), "smirnova"),  # short form
+        (
+            patient("Смирнова", "Юля", "Игоревна", birth="1991-03-08", gender="female"),
+            "smirnova",
+        ),  # short form
         (patient("Кузнецов", "Иван", "Сергеевич", birth="1975-11-12"), "kuznetsov"),  # one-digit slip
     ],
 )
@@ -65,7 +78,9 @@ def test_match_finds_the_same_person(population: Store, probe: dict[str, Any], e
 
 
 def test_twins_are_not_matched(population: Store) -> None:
-    grades = _grades(population, patient("Волков", "Артём", "Олегович", birth="2010-06-21", line="ул. Мира, д. 3"))
+    grades = _grades(
+        population, patient("Волков", "Артём", "Олегович", birth="2010-06-21", line="ул. Мира, д. 3")
+    )
     assert grades["twin1"] == "certain"
     assert grades.get("twin2") in (None, "possible")
 
@@ -157,7 +172,12 @@ def test_merge_refusals_write_nothing(store: Store) -> None:
 
 
 def test_merge_rolls_back_with_the_callers_transaction(store: Store) -> None:
-    _put(store, patient("Фёдоров", "Алексей", pid="a"), patient("Федоров", "Алексей", pid="b"), _encounter("e", "b"))
+    _put(
+        store,
+        patient("Фёдоров", "Алексей", pid="a"),
+        patient("Федоров", "Алексей", pid="b"),
+        _encounter("e", "b"),
+    )
     with pytest.raises(RuntimeError), store.transaction() as tx:
         service.merge(tx, source_id="b", target_id="a")
         raise RuntimeError("the caller fails after the merge")
@@ -168,7 +188,12 @@ def test_merge_rolls_back_with_the_callers_transaction(store: Store) -> None:
 
 def _organization(oid: str, kind: str) -> dict[str, Any]:
     ownership = "private" if kind == "private-clinic" else "public"
-    return {"resourceType": "Organization", "id": oid, "name": oid, "type": organization_types(kind, ownership)}
+    return {
+        "resourceType": "Organization",
+        "id": oid,
+        "name": oid,
+        "type": organization_types(kind, ownership),
+    }
 
 
 def test_attach_records_organization_and_district(store: Store) -> None:

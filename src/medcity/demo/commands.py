@@ -1,0 +1,64 @@
+"""`medcity demo ...`: seed the synthetic city (mounted by the project's cli)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import typer
+
+from medcity.demo.seed import seed as seed_city
+from medcity.kit.config import get_settings
+from medcity.kit.db import make_engine
+from medcity.kit.errors import MedcityError
+from medcity.store.repository import Store
+
+app = typer.Typer(help="The synthetic demo city.", no_args_is_help=True)
+
+
+@app.callback()
+def demo() -> None:
+    """The synthetic demo city (a callback keeps `seed` a subcommand even while it is the only one)."""
+
+
+class ScaleName(StrEnum):
+    small = "small"
+    city = "city"
+
+
+class RegionCode(StrEnum):
+    moscow = "77"
+    st_petersburg = "78"
+
+
+@app.command()
+def seed(
+    scale: ScaleName = typer.Option(ScaleName.small, help="small: ~2,000 patients; city: ~200,000"),
+    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same city"),
+    region: RegionCode = typer.Option(RegionCode.moscow, help="Region (partition) to seed"),
+    as_of: datetime = typer.Option(
+        None, "--as-of", formats=["%Y-%m-%d"], help="Last day of the two years of history (default: today)"
+    ),
+    force: bool = typer.Option(False, "--force", help="Seed even if the region already holds resources"),
+    database_url: str = typer.Option(None, "--database-url", help="Default: MEDCITY_DATABASE_URL"),
+) -> None:
+    """Generate the demo city and load it into the database."""
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        report = seed_city(
+            Store(engine, region.value),
+            scale=scale.value,
+            seed=seed,
+            region=region.value,
+            as_of=as_of.date() if as_of else date.today(),
+            allow_non_empty=force,
+        )
+    except MedcityError as exc:
+        typer.echo(f"error: {exc.diagnostics}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    counts = ", ".join(f"{rtype} {n}" for rtype, n in sorted(report.counts.items()))
+    typer.echo(
+        f"region {report.region}: {report.total} resources ({counts}); {len(report.duplicates)} duplicates"
+    )
