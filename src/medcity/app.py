@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medcity import __version__
+from medcity.auth.api import router as auth_router
 from medcity.fhir.outcome import error_response
 from medcity.fhir.routes import router as fhir_router
 from medcity.kit.config import Settings, get_settings
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    # Before the FHIR router, whose /fhir/{type}/{id} would otherwise answer /fhir/.well-known/...
+    app.include_router(auth_router)
     app.include_router(fhir_router)
     _mount_web(app)
     return app

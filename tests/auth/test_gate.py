@@ -146,7 +146,7 @@ def test_missing_or_bad_tokens(
     assert client.get("/fhir/Observation", headers={"authorization": "Bearer nonsense"}).status_code == 401
     assert client.get("/fhir/Observation", headers={"authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
     assert client.get("/fhir/Observation").status_code == 200  # authentication off: the local operator
-    monkeypatch.setenv("MEDCITY_AUTH_REQUIRED", "true")
+    monkeypatch.setattr(client.app.state.settings, "auth_required", True)
     response = client.get("/fhir/Observation")
     assert response.status_code == 401 and response.json()["resourceType"] == "OperationOutcome"
 

@@ -7,8 +7,7 @@ comes from the `Authorization: Bearer` token; what they may do is decided by `me
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -16,6 +15,7 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from medcity.auth import audit, policy, tokens
 from medcity.auth.principal import Principal
@@ -23,13 +23,7 @@ from medcity.kit.config import Settings
 from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
 from medcity.store.repository import Restriction, StoredResource
 
-__all__ = ["Access", "Principal", "auth_required", "fhir_base", "get_access"]
-
-
-def auth_required() -> bool:
-    """MEDCITY_AUTH_REQUIRED: refuse calls without a token. Off, a call without a token is the local operator
-    and may do anything (development and the existing test suites); a token, when sent, is always enforced."""
-    return os.environ.get("MEDCITY_AUTH_REQUIRED", "false").strip().lower() in ("1", "true", "yes", "on")
+__all__ = ["Access", "Principal", "fhir_base", "get_access"]
 
 
 def fhir_base(settings: Settings) -> str:
@@ -105,15 +99,16 @@ def principal_from_token(token: str, settings: Settings, engine: Engine, now: da
     )
 
 
-def get_access(request: Request) -> Iterator[Access]:
+async def get_access(request: Request) -> AsyncIterator[Access]:
     """FastAPI dependency: who is calling, and after the request, the audit of what they touched or were
-    refused (also when the request failed)."""
+    refused (also when the request failed). Async, so that a request pays a thread hop only for the database
+    work it needs (the revocation check, the audit write)."""
     settings: Settings = request.app.state.settings
     engine: Engine = request.app.state.engine
     token = _bearer(request)
     if token is not None:
-        principal = principal_from_token(token, settings, engine, datetime.now(UTC))
-    elif auth_required():
+        principal = await run_in_threadpool(principal_from_token, token, settings, engine, datetime.now(UTC))
+    elif settings.auth_required:
         raise Unauthenticated("This server needs an access token: Authorization: Bearer <token>")
     else:
         principal = Principal()
@@ -123,4 +118,4 @@ def get_access(request: Request) -> Iterator[Access]:
     finally:
         # The anonymous operator exists only with authentication off, on development machines: not audited.
         if principal.kind != "anonymous" and (access.touched or access.refused):
-            audit.write(engine, settings.region, access)
+            await run_in_threadpool(audit.write, engine, settings.region, access)

@@ -99,7 +99,7 @@ def patient_of(resource_type: str | None, resource: Any) -> tuple[bool, str | No
 
 def decide(principal: Principal, action: str, resource_type: str | None, resource: Any = None) -> Decision:
     if principal.kind == "anonymous":
-        return ALLOW  # only reachable where authentication is switched off (see gate.auth_required)
+        return ALLOW  # only reachable where authentication is switched off (Settings.auth_required off)
     if action.startswith("bundle:"):
         return ALLOW  # every entry of a bundle is decided on its own by the interaction it runs
     role = principal.role

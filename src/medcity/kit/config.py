@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     default_language: str = "ru"
     secret_dir: Path = PROJECT_ROOT / "var" / "keys"
+    # Off, a call without a token is the local operator (development and tests); production sets it on.
+    auth_required: bool = False
 
 
 @lru_cache
