@@ -328,8 +328,10 @@ class Generator:
             yield n, current
             previous = current
 
-    def patient_id(self, n: int) -> str:
-        return f"{self.region}-p{n:07d}"
+    @staticmethod
+    def patient_id(n: int, *, region: str) -> str:
+        """The id of the n-th Patient of a region (duplicates are numbered after the population)."""
+        return f"{region}-p{n:07d}"
 
     def patient(self, pid: str, who: Person, *, clinic: Polyclinic | None, district: str | None) -> JSON:
         idents = [
@@ -375,7 +377,7 @@ class Generator:
             adult = who.age(self.as_of) >= 18
             staff = clinic.therapists if adult else clinic.paediatricians
             slot = hash_district(who.address.street, who.address.house, len(staff))
-            pid = self.patient_id(n)
+            pid = self.patient_id(region=self.region, n=n)
             resources = [self.patient(pid, who, clinic=clinic, district=str(slot + 1))]
             if self.scale.history:
                 history = clinical.History(
@@ -394,8 +396,8 @@ class Generator:
         for k, (n, who) in enumerate(truth, start=1):
             rng = self._rng("dup", n)
             dup, errors = duplicate(rng, who, city=self.data)
-            did = self.patient_id(self.scale.patients + k)
-            city.duplicates.append((did, self.patient_id(n), errors))
+            did = self.patient_id(region=self.region, n=self.scale.patients + k)
+            city.duplicates.append((did, self.patient_id(region=self.region, n=n), errors))
             resources = [self.patient(did, dup, clinic=None, district=None)]
             if self.scale.history and city.private_clinics:
                 resources += clinical.private_visit(rng, city=city, patient_id=did, who=dup, as_of=self.as_of)

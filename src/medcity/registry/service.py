@@ -24,7 +24,7 @@ from typing import Any
 from medcity.kit.errors import Conflict, InvalidRequest, Unprocessable
 from medcity.registry import rules
 from medcity.registry.catalogue import BASE, ORGANIZATION_KINDS, organization_kind
-from medcity.registry.identifiers import check_patient_identifiers
+from medcity.registry.identifiers import PERSONAL_SYSTEMS, check_patient_identifiers
 from medcity.registry.names import spellings
 from medcity.store.repository import StoredResource, Tx
 from medcity.store.searchparams import registry
@@ -204,7 +204,7 @@ def _referring(tx: Tx, reference: str) -> Iterator[StoredResource]:
 
 def _check_identifiers_agree(source: JSON, target: JSON) -> None:
     a, b = rules.facts(source).identifiers, rules.facts(target).identifiers
-    clashes = [s for s in a.keys() & b.keys() if s in rules.PERSONAL_SYSTEMS and a[s] != b[s]]
+    clashes = [s for s in a.keys() & b.keys() if s in PERSONAL_SYSTEMS and a[s] != b[s]]
     if clashes:
         raise Unprocessable(
             "The records carry different lifelong identifiers (" + ", ".join(sorted(clashes)) + "): "
