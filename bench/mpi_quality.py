@@ -45,7 +45,8 @@ def main() -> None:
         predicted: set[frozenset[str]] = set()
         grades: Counter[str] = Counter()
         started = time.perf_counter()
-        ids = [Generator.patient_id(n, region="77") for n in range(1, loaded.counts["Patient"] + 1)]
+        ids = [Generator.patient_id(n, region="77") for n in range(1, args.patients + 1)]
+        ids += [dup for dup, _, _ in loaded.duplicates]
         with store.reader() as tx:
             patients = tx.read_many([("Patient", pid) for pid in ids])
             for record in patients:

@@ -41,6 +41,7 @@ def seed(
     ),
     force: bool = typer.Option(False, "--force", help="Seed even if the region already holds resources"),
     database_url: str = typer.Option(None, "--database-url", help="Default: MEDCITY_DATABASE_URL"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Writer processes (PostgreSQL only)"),
 ) -> None:
     """Generate the demo city and load it into the database."""
     engine = make_engine(database_url or get_settings().database_url)
@@ -52,6 +53,7 @@ def seed(
             region=region.value,
             as_of=as_of.date() if as_of else date.today(),
             allow_non_empty=force,
+            workers=workers,
         )
     except MedcityError as exc:
         typer.echo(f"error: {exc.diagnostics}", err=True)

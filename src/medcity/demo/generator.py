@@ -316,21 +316,22 @@ class Generator:
 
     # ---- patients -----------------------------------------------------------------------------------------
 
-    def people(self) -> Iterator[tuple[int, Person]]:
-        """The population, numbered from 1; a twin follows their sibling."""
+    def _person(self, n: int, previous: Person | None) -> Person:
+        rng = self._rng("p", n)
+        if rng.random() < self.scale.twins and n > 1:
+            return twin(rng, previous or self._person(n - 1, None), okato=self.okato)
+        return person(rng, city=self.data, okato=self.okato, as_of=self.as_of)
+
+    def people(self, start: int = 1, stop: int | None = None) -> Iterator[tuple[int, Person]]:
+        """People number `start` to `stop` - 1 (all by default); a twin is made from the person before."""
         previous: Person | None = None
-        for n in range(1, self.scale.patients + 1):
-            rng = self._rng("p", n)
-            if previous is not None and rng.random() < self.scale.twins:
-                current = twin(rng, previous, okato=self.okato)
-            else:
-                current = person(rng, city=self.data, okato=self.okato, as_of=self.as_of)
-            yield n, current
-            previous = current
+        for n in range(start, self.scale.patients + 1 if stop is None else stop):
+            previous = self._person(n, previous)
+            yield n, previous
 
     @staticmethod
     def patient_id(n: int, *, region: str) -> str:
-        """The id of the n-th Patient of a region (duplicates are numbered after the population)."""
+        """The id of the n-th Patient of a region (a duplicate of n is n + scale.patients)."""
         return f"{region}-p{n:07d}"
 
     def patient(self, pid: str, who: Person, *, clinic: Polyclinic | None, district: str | None) -> JSON:
@@ -368,16 +369,15 @@ class Generator:
             data["extension"] = [attachment_extension(district, start)]
         return data
 
-    def patients(self, city: City) -> Iterator[list[JSON]]:
-        """Per person: the Patient and their history; then the duplicates, each with a visit of its own."""
-        truth: list[tuple[int, Person]] = []
-        for n, who in self.people():
+    def patients(self, city: City, start: int = 1, stop: int | None = None) -> Iterator[list[JSON]]:
+        """Per person: the Patient and their history, and after it, if the person was registered twice, the
+        duplicate record with a visit of its own (numbered `scale.patients` after the original)."""
+        for n, who in self.people(start, stop):
             rng = self._rng("h", n)
             clinic = city.polyclinic_for(who.address.district)
-            adult = who.age(self.as_of) >= 18
-            staff = clinic.therapists if adult else clinic.paediatricians
+            staff = clinic.therapists if who.age(self.as_of) >= 18 else clinic.paediatricians
             slot = hash_district(who.address.street, who.address.house, len(staff))
-            pid = self.patient_id(region=self.region, n=n)
+            pid = self.patient_id(n, region=self.region)
             resources = [self.patient(pid, who, clinic=clinic, district=str(slot + 1))]
             if self.scale.history:
                 history = clinical.History(
@@ -392,16 +392,17 @@ class Generator:
                 resources += history.resources()
             yield resources
             if rng.random() < self.scale.duplicates:
-                truth.append((n, who))
-        for k, (n, who) in enumerate(truth, start=1):
-            rng = self._rng("dup", n)
-            dup, errors = duplicate(rng, who, city=self.data)
-            did = self.patient_id(region=self.region, n=self.scale.patients + k)
-            city.duplicates.append((did, self.patient_id(region=self.region, n=n), errors))
-            resources = [self.patient(did, dup, clinic=None, district=None)]
-            if self.scale.history and city.private_clinics:
-                resources += clinical.private_visit(rng, city=city, patient_id=did, who=dup, as_of=self.as_of)
-            yield resources
+                yield self._duplicate(city, n, who)
+
+    def _duplicate(self, city: City, n: int, who: Person) -> list[JSON]:
+        rng = self._rng("dup", n)
+        dup, errors = duplicate(rng, who, city=self.data)
+        did = self.patient_id(self.scale.patients + n, region=self.region)
+        city.duplicates.append((did, self.patient_id(n, region=self.region), errors))
+        resources = [self.patient(did, dup, clinic=None, district=None)]
+        if self.scale.history and city.private_clinics:
+            resources += clinical.private_visit(rng, city=city, patient_id=did, who=dup, as_of=self.as_of)
+        return resources
 
 
 def hash_district(street: str, house: int, count: int) -> int:
