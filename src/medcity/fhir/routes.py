@@ -199,11 +199,13 @@ def conditional_delete(rtype: str, request: Request, access: Access = Depends(ge
 
 
 @router.get("/{rtype}/{rid}", summary="Read (or an instance/type operation)")
-def read(rtype: str, rid: str, request: Request, access: Access = Depends(get_access)) -> Response:
+async def read(rtype: str, rid: str, request: Request, access: Access = Depends(get_access)) -> Response:
     if rid.startswith("$"):
-        return invoke_operation(request, access, rtype, None, rid[1:], None)
+        return await run_in_threadpool(invoke_operation, request, access, rtype, None, rid[1:], None)
     check_type(rtype)
     check_id(rid)
+    # One primary-key lookup, bounded and short: cheaper on the event loop than a hop to a worker thread,
+    # which would cost more than the read itself. Everything unbounded (search, writes) goes to the pool.
     with _store(request).single_statement() as tx:
         stored = interactions.read(tx, access, rtype, rid)
     return resource_response(stored)
