@@ -18,7 +18,8 @@ install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/medcity db upgrade
-	$(BIN)/medcity demo seed --scale small --if-empty
+	@# Seed once: the marker is written only after a complete, successful seed.
+	@test -f var/demo.seeded || ($(BIN)/medcity demo seed --scale small && touch var/demo.seeded)
 	$(BIN)/medcity serve --host $(HOST) --port $(PORT)
 
 test: install
