@@ -1,0 +1,74 @@
+"""Per-region booking rules, in one place, so that the patient can be told exactly which rule refused them.
+
+The defaults follow the Moscow practice: first-contact specialties are booked directly, other specialists need a
+referral; a two-week publishing horizon and booking window; one active appointment per specialty; three missed
+appointments within 90 days move a patient from self-booking to booking at the registry desk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from medcity.kit.errors import Unprocessable
+from medcity.registry.catalogue import FIRST_CONTACT, REGIONS, SPECIALTIES
+
+# Which booking channels may take a slot of each kind. Registry-only and reserve slots are for the desk (and
+# walk-ins, who are seen at the desk); a referral slot is open to any channel, with a referral.
+CHANNELS_BY_KIND: dict[str, frozenset[str]] = {
+    "self": frozenset({"self", "registry", "doctor", "waiting-list", "kiosk", "api"}),
+    "referral": frozenset({"self", "registry", "doctor", "waiting-list", "kiosk", "api"}),
+    "registry": frozenset({"registry", "doctor", "api"}),
+    "reserve": frozenset({"registry", "api"}),
+}
+CHANNELS = frozenset().union(*CHANNELS_BY_KIND.values())
+# Channels through which the patient books for themselves: the no-show policy limits these.
+SELF_SERVICE = frozenset({"self", "kiosk"})
+
+
+@dataclass(frozen=True)
+class RegionRules:
+    self_bookable: frozenset[str] = FIRST_CONTACT
+    horizon_days: int = 14  # how far ahead slots are published
+    booking_window_days: int = 14  # how far ahead a patient may book
+    one_per_specialty: bool = True
+    no_show_limit: int = 3  # this many no-shows within the period ...
+    no_show_period_days: int = 90  # ... and self-service booking is closed until the oldest one ages out
+    offer_hold_minutes: int = 120  # how long a waiting-list offer is held for the patient to confirm
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
+
+    def needs_referral(self, *, specialty: str, kind: str) -> bool:
+        return kind == "referral" or specialty not in self.self_bookable
+
+    def check_specialty(self, specialty: str) -> None:
+        if specialty not in SPECIALTIES:
+            raise Unprocessable(f"Unknown specialty '{specialty}'")
+
+    def check_channel(self, *, kind: str, channel: str) -> None:
+        if channel not in CHANNELS:
+            raise Unprocessable(f"Unknown booking channel '{channel}'")
+        if channel not in CHANNELS_BY_KIND[kind]:
+            raise Unprocessable(f"This slot is kept for the registry desk ({kind}); it cannot be booked by {channel}")
+
+    def check_window(self, *, start: datetime, now: datetime) -> None:
+        if start <= now:
+            raise Unprocessable("This slot has already begun")
+        if start > now + timedelta(days=self.booking_window_days):
+            raise Unprocessable(f"Appointments can be booked at most {self.booking_window_days} days ahead")
+
+    def check_no_shows(self, *, channel: str, no_shows: int) -> None:
+        if channel in SELF_SERVICE and no_shows >= self.no_show_limit:
+            raise Unprocessable(
+                f"{no_shows} missed appointments in the last {self.no_show_period_days} days: "
+                "please book at the registry desk"
+            )
+
+
+_DEFAULT = RegionRules()
+
+
+def rules_for(region: str) -> RegionRules:
+    """The region's rules; partitions the catalogue does not know (test and staging regions) get the defaults."""
+    known = REGIONS.get(region)
+    return RegionRules(self_bookable=known.self_bookable) if known else _DEFAULT

@@ -1,0 +1,267 @@
+"""Scheduling workflows: find free slots, book, cancel, reschedule, accept a waiting-list offer, check in, no-show.
+
+Every function takes the caller's `Tx`, so a workflow is one database transaction: it all happens or none of it.
+Slots are published by `medcity.scheduling.publish`, the waiting list lives in `medcity.scheduling.waiting`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from medcity.kit.errors import Conflict, NotFound, Unprocessable
+from medcity.kit.ids import new_id
+from medcity.registry.catalogue import SPECIALTY_SYSTEM
+from medcity.scheduling import inventory, waiting
+from medcity.scheduling.resources import appointment_resource, ref_id, utcnow
+from medcity.scheduling.rules import CHANNELS_BY_KIND, RegionRules, rules_for
+from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
+from medcity.store.repository import StoredResource, Tx
+
+
+def find_slots(
+    tx: Tx,
+    *,
+    specialty: str,
+    start: datetime,
+    end: datetime,
+    patient: str | None = None,
+    organization: str | None = None,
+    count: int = 10,
+    channel: str = "self",
+    now: datetime | None = None,
+) -> list[Row]:
+    """Free slots of a specialty in [start, end), earliest first; the patient's own polyclinic first, then the rest
+    of the region. Only the slot kinds the channel may book are listed."""
+    rules_for(tx.region).check_specialty(specialty)
+    s = sched_slot
+    kinds = [kind for kind, channels in CHANNELS_BY_KIND.items() if channel in channels]
+    base = select(s).where(
+        s.c.partition == tx.region,
+        s.c.specialty == specialty,
+        s.c.status == "free",
+        s.c.start >= max(start, now or utcnow()),
+        s.c.start < end,
+        s.c.kind.in_(kinds),
+    )
+    own = organization or (_home_organization(tx, patient) if patient else None)
+    if own is None:
+        return list(tx.conn.execute(base.order_by(s.c.start, s.c.id).limit(count)))
+    found = list(tx.conn.execute(base.where(s.c.organization == own).order_by(s.c.start, s.c.id).limit(count)))
+    if organization is None and len(found) < count:
+        others = base.where(s.c.organization != own).order_by(s.c.start, s.c.id).limit(count - len(found))
+        found += tx.conn.execute(others)
+    return found
+
+
+def _home_organization(tx: Tx, patient: str) -> str | None:
+    stored = tx.current("Patient", patient)
+    if stored is None or stored.deleted:
+        return None
+    return ref_id(stored.resource.get("managingOrganization"), "Organization")
+
+
+def book(
+    tx: Tx,
+    *,
+    patient: str,
+    slot_id: str,
+    channel: str,
+    referral: str | None = None,
+    now: datetime | None = None,
+) -> StoredResource:
+    """Book the slot for the patient under the region's rules; a slot someone else took is a `Conflict`."""
+    now = now or utcnow()
+    rules = rules_for(tx.region)
+    slot = _claim(tx, slot_id=slot_id, patient=patient)
+    rules.check_channel(kind=slot.kind, channel=channel)
+    rules.check_window(start=slot.start, now=now)
+    _check_patient(tx, rules, patient=patient, specialty=slot.specialty, channel=channel, now=now)
+    if referral is not None or rules.needs_referral(specialty=slot.specialty, kind=slot.kind):
+        _check_referral(tx, referral=referral, patient=patient, specialty=slot.specialty)
+    return _record(tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now)
+
+
+def accept_offer(tx: Tx, *, entry_id: str, now: datetime | None = None) -> StoredResource:
+    """The patient confirms a waiting-list offer within its hold window: the held slot becomes their appointment."""
+    now = now or utcnow()
+    entry = waiting.get_entry(tx, entry_id, lock=True)
+    if entry.status != "offered" or entry.offer_until is None or entry.offer_until <= now:
+        raise Unprocessable("This offer is no longer open")
+    appointment = book(
+        tx, patient=entry.patient, slot_id=entry.offer_slot, channel="waiting-list", referral=entry.referral, now=now
+    )
+    waiting.mark_booked(tx, entry_id=entry.id, appointment_id=appointment.id)
+    return appointment
+
+
+def cancel(tx: Tx, *, appointment_id: str, now: datetime | None = None) -> StoredResource:
+    """Cancel: the slot is freed (and offered to the waiting list), the referral given back."""
+    now = now or utcnow()
+    appointment = _active(tx, appointment_id)
+    return _release(tx, appointment, status="cancelled", now=now)
+
+
+def reschedule(
+    tx: Tx, *, appointment_id: str, slot_id: str, channel: str, now: datetime | None = None
+) -> StoredResource:
+    """Move an appointment to another slot of the same specialty: the new slot is secured first and the old one
+    released after, in one transaction, so the patient never has zero or two appointments; returns the new one."""
+    now = now or utcnow()
+    rules = rules_for(tx.region)
+    old = _active(tx, appointment_id)
+    slot = _claim(tx, slot_id=slot_id, patient=old.patient)
+    if slot.specialty != old.specialty:
+        raise Unprocessable("An appointment can only be moved to a slot of the same specialty")
+    rules.check_channel(kind=slot.kind, channel=channel)
+    rules.check_window(start=slot.start, now=now)
+    _release(tx, old, status="cancelled", now=now)
+    return _record(tx, rules, slot=slot, patient=old.patient, channel=channel, referral=old.referral, now=now)
+
+
+def check_in(tx: Tx, *, appointment_id: str) -> StoredResource:
+    """The patient has arrived (desk or kiosk)."""
+    return _set_status(tx, _active(tx, appointment_id), "arrived")
+
+
+def mark_no_show(tx: Tx, *, appointment_id: str) -> StoredResource:
+    """The patient did not come: counted by the no-show rule; the specialty and referral are free to book again."""
+    appointment = _active(tx, appointment_id)
+    tx.conn.execute(
+        update(sched_appointment)
+        .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
+        .values(active_need=None, active_referral=None)
+    )
+    return _set_status(tx, appointment, "noshow")
+
+
+# ---- steps -----------------------------------------------------------------------------------------------
+
+
+def _claim(tx: Tx, *, slot_id: str, patient: str) -> Row:
+    """Take the slot for the patient: free, or held for this patient by a waiting-list offer."""
+    slot = inventory.get_slot(tx, slot_id, lock=True)
+    expect = ("free",)
+    if slot.status == "held" and _offered_to(tx, slot_id=slot_id) == patient:
+        expect = ("held",)
+    return inventory.set_status(tx, slot, "booked", expect=expect)
+
+
+def _offered_to(tx: Tx, *, slot_id: str) -> str | None:
+    w = sched_waiting
+    return tx.conn.execute(
+        select(w.c.patient).where(w.c.partition == tx.region, w.c.offer_slot == slot_id)
+    ).scalar_one_or_none()
+
+
+def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, channel: str, now: datetime) -> None:
+    stored = tx.current("Patient", patient)
+    if stored is None or stored.deleted:
+        raise Unprocessable(f"Patient/{patient} is not known")
+    a = sched_appointment
+    no_shows = tx.conn.execute(
+        select(func.count()).where(
+            a.c.partition == tx.region,
+            a.c.patient == patient,
+            a.c.status == "noshow",
+            a.c.start >= now - timedelta(days=rules.no_show_period_days),
+        )
+    ).scalar_one()
+    rules.check_no_shows(channel=channel, no_shows=int(no_shows))
+    if rules.one_per_specialty and _active_need(tx, patient=patient, specialty=specialty) is not None:
+        raise Unprocessable(f"The patient already has an active appointment for {specialty}; reschedule it instead")
+
+
+def _active_need(tx: Tx, *, patient: str, specialty: str) -> str | None:
+    a = sched_appointment
+    return tx.conn.execute(
+        select(a.c.id).where(a.c.partition == tx.region, a.c.active_need == _need(patient, specialty))
+    ).scalar_one_or_none()
+
+
+def _need(patient: str, specialty: str) -> str:
+    return f"{patient}|{specialty}"
+
+
+def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: str) -> None:
+    """A referral is an active ServiceRequest for this patient whose performerType is the specialty, not already
+    used by an active appointment (the unique index on `active_referral` settles a race)."""
+    if referral is None:
+        raise Unprocessable(f"{specialty} is booked with a referral (ServiceRequest) only")
+    stored = tx.current("ServiceRequest", referral)
+    data = stored.resource if stored is not None and not stored.deleted else {}
+    codes = {
+        (coding.get("system"), coding.get("code")) for coding in (data.get("performerType") or {}).get("coding") or []
+    }
+    if (
+        data.get("status") != "active"
+        or ref_id(data.get("subject"), "Patient") != patient
+        or (SPECIALTY_SYSTEM, specialty) not in codes
+    ):
+        raise Unprocessable(f"ServiceRequest/{referral} is not an active referral of this patient to {specialty}")
+    a = sched_appointment
+    used = tx.conn.execute(
+        select(a.c.id).where(a.c.partition == tx.region, a.c.active_referral == referral)
+    ).scalar_one_or_none()
+    if used is not None:
+        raise Unprocessable(f"ServiceRequest/{referral} is already used by Appointment/{used}")
+
+
+def _record(
+    tx: Tx, rules: RegionRules, *, slot: Row, patient: str, channel: str, referral: str | None, now: datetime
+) -> StoredResource:
+    aid = new_id()
+    try:
+        tx.conn.execute(
+            sched_appointment.insert().values(
+                partition=tx.region, id=aid, slot=slot.id, patient=patient, specialty=slot.specialty,
+                role=slot.role, organization=slot.organization, start=slot.start, status="booked",
+                channel=channel, referral=referral, requested=now, wait_days=max(0, (slot.start - now).days),
+                active_slot=slot.id,
+                active_need=_need(patient, slot.specialty) if rules.one_per_specialty else None,
+                active_referral=referral,
+            )
+        )  # fmt: skip
+    except IntegrityError:
+        # Only reachable when a concurrent transaction won between our checks and this insert.
+        raise Conflict("A booking for this slot, specialty or referral was made at the same time") from None
+    data = appointment_resource(aid=aid, slot=slot._mapping, patient=patient, referral=referral, created=now)
+    return tx.create(data, rid=aid).stored
+
+
+def _active(tx: Tx, appointment_id: str) -> Row:
+    a = sched_appointment
+    row = tx.conn.execute(
+        select(a).where(a.c.partition == tx.region, a.c.id == appointment_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"Appointment/{appointment_id} is not known")
+    if row.status != "booked":
+        raise Unprocessable(f"Appointment/{appointment_id} is {row.status}, not booked")
+    return row
+
+
+def _release(tx: Tx, appointment: Row, *, status: str, now: datetime) -> StoredResource:
+    tx.conn.execute(
+        update(sched_appointment)
+        .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
+        .values(active_slot=None, active_need=None, active_referral=None)
+    )
+    slot = inventory.get_slot(tx, appointment.slot, lock=True)
+    inventory.set_status(tx, slot, "free", expect=("booked",))
+    waiting.offer_slot(tx, slot_id=slot.id, now=now)
+    return _set_status(tx, appointment, status)
+
+
+def _set_status(tx: Tx, appointment: Row, status: str) -> StoredResource:
+    tx.conn.execute(
+        update(sched_appointment)
+        .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
+        .values(status=status)
+    )
+    current = tx.current("Appointment", appointment.id, for_update=True)
+    if current is None:
+        raise NotFound(f"Appointment/{appointment.id} has no FHIR resource")
+    return tx.update({**current.resource, "status": status}).stored

@@ -1,0 +1,95 @@
+"""A small city for scheduling tests: two polyclinics, district therapists and a cardiologist, a few patients, and
+their published schedules, on every engine of the shared fixtures. Time is fixed (`NOW`) unless a test says not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+import pytest
+
+from medcity.registry.catalogue import SPECIALTY_SYSTEM, specialty_concept
+from medcity.scheduling.publish import Session, Template, publish_schedule
+from medcity.store.repository import Store, Tx
+
+NOW = datetime(2026, 12, 1, 5, 0)  # Tuesday 08:00 in Moscow, as naive UTC
+
+
+def ref(rtype: str, rid: str) -> dict[str, str]:
+    return {"reference": f"{rtype}/{rid}"}
+
+
+def add_organization(tx: Tx, oid: str) -> str:
+    """An Organization and its building; returns the Location id."""
+    tx.create({"resourceType": "Organization", "id": oid, "name": oid}, rid=oid)
+    tx.create({"resourceType": "Location", "name": f"{oid} building", "managingOrganization": ref("Organization", oid)},
+              rid=f"{oid}-loc")  # fmt: skip
+    return f"{oid}-loc"
+
+
+def add_role(tx: Tx, rid: str, *, organization: str, location: str, specialty: str) -> str:
+    tx.create(
+        {"resourceType": "PractitionerRole", "organization": ref("Organization", organization),
+         "location": [ref("Location", location)], "specialty": [specialty_concept(specialty)]},
+        rid=rid,
+    )  # fmt: skip
+    return rid
+
+
+def add_patient(tx: Tx, pid: str, *, organization: str | None = None) -> str:
+    data: dict[str, object] = {"resourceType": "Patient", "name": [{"family": pid}]}
+    if organization:
+        data["managingOrganization"] = ref("Organization", organization)
+    tx.create(data, rid=pid)
+    return pid
+
+
+def add_referral(tx: Tx, *, patient: str, specialty: str, status: str = "active") -> str:
+    data = {
+        "resourceType": "ServiceRequest", "status": status, "intent": "order",
+        "subject": ref("Patient", patient),
+        "performerType": {"coding": [{"system": SPECIALTY_SYSTEM, "code": specialty}]},
+    }  # fmt: skip
+    return tx.create(data).stored.id
+
+
+def weekday_template(
+    role: str, *, organization: str, room: str, specialty: str, kinds: tuple[str, ...] = ("self",)
+) -> Template:
+    """Monday to Friday 08:00-12:00 local, 30-minute slots, a break 10:00-10:30: 7 slots a day."""
+    return Template(
+        role=role,
+        organization=organization,
+        specialty=specialty,
+        sessions=tuple(Session(weekday=d, start=time(8), end=time(12), room=room, kinds=kinds) for d in range(5)),
+        slot_minutes=30,
+        breaks=((time(10), time(10, 30)),),
+    )
+
+
+@dataclass
+class City:
+    store: Store
+    patients: list[str] = field(default_factory=list)
+    slots: dict[str, list[str]] = field(default_factory=dict)  # role → published slot ids
+
+
+@pytest.fixture
+def city(store: Store) -> City:
+    """pc1 and pc2 with a therapist each, a cardiologist at pc1; patients p1, p2 of pc1 and p3 of pc2."""
+    built = City(store)
+    with store.transaction() as tx:
+        rooms = {oid: add_organization(tx, oid) for oid in ("pc1", "pc2")}
+        roles = [
+            ("ther1", "pc1", "therapist-district"),
+            ("ther2", "pc2", "therapist-district"),
+            ("card1", "pc1", "cardiologist"),
+        ]
+        for rid, org, spec in roles:
+            add_role(tx, rid, organization=org, location=rooms[org], specialty=spec)
+        built.patients = [add_patient(tx, "p1", organization="pc1"), add_patient(tx, "p2", organization="pc1"),
+                          add_patient(tx, "p3", organization="pc2")]  # fmt: skip
+        for rid, org, spec in roles:
+            template = weekday_template(rid, organization=org, room=rooms[org], specialty=spec)
+            built.slots[rid] = publish_schedule(tx, template=template, now=NOW)
+    return built
