@@ -93,3 +93,19 @@ def city(store: Store) -> City:
             template = weekday_template(rid, organization=org, room=rooms[org], specialty=spec)
             built.slots[rid] = publish_schedule(tx, template=template, now=NOW)
     return built
+
+
+def day_template(
+    role: str, *, specialty: str, slots: int, organization: str = "pc1", room: str = "pc1-loc"
+) -> Template:
+    """`slots` 15-minute self-booking slots from 08:00 on Wednesdays (the first is 2 December, the day after NOW)."""
+    minutes = 8 * 60 + 15 * slots
+    session = Session(weekday=2, start=time(8), end=time(minutes // 60, minutes % 60), room=room)
+    return Template(role=role, organization=organization, specialty=specialty, sessions=(session,), slot_minutes=15)
+
+
+def publish_day(store: Store, role: str, *, specialty: str, slots: int) -> list[str]:
+    """Only the first Wednesday's slots, so a test knows exactly what is free."""
+    with store.transaction() as tx:
+        published = publish_schedule(tx, template=day_template(role, specialty=specialty, slots=slots), now=NOW)
+    return published[:slots]
