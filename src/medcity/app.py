@@ -25,7 +25,13 @@ from medcity.store.repository import Store
 log = logging.getLogger("medcity")
 
 # Domain packages whose api modules register FHIR operations through medcity.kit.hooks when imported.
-DOMAIN_APIS = ("medcity.terminology.api", "medcity.ai.api", "medcity.registry.api")
+DOMAIN_APIS = (
+    "medcity.terminology.api",
+    "medcity.ai.api",
+    "medcity.registry.api",
+    "medcity.scheduling.api",
+    "medcity.records.api",
+)
 
 
 def load_domain_apis() -> None:

@@ -9,9 +9,12 @@ from fastapi import Request, Response
 from medcity.auth.gate import Access
 from medcity.fhir.http import base_url, json_response
 from medcity.fhir.interactions import parse_query
+from medcity.fhir.outcome import FHIR_JSON
+from medcity.fhir.searchset import searchset
 from medcity.kit.errors import InvalidRequest, MethodNotAllowed, NotFound
 from medcity.kit.hooks import OperationCall, find_operation
 from medcity.store.repository import check_type
+from medcity.store.search import SearchResult
 
 _STATUS_BY_TYPE = {"OperationOutcome": 200}
 
@@ -65,4 +68,8 @@ def invoke_operation(
     )
     result = spec.handler(call)
     access.record(f"operation:{name}", rtype, rid)
+    if isinstance(result, SearchResult):
+        for match in result.matches:
+            access.record("read", match.type, match.id)
+        return Response(searchset(result, base_url(request)), media_type=FHIR_JSON)
     return json_response(result)

@@ -31,7 +31,9 @@ class OperationCall:
     base_url: str = ""
 
 
-OperationHandler = Callable[[OperationCall], JSON]
+# A handler returns a resource as JSON, or a search result (any object the FHIR face renders as a searchset
+# Bundle: `medcity.store.search.SearchResult`), so paged results reuse the same paging as search.
+OperationHandler = Callable[[OperationCall], Any]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 
 from medcity.kit.db import WRITE
@@ -483,7 +484,7 @@ def run_search(
         ids = [row.id for row in tx.conn.execute(id_query)]
         if len(ids) <= SNAPSHOT_CAP:
             result.total = len(ids)
-        result.snapshot = _save_snapshot(tx, rtype, ids[:SNAPSHOT_CAP], used)
+        result.snapshot = save_snapshot(tx, rtype, [f"{rtype}/{i}" for i in ids[:SNAPSHOT_CAP]], used)
     if controls.total == "none":
         result.total = None
     elif result.total is None:
@@ -492,16 +493,17 @@ def run_search(
     return result
 
 
-def _save_snapshot(tx: Tx, rtype: str, ids: list[str], used: list[tuple[str, str]]) -> str:
-    """Keep the ordered ids in a short transaction of its own, so later pages stay put while others write."""
+def save_snapshot(tx: Tx, rtype: str, refs: list[str], used: list[tuple[str, str]]) -> str:
+    """Keep the ordered references ("Type/id") in a short transaction of its own, so later pages stay put while
+    others write. `rtype` and `used` rebuild the self link and the includes of later pages."""
     sid = uuid.uuid4().hex
     row = {
         "partition": tx.region,
         "id": sid,
         "created": now_instant(),
-        "total": len(ids),
+        "total": len(refs),
         "query": orjson.dumps({"type": rtype, "params": used}).decode(),
-        "ids": orjson.dumps(ids),
+        "ids": orjson.dumps(refs),
     }
     if tx.writable:
         tx.conn.execute(insert(search_snapshot), [row])
@@ -521,20 +523,55 @@ def page_from_snapshot(
     if row is None:
         raise NotFound("This search has expired or was never made; run the search again", status=410)
     query = orjson.loads(row.query)
-    ids: list[str] = orjson.loads(row.ids)
+    refs: list[str] = orjson.loads(row.ids)
     rtype: str = query["type"]
     used = [tuple(p) for p in query["params"]]
     controls = _controls(used, count, 1000)
-    page_ids = ids[offset : offset + count]
-    matches = tx.read_many([(rtype, i) for i in page_ids], restrict)
+    page = [ref.split("/", 1) for ref in refs[offset : offset + count]]
+    matches = tx.read_many([(t, i) for t, i in page], restrict)
     includes = [_include_spec(s, False, rtype) for s in controls.include]
     revincludes = [_include_spec(s, True, rtype) for s in controls.revinclude]
     return SearchResult(
         resource_type=rtype, matches=matches, total=row.total, offset=offset, count=count,
-        params_used=used, snapshot=sid, has_next=offset + count < len(ids),
+        params_used=used, snapshot=sid, has_next=offset + count < len(refs),
         included=_includes(tx, rtype, matches, includes, revincludes, restrict),
         summary=controls.summary, elements=controls.elements,
     )  # fmt: skip
+
+
+def compartment_refs(
+    tx: Tx, patient_id: str, *, types: list[str] | None = None, since: str | None = None,
+    restrict: Restriction | None = None, referenced_types: tuple[str, ...] = (),
+) -> list[tuple[str, str]]:
+    """The patient's resource, every resource in their compartment (newest first per type), and the resources
+    of `referenced_types` that those point at (practitioners, organisations...), as (type, id) pairs."""
+    conds: list[ColumnElement[bool]] = [
+        resource.c.partition == tx.region,
+        resource.c.patient == patient_id,
+        resource.c.deleted.is_(False),
+    ]
+    if types:
+        conds.append(resource.c.type.in_(types))
+    if since:
+        conds.append(resource.c.last_updated >= since)
+    visible = [and_(resource.c.type == t, c) for t in registry().resource_types
+               if (c := restrict(resource, t) if restrict else None) is not None]  # fmt: skip
+    if restrict is not None:
+        unrestricted = [t for t in registry().resource_types if restrict(resource, t) is None]
+        conds.append(or_(resource.c.type.in_(unrestricted), *visible))
+    query = select(resource.c.type, resource.c.id).where(and_(*conds))
+    rows = tx.conn.execute(query.order_by(resource.c.type, resource.c.last_updated.desc(), resource.c.id)).all()
+    refs = [("Patient", patient_id)] + [(r.type, r.id) for r in rows if r.type != "Patient"]
+    if referenced_types and rows:
+        ref = INDEX_TABLES["reference"]
+        targets = tx.conn.execute(
+            select(ref.c.target_type, ref.c.target_id).distinct().where(
+                ref.c.partition == tx.region, ref.c.target_type.in_(referenced_types),
+                tuple_(ref.c.type, ref.c.id).in_(select(resource.c.type, resource.c.id).where(and_(*conds))),
+            ).order_by(ref.c.target_type, ref.c.target_id)
+        ).all()  # fmt: skip
+        refs += [(t.target_type, t.target_id) for t in targets]
+    return refs
 
 
 def expire_snapshots(tx: Tx, older_than: str) -> int:

@@ -1,0 +1,1 @@
+"""The one patient record: the whole history across institutions ($everything) and its essentials ($summary)."""
