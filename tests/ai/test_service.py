@@ -81,10 +81,15 @@ def test_model_is_loaded_once() -> None:
 
 
 def test_dev_regression_guard(model: service.Model, dev_path) -> None:
-    # The shipped model is fitted on train.jsonl only (dev is used to pick the blend weight, the temperature and
-    # the threshold, which do not change the ranking much), so dev is a fair guard. Measured at training time:
-    # accuracy 0.492, Hit@3 0.732; the floors leave room for noise from a retrain, not for a real regression.
-    assert model.metrics["dev"]["n"] == 848
-    result = evaluate(model, load_examples(dev_path))
-    assert result["accuracy"] >= 0.47
-    assert result["hit3"] >= 0.71
+    # Training fits on train.jsonl, calibrates on dev.jsonl and records that train-only model's dev figures in the
+    # artifact; the shipped model is then refitted on train + dev. So: (1) the recorded, honest figures must
+    # clear the floors (measured: accuracy 0.49, Hit@3 0.73; the floors leave room for retraining noise only);
+    # (2) the shipped model, having seen dev, must do at least as well on it: less means a broken artifact or
+    # a mismatch between training-time and run-time features.
+    honest = model.metrics["dev_train_only"]
+    assert honest["n"] == 848
+    assert honest["accuracy"] >= 0.47
+    assert honest["hit3"] >= 0.71
+    shipped = evaluate(model, load_examples(dev_path))
+    assert shipped["accuracy"] >= honest["accuracy"] - 0.005
+    assert shipped["hit3"] >= honest["hit3"] - 0.005

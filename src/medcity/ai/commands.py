@@ -20,9 +20,13 @@ def train_command(
     data_dir: Path = typer.Option(
         training.DEFAULT_DATA_DIR, help="Folder with RuMedTop3 train.jsonl (fit) and dev.jsonl (calibration)."
     ),
+    refit: bool = typer.Option(
+        True, help="After calibrating, refit on train + dev (--no-refit ships the train-only model)."
+    ),
 ) -> None:
-    """Fit on train.jsonl, calibrate on dev.jsonl, write the artifact; prints a JSON report."""
-    report = training.train(data_dir, out, seed=seed)
+    """Fit on train.jsonl, calibrate on dev.jsonl (dev figures in the report are the train-only model's),
+    refit on both, write the artifact; prints a JSON report."""
+    report = training.train(data_dir, out, seed=seed, refit=refit)
     typer.echo(json.dumps(report, ensure_ascii=False))
 
 

@@ -7,6 +7,7 @@ the many Russian inflections of one word).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from functools import cache, lru_cache
@@ -68,3 +69,49 @@ def cyrillic_share(normalised: str) -> float:
     if not letters:
         return 0.0
     return sum(1 for ch in letters if "а" <= ch <= "я") / len(letters)
+
+
+def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Character n-grams inside space-padded words, exactly as scikit-learn's `analyzer="char_wb"` makes them
+    (the vocabulary is fitted with scikit-learn; inference does without its per-call overhead)."""
+    grams: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        size = len(padded)
+        for n in range(low, high + 1):
+            if n >= size:  # a word shorter than n gives itself once, and no longer n-grams
+                grams.append(padded)
+                break
+            grams.extend(padded[i : i + n] for i in range(size - n + 1))
+    return grams
+
+
+def word_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Word n-grams of a space-separated text, as scikit-learn's `analyzer="word"` with `token_pattern=r"\\S+"`."""
+    tokens = text.split()
+    return [" ".join(tokens[i : i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)]
+
+
+class Tfidf:
+    """Sublinear TF-IDF with L2 normalisation over a fixed vocabulary, for one text at a time."""
+
+    def __init__(self, analyzer: str, ngram_range: tuple[int, int], vocabulary: dict[str, int], idf: Any) -> None:
+        self.grams = char_wb_ngrams if analyzer == "char_wb" else word_ngrams
+        self.low, self.high = ngram_range
+        self.vocabulary = vocabulary
+        self.idf = idf
+
+    def __len__(self) -> int:
+        return len(self.vocabulary)
+
+    def weights(self, text: str) -> tuple[list[int], list[float]]:
+        """Column indices (sorted) and weights of the text's known n-grams."""
+        counts: dict[int, int] = {}
+        for gram in self.grams(text, self.low, self.high):
+            column = self.vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        columns = sorted(counts)
+        values = [(1.0 + math.log(counts[c])) * float(self.idf[c]) for c in columns]
+        norm = math.sqrt(sum(v * v for v in values)) or 1.0
+        return columns, [v / norm for v in values]

@@ -87,11 +87,11 @@ class Settings:
 class Model:
     version: str
     codes: list[str]
-    char: Any  # sklearn TfidfVectorizer over the normalised text
-    word: Any  # sklearn TfidfVectorizer over the lemmas
+    char: features.Tfidf  # over the normalised text
+    word: features.Tfidf  # over the lemmas
     coef: np.ndarray  # (features, codes)
     intercept: np.ndarray
-    neighbours: sparse.csr_matrix  # (features, training texts), rows L2-normalised per text
+    neighbours: sparse.csr_matrix  # (features, training texts): unit columns, frequent n-grams left out
     neighbour_codes: np.ndarray  # index into `codes` per training text
     settings: Settings
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -100,11 +100,19 @@ class Model:
 
     def __post_init__(self) -> None:
         # Unigram lemmas seen in training: the yardstick for "does the model know these words".
-        self.known = frozenset(t for t in self.word.vocabulary_ if " " not in t)
+        self.known = frozenset(t for t in self.word.vocabulary if " " not in t)
 
     def vectorise(self, normalised: list[str]) -> sparse.csr_matrix:
-        lemmatised = [features.lemmas(t) for t in normalised]
-        return sparse.hstack([self.char.transform(normalised), self.word.transform(lemmatised)]).tocsr()
+        """One row per text: character n-gram weights, then lemma n-gram weights (each block L2-normalised)."""
+        indptr, indices, data = [0], [], []
+        for text in normalised:
+            char_columns, char_values = self.char.weights(text)
+            word_columns, word_values = self.word.weights(features.lemmas(text))
+            indices += char_columns + [len(self.char) + c for c in word_columns]
+            data += char_values + word_values
+            indptr.append(len(indices))
+        shape = (len(normalised), len(self.char) + len(self.word))
+        return sparse.csr_matrix((np.array(data, np.float32), np.array(indices, np.int32), indptr), shape=shape)
 
     def log_scores(self, x: sparse.csr_matrix) -> np.ndarray:
         """Uncalibrated log-scores (rows: texts, columns: codes)."""
@@ -114,9 +122,8 @@ class Model:
         return log_lr + self.settings.knn_weight * self._neighbour_vote(x)
 
     def _neighbour_vote(self, x: sparse.csr_matrix) -> np.ndarray:
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
-        norms[norms == 0] = 1.0
-        sims = np.asarray((sparse.diags(1.0 / norms) @ x @ self.neighbours).todense())
+        # Not normalising x: the vote shares below do not change when a query's similarities are all scaled.
+        sims = (x @ self.neighbours).toarray()
         k = min(self.settings.knn_k, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         votes = np.zeros((x.shape[0], len(self.codes)))
@@ -140,20 +147,10 @@ class Model:
         return sum(1 for w in tokens if features.lemma(w) in self.known) / len(tokens)
 
 
-def _vectoriser(spec: dict[str, Any], vocabulary: np.ndarray, idf: np.ndarray) -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(
-        analyzer=spec["analyzer"],
-        ngram_range=tuple(spec["ngram_range"]),
-        token_pattern=spec.get("token_pattern"),
-        lowercase=False,
-        sublinear_tf=True,
-        dtype=np.float32,
-        vocabulary={str(t): i for i, t in enumerate(vocabulary)},
-    )
-    vec.idf_ = idf.astype(np.float64)
-    return vec
+def _tfidf(spec: dict[str, Any], vocabulary: np.ndarray, idf: np.ndarray) -> features.Tfidf:
+    low, high = spec["ngram_range"]
+    terms = {str(t): i for i, t in enumerate(vocabulary)}
+    return features.Tfidf(spec["analyzer"], (low, high), terms, idf.astype(np.float64))
 
 
 def load_model(path: Path = MODEL_FILE) -> Model:
@@ -166,8 +163,8 @@ def load_model(path: Path = MODEL_FILE) -> Model:
         model = Model(
             version=meta["version"],
             codes=[str(c) for c in z["codes"]],
-            char=_vectoriser(meta["char"], z["char_vocab"], z["char_idf"]),
-            word=_vectoriser(meta["word"], z["word_vocab"], z["word_idf"]),
+            char=_tfidf(meta["char"], z["char_vocab"], z["char_idf"]),
+            word=_tfidf(meta["word"], z["word_vocab"], z["word_idf"]),
             coef=z["coef"].astype(np.float32),
             intercept=z["intercept"].astype(np.float32),
             neighbours=neighbours,

@@ -34,6 +34,7 @@ CHAR_SPEC: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": [2, 5], "min_
 WORD_SPEC: dict[str, Any] = {"analyzer": "word", "ngram_range": [1, 2], "min_df": 2, "token_pattern": r"\S+"}
 LR_C = 20.0  # weak regularisation wins on dev: the classes are many and the texts short
 KNN_K = 20
+KNN_MAX_DF = 0.1
 KNN_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 # A suggestion is "confident" when its top probability is at least the smallest threshold at which, on dev,
 # the top code is right this often. The two share floors only catch text outside the model's world.
@@ -57,7 +58,8 @@ def _prepare(examples: list[Example]) -> list[str]:
     return [features.normalise(features.clean(e.text)) for e in examples]
 
 
-def _fit_vectoriser(spec: dict[str, Any], texts: list[str]) -> Any:
+def _fit_tfidf(spec: dict[str, Any], texts: list[str]) -> features.Tfidf:
+    """Choose the vocabulary and the idf with scikit-learn; `features.Tfidf` applies them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(
@@ -71,36 +73,25 @@ def _fit_vectoriser(spec: dict[str, Any], texts: list[str]) -> Any:
         dtype=np.float32,
     )
     vec.fit(texts)
-    return vec
+    low, high = spec["ngram_range"]
+    return features.Tfidf(spec["analyzer"], (low, high), {t: int(i) for t, i in vec.vocabulary_.items()}, vec.idf_)
 
 
 def fit(train: list[Example], *, seed: int = DEFAULT_SEED) -> Model:
     """Fit the vectorisers, the regression and the neighbour index; settings are neutral until `calibrate`."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import normalize
 
     texts = _prepare(train)
-    char = _fit_vectoriser(CHAR_SPEC, texts)
-    word = _fit_vectoriser(WORD_SPEC, [features.lemmas(t) for t in texts])
-    x = sparse.hstack([char.transform(texts), word.transform([features.lemmas(t) for t in texts])]).tocsr()
     codes = sorted({e.code for e in train})
-    y = np.array([codes.index(e.code) for e in train])
-    lr = LogisticRegression(C=LR_C, max_iter=1000, random_state=seed)
-    lr.fit(x, y)
-    coef = lr.coef_.T.astype(np.float32)
-    intercept = lr.intercept_.astype(np.float32)
-    if len(codes) == 2:  # sklearn keeps one column for two classes; the scorer wants one per code
-        coef = np.hstack([-coef / 2, coef / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
-    return Model(
+    model = Model(
         version="",
         codes=codes,
-        char=char,
-        word=word,
-        coef=coef,
-        intercept=intercept,
-        neighbours=normalize(x).T.tocsr().astype(np.float32),
-        neighbour_codes=y,
+        char=_fit_tfidf(CHAR_SPEC, texts),
+        word=_fit_tfidf(WORD_SPEC, [features.lemmas(t) for t in texts]),
+        coef=np.zeros((0, len(codes)), np.float32),
+        intercept=np.zeros(len(codes), np.float32),
+        neighbours=sparse.csr_matrix((0, 0), dtype=np.float32),
+        neighbour_codes=np.array([codes.index(e.code) for e in train]),
         settings=Settings(
             knn_k=KNN_K,
             knn_weight=0.0,
@@ -110,6 +101,28 @@ def fit(train: list[Example], *, seed: int = DEFAULT_SEED) -> Model:
             min_known=MIN_KNOWN,
         ),
     )
+    x = model.vectorise(texts)
+    lr = LogisticRegression(C=LR_C, max_iter=1000, random_state=seed)
+    lr.fit(x, model.neighbour_codes)
+    model.coef = lr.coef_.T.astype(np.float32)
+    model.intercept = lr.intercept_.astype(np.float32)
+    if len(codes) == 2:  # sklearn keeps one column for two classes; the scorer wants one per code
+        model.coef = np.hstack([-model.coef / 2, model.coef / 2])
+        model.intercept = np.array([-model.intercept[0] / 2, model.intercept[0] / 2], dtype=np.float32)
+    model.neighbours = _neighbour_index(x)
+    return model
+
+
+def _neighbour_index(x: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Training texts as unit columns, without the n-grams found in more than KNN_MAX_DF of them: those carry
+    little evidence of similarity and most of the cost of a lookup (dropping them halves it at equal dev scores)."""
+    from sklearn.preprocessing import normalize
+
+    unit = normalize(x).tocsc()
+    frequent = np.diff(unit.indptr) > KNN_MAX_DF * x.shape[0]
+    unit.data[np.repeat(frequent, np.diff(unit.indptr))] = 0
+    unit.eliminate_zeros()
+    return unit.T.tocsr().astype(np.float32)
 
 
 def _ranks(scores: np.ndarray, model: Model, examples: list[Example]) -> np.ndarray:
@@ -212,9 +225,9 @@ def save_model(model: Model, path: Path, *, meta: dict[str, Any]) -> None:
             meta=np.array(json.dumps(body, ensure_ascii=False)),
             codes=np.array(model.codes),
             char_vocab=_vocabulary(model.char),
-            char_idf=model.char.idf_.astype(np.float32),
+            char_idf=np.asarray(model.char.idf, np.float32),
             word_vocab=_vocabulary(model.word),
-            word_idf=model.word.idf_.astype(np.float32),
+            word_idf=np.asarray(model.word.idf, np.float32),
             coef=model.coef.astype(np.float16),
             intercept=model.intercept.astype(np.float32),
             nb_data=nb.data.astype(np.float16),
@@ -224,30 +237,41 @@ def save_model(model: Model, path: Path, *, meta: dict[str, Any]) -> None:
         )
 
 
-def _vocabulary(vec: Any) -> np.ndarray:
-    terms = [""] * len(vec.vocabulary_)
-    for term, i in vec.vocabulary_.items():
+def _vocabulary(tfidf: features.Tfidf) -> np.ndarray:
+    terms = [""] * len(tfidf)
+    for term, i in tfidf.vocabulary.items():
         terms[i] = term
     return np.array(terms)
 
 
-def train(data_dir: Path = DEFAULT_DATA_DIR, out: Path = MODEL_FILE, *, seed: int = DEFAULT_SEED) -> dict[str, Any]:
-    """Fit on train, calibrate on dev, write the artifact and the code names beside it; returns a report."""
+def train(
+    data_dir: Path = DEFAULT_DATA_DIR, out: Path = MODEL_FILE, *, seed: int = DEFAULT_SEED, refit: bool = True
+) -> dict[str, Any]:
+    """Fit on train and calibrate on dev (the dev figures reported are this train-only model's); then, with
+    `refit`, fit again on train + dev with the same settings, since 18 % more complaints help the rarer codes.
+    Writes the artifact and the code names beside it; returns a report."""
     started = time.monotonic()
     train_set = load_examples(data_dir / "train.jsonl")
     dev_set = load_examples(data_dir / "dev.jsonl")
     model = fit(train_set, seed=seed)
     dev_metrics = calibrate(model, dev_set)
-    digest = hashlib.sha256((data_dir / "train.jsonl").read_bytes()).hexdigest()[:8]
+    trained_on = ["train.jsonl"]
+    if refit:
+        settings = model.settings
+        model = fit(train_set + dev_set, seed=seed)
+        model.settings = settings
+        trained_on.append("dev.jsonl")
+    digest = hashlib.sha256(b"".join((data_dir / f).read_bytes() for f in trained_on)).hexdigest()[:8]
     model.version = f"rumedtop3-lr-knn-{digest}-s{seed}"
-    model.metrics = {"dev": dev_metrics}
-    save_model(model, out, meta={"seed": seed, "trained_on": ["train.jsonl"], "calibrated_on": ["dev.jsonl"]})
+    model.metrics = {"dev_train_only": dev_metrics}
+    save_model(model, out, meta={"seed": seed, "trained_on": trained_on, "calibrated_on": ["dev.jsonl"]})
     out.with_name(NAMES_FILE.name).write_text(
         json.dumps(code_names(model.codes), ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8"
     )
     return {
         "version": model.version,
-        "dev": dev_metrics,
+        "trained_on": trained_on,
+        "dev_train_only": dev_metrics,
         "settings": model.settings.__dict__,
         "seconds": round(time.monotonic() - started, 1),
         "artifact_bytes": out.stat().st_size,
