@@ -109,3 +109,9 @@ def publish_day(store: Store, role: str, *, specialty: str, slots: int) -> list[
     with store.transaction() as tx:
         published = publish_schedule(tx, template=day_template(role, specialty=specialty, slots=slots), now=NOW)
     return published[:slots]
+
+
+def every_day_template(role: str, *, organization: str, room: str, specialty: str) -> Template:
+    """Every day 08:00-20:00 local, hourly: for tests on real time, whatever the day they run."""
+    sessions = tuple(Session(weekday=d, start=time(8), end=time(20), room=room) for d in range(7))
+    return Template(role=role, organization=organization, specialty=specialty, sessions=sessions, slot_minutes=60)

@@ -18,7 +18,7 @@ from medcity.scheduling import inventory, waiting
 from medcity.scheduling.resources import appointment_resource, ref_id, utcnow
 from medcity.scheduling.rules import CHANNELS_BY_KIND, RegionRules, rules_for
 from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
-from medcity.store.repository import StoredResource, Tx
+from medcity.store.repository import JSON, StoredResource, Tx
 
 
 def find_slots(
@@ -29,6 +29,7 @@ def find_slots(
     end: datetime,
     patient: str | None = None,
     organization: str | None = None,
+    location: str | None = None,
     count: int = 10,
     channel: str = "self",
     now: datetime | None = None,
@@ -46,6 +47,8 @@ def find_slots(
         s.c.start < end,
         s.c.kind.in_(kinds),
     )
+    if location is not None:
+        base = base.where(s.c.location == location)
     own = organization or (_home_organization(tx, patient) if patient else None)
     if own is None:
         return list(tx.conn.execute(base.order_by(s.c.start, s.c.id).limit(count)))
@@ -71,8 +74,12 @@ def book(
     channel: str,
     referral: str | None = None,
     now: datetime | None = None,
+    body: JSON | None = None,
 ) -> StoredResource:
-    """Book the slot for the patient under the region's rules; a slot someone else took is a `Conflict`."""
+    """Book the slot for the patient under the region's rules; a slot someone else took is a `Conflict`.
+
+    `body` is an Appointment a client sent (plain FHIR create): its own fields (reason, comment, ...) are kept, and
+    the ones booking decides (status, slot, times, participants) are set here."""
     now = now or utcnow()
     rules = rules_for(tx.region)
     slot = _claim(tx, slot_id=slot_id, patient=patient)
@@ -81,7 +88,7 @@ def book(
     _check_patient(tx, rules, patient=patient, specialty=slot.specialty, channel=channel, now=now)
     if referral is not None or rules.needs_referral(specialty=slot.specialty, kind=slot.kind):
         _check_referral(tx, referral=referral, patient=patient, specialty=slot.specialty)
-    return _record(tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now)
+    return _record(tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now, body=body)
 
 
 def accept_offer(tx: Tx, *, entry_id: str, now: datetime | None = None) -> StoredResource:
@@ -210,7 +217,15 @@ def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: st
 
 
 def _record(
-    tx: Tx, rules: RegionRules, *, slot: Row, patient: str, channel: str, referral: str | None, now: datetime
+    tx: Tx,
+    rules: RegionRules,
+    *,
+    slot: Row,
+    patient: str,
+    channel: str,
+    referral: str | None,
+    now: datetime,
+    body: JSON | None = None,
 ) -> StoredResource:
     aid = new_id()
     try:
@@ -228,7 +243,7 @@ def _record(
         # Only reachable when a concurrent transaction won between our checks and this insert.
         raise Conflict("A booking for this slot, specialty or referral was made at the same time") from None
     data = appointment_resource(aid=aid, slot=slot._mapping, patient=patient, referral=referral, created=now)
-    return tx.create(data, rid=aid).stored
+    return tx.create({**(body or {}), **data}, rid=aid).stored
 
 
 def _active(tx: Tx, appointment_id: str) -> Row:

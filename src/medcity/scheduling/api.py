@@ -1,0 +1,139 @@
+"""FHIR operations of scheduling: `Appointment/$find` (free slots) and `Appointment/$book`.
+
+Thin: read the Parameters, call `service`, shape the answer. A taken slot is a `Conflict`, which the FHIR face
+answers as 409 with an OperationOutcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from medcity.kit.errors import InvalidRequest
+from medcity.kit.hooks import JSON, OperationCall, operation
+from medcity.scheduling import service
+from medcity.scheduling.channels import channel_of
+from medcity.scheduling.resources import parse_instant, ref_id, utcnow
+from medcity.scheduling.rules import rules_for
+
+DEFAULT_COUNT, MAX_COUNT = 10, 100
+
+
+def _params(call: OperationCall) -> dict[str, Any]:
+    """name → value, whatever value[x] it came in (a GET brings strings)."""
+    parameters = call.parameters or {}
+    if parameters.get("resourceType") != "Parameters":
+        raise InvalidRequest("The operation takes a Parameters resource")
+    found: dict[str, Any] = {}
+    for param in parameters.get("parameter") or []:
+        if isinstance(param, dict) and isinstance(param.get("name"), str):
+            values = [v for k, v in param.items() if k.startswith("value")]
+            found[param["name"]] = values[0] if values else None
+    return found
+
+
+def _id(value: Any, rtype: str, name: str) -> str | None:
+    """A `Type/id` reference (Reference or string) or a bare id."""
+    if value is None:
+        return None
+    found = ref_id(value, rtype)
+    if found is None and isinstance(value, str) and "/" not in value and value:
+        found = value
+    if found is None:
+        raise InvalidRequest(f"Parameter '{name}' must refer to a {rtype}")
+    return found
+
+
+def _required_id(value: Any, rtype: str, name: str) -> str:
+    found = _id(value, rtype, name)
+    if found is None:
+        raise InvalidRequest(f"Parameter '{name}' ({rtype} reference) is required")
+    return found
+
+
+def _when(value: Any, name: str, default: datetime) -> datetime:
+    if value is None:
+        return default
+    try:
+        return parse_instant(str(value))
+    except ValueError:
+        raise InvalidRequest(f"Parameter '{name}' must be a FHIR date or dateTime") from None
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return DEFAULT_COUNT
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest("count must be a whole number") from None
+    if count < 1:
+        raise InvalidRequest("count must be at least 1")
+    return min(count, MAX_COUNT)
+
+
+def _specialty(value: Any) -> str:
+    """A specialty code, as a code, a `system|code` token or a Coding."""
+    code = value.get("code") if isinstance(value, dict) else value
+    if not isinstance(code, str) or not code:
+        raise InvalidRequest("Parameter 'specialty' (a specialty code) is required")
+    return code.rsplit("|", 1)[-1]
+
+
+@operation(
+    "find",
+    resource_types=("Appointment",),
+    description="Free slots by specialty (own polyclinic first), organization, location and date range",
+)
+def find_operation(call: OperationCall) -> JSON:
+    params = _params(call)
+    now = utcnow()
+    patient = _id(params.get("patient"), "Patient", "patient")
+    if patient is not None:
+        call.access.require("operation:find", "Patient", patient)
+    start = _when(params.get("start"), "start", now)
+    window = timedelta(days=rules_for(call.store.region).booking_window_days)
+    with call.store.reader() as tx:
+        rows = service.find_slots(
+            tx,
+            specialty=_specialty(params.get("specialty")),
+            patient=patient,
+            organization=_id(params.get("organization"), "Organization", "organization"),
+            location=_id(params.get("location"), "Location", "location"),
+            start=start,
+            end=_when(params.get("end"), "end", now + window),
+            count=_count(params.get("count")),
+            channel=channel_of(call.principal),
+            now=now,
+        )
+        slots = tx.read_many([("Slot", row.id) for row in rows])
+    base = call.base_url.rstrip("/")
+    entries = [
+        {**({"fullUrl": f"{base}/{slot.reference}"} if base else {}), "resource": slot.resource,
+         "search": {"mode": "match"}}
+        for slot in slots
+    ]  # fmt: skip
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+
+
+@operation(
+    "book",
+    resource_types=("Appointment",),
+    affects_state=True,
+    description="Book a free slot for a patient under the region's rules; a taken slot is 409",
+)
+def book_operation(call: OperationCall) -> JSON:
+    params = _params(call)
+    patient = _required_id(params.get("patient"), "Patient", "patient")
+    slot = _required_id(params.get("slot"), "Slot", "slot")
+    call.access.require("operation:book", "Patient", patient)
+    with call.store.transaction() as tx:
+        appointment = service.book(
+            tx,
+            patient=patient,
+            slot_id=slot,
+            channel=channel_of(call.principal),
+            referral=_id(params.get("referral"), "ServiceRequest", "referral"),
+        )
+    call.access.record("create", "Appointment", appointment.id)
+    return appointment.resource
