@@ -2,7 +2,7 @@
 batched transactions). Targets: small (~2,000 patients) < 30 s on SQLite; city (~200,000) < 10 min on
 PostgreSQL.
 
-Usage: python bench/demo_seed.py [--engine sqlite|postgresql] [--scale small|city] [--runs 3]
+Usage: python bench/demo_seed.py [--engine sqlite|postgresql] [--scale small|city] [--runs 3] [--workers 1]
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from medcity.store.repository import Store
 TARGET_S = {"small": 30, "city": 600}
 
 
-def run_once(engine_name: str, scale: str) -> tuple[float, int, dict[str, int]]:
+def run_once(engine_name: str, scale: str, workers: int) -> tuple[float, int, dict[str, int]]:
     with database(engine_name) as url:
         engine = make_engine(url)
         started = time.perf_counter()
-        loaded = seed(Store(engine, "77"), scale=scale, seed=1, as_of=date(2026, 6, 1), progress=False)
+        loaded = seed(
+            Store(engine, "77"), scale=scale, seed=1, as_of=date(2026, 6, 1), progress=False, workers=workers
+        )
         elapsed = time.perf_counter() - started
         engine.dispose()
     return elapsed, loaded.total, dict(loaded.counts)
@@ -35,8 +37,9 @@ def main() -> None:
     parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--scale", default="small", choices=list(TARGET_S))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="writer processes (PostgreSQL only)")
     args = parser.parse_args()
-    runs = [run_once(args.engine, args.scale) for _ in range(args.runs)]
+    runs = [run_once(args.engine, args.scale, args.workers) for _ in range(args.runs)]
     seconds = [r[0] for r in runs]
     _, total, counts = runs[0]
     report(
@@ -44,6 +47,7 @@ def main() -> None:
         {
             "engine": args.engine,
             "scale": args.scale,
+            "workers": args.workers,
             "seconds": round(median(seconds), 1),
             "runs_s": [round(s, 1) for s in seconds],
             "resources": total,
