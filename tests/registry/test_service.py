@@ -8,6 +8,7 @@ import pytest
 from medcity.kit.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from medcity.registry import service
 from medcity.registry.catalogue import organization_types
+from medcity.registry.identifiers import SNILS_SYSTEM
 from medcity.store.repository import Store
 
 from .conftest import patient
@@ -216,3 +217,26 @@ def test_attach_records_organization_and_district(store: Store) -> None:
         service.attach(tx, patient_id="p", organization_id="gp2", district=" ")
     with store.transaction() as tx, pytest.raises(NotFound):
         service.attach(tx, patient_id="p", organization_id="nowhere", district="1")
+
+
+def test_register_validates_and_refuses_a_second_holder_of_a_lifelong_identifier(store: Store) -> None:
+    with store.transaction() as tx:
+        first = service.register(tx, patient=patient("Фёдоров", "Алексей", snils="112-233-445 95"))
+    assert first.resource["identifier"][0]["value"] == SNILS_A
+    with store.transaction() as tx, pytest.raises(Conflict, match=f"Patient/{first.id}"):
+        service.register(tx, patient=patient("Федоров", "Алексей", snils=SNILS_A))
+    with store.transaction() as tx, pytest.raises(Unprocessable, match="СНИЛС"):
+        service.register(
+            tx,
+            patient={
+                **patient("Иванов", "Иван"),
+                "identifier": [{"system": SNILS_SYSTEM, "value": "11223344596"}],
+            },
+        )
+    with store.transaction() as tx, pytest.raises(InvalidRequest):
+        service.register(tx, patient={"resourceType": "Practitioner"})
+    with store.transaction() as tx:
+        # the holder itself may be updated with its own number
+        assert service.check_identifiers(tx, first.resource)["id"] == first.id
+    with store.reader() as tx:
+        assert tx.search("Patient", [("_summary", "count")]).total == 1

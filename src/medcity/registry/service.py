@@ -24,7 +24,7 @@ from typing import Any
 from medcity.kit.errors import Conflict, InvalidRequest, Unprocessable
 from medcity.registry import rules
 from medcity.registry.catalogue import BASE, ORGANIZATION_KINDS, organization_kind
-from medcity.registry.identifiers import PERSONAL_SYSTEMS, check_patient_identifiers
+from medcity.registry.identifiers import PERSONAL_SYSTEMS, TYPE_CODES, check_patient_identifiers
 from medcity.registry.names import spellings
 from medcity.store.repository import StoredResource, Tx
 from medcity.store.searchparams import registry
@@ -67,8 +67,34 @@ def _patient(tx: Tx, patient_id: str) -> StoredResource:
     return tx.read("Patient", patient_id)
 
 
-# ---- attachment
-# ------------------------------------------------------------------------------------------------
+# ---- registration ---------------------------------------------------------------------------------------
+
+
+def check_identifiers(tx: Tx, patient: JSON) -> JSON:
+    """The Patient with its known identifiers validated and normalised; refuses (409) a lifelong identifier
+    (СНИЛС, ЕНП) that another current record already holds: registering the same person again must go
+    through `$match` and a merge, not create a duplicate. For creates and updates alike."""
+    data = check_patient_identifiers(patient)
+    for ident in data.get("identifier") or []:
+        system, value = ident.get("system"), ident.get("value")
+        if system not in PERSONAL_SYSTEMS:
+            continue
+        found = tx.search("Patient", [("identifier", f"{system}|{value}"), ("_count", "10")]).matches
+        holders = [p.id for p in found if p.id != data.get("id") and not _link_to(p.resource, "replaced-by")]
+        if holders:
+            raise Conflict(f"{TYPE_CODES[system][1]} {value} already belongs to Patient/{holders[0]}")
+    return data
+
+
+def register(tx: Tx, *, patient: JSON) -> StoredResource:
+    """Create a Patient (with the id it carries, if any) after `check_identifiers`."""
+    if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
+        raise InvalidRequest("Registration needs a Patient resource")
+    data = check_identifiers(tx, patient)
+    return tx.create(data, rid=data.get("id")).stored
+
+
+# ---- attachment -------------------------------------------------------------------------------------------
 
 
 def attach(
@@ -117,8 +143,7 @@ def attachment_extension(district: str, start: date) -> JSON:
     }
 
 
-# ---- master patient index
-# --------------------------------------------------------------------------------------
+# ---- master patient index ---------------------------------------------------------------------------------
 
 
 def _blocks(f: rules.Facts) -> Iterator[list[tuple[str, str]]]:
@@ -174,8 +199,7 @@ def match(tx: Tx, patient: JSON, *, count: int = 10, only_certain: bool = False)
     return results[: max(count, 0)]
 
 
-# ---- merge
-# -----------------------------------------------------------------------------------------------------
+# ---- merge ------------------------------------------------------------------------------------------------
 
 
 def _repoint(node: Any, old: str, new: str) -> Any:
