@@ -55,7 +55,7 @@ CONDITION_CATEGORY = f"{TERMINOLOGY}/condition-category"
 HISTORY_DAYS = 730
 
 
-def _ref(rtype: str, rid: str) -> JSON:
+def ref(rtype: str, rid: str) -> JSON:
     return {"reference": f"{rtype}/{rid}"}
 
 
@@ -128,7 +128,7 @@ class History:
 
     @property
     def subject(self) -> JSON:
-        return _ref("Patient", self.patient_id)
+        return ref("Patient", self.patient_id)
 
     def _day(self) -> date:
         day = self.as_of - timedelta(days=self.rng.randint(1, HISTORY_DAYS))
@@ -150,8 +150,7 @@ class History:
             self._allergy()
         return self.out
 
-    # ---- conditions
-    # -----------------------------------------------------------------------------------------
+    # ---- conditions ---------------------------------------------------------------------------------------
 
     def _condition(
         self, code: str, name: str, *, category: str, onset: str, encounter: str | None, resolved: str | None
@@ -169,10 +168,10 @@ class History:
             "subject": self.subject,
             "onsetDateTime": onset,
             "recordedDate": onset,
-            "recorder": _ref("PractitionerRole", self.doctor),
+            "recorder": ref("PractitionerRole", self.doctor),
         }
         if encounter:
-            data["encounter"] = _ref("Encounter", encounter)
+            data["encounter"] = ref("Encounter", encounter)
         if resolved:
             data["abatementDateTime"] = resolved
         self.out.append(data)
@@ -190,8 +189,7 @@ class History:
             resolved=None,
         )
 
-    # ---- encounters
-    # -----------------------------------------------------------------------------------------
+    # ---- encounters ---------------------------------------------------------------------------------------
 
     def _encounter(
         self,
@@ -216,15 +214,15 @@ class History:
                 "display": "inpatient encounter" if klass == "IMP" else "ambulatory",
             },
             "subject": self.subject,
-            "participant": [{"individual": _ref("PractitionerRole", role)}],
+            "participant": [{"individual": ref("PractitionerRole", role)}],
             "period": {"start": _when(start), "end": _when(end)},
             "reasonCode": [{"text": complaint}],
-            "location": [{"location": _ref("Location", location)}],
-            "serviceProvider": _ref("Organization", provider),
+            "location": [{"location": ref("Location", location)}],
+            "serviceProvider": ref("Organization", provider),
         }
         if diagnoses:
             data["diagnosis"] = [
-                {"condition": _ref("Condition", cid), "rank": rank}
+                {"condition": ref("Condition", cid), "rank": rank}
                 for rank, cid in enumerate(diagnoses, start=1)
             ]
         if klass == "IMP":
@@ -292,8 +290,7 @@ class History:
         codes = {diagnosis.code} | {c.code for c, _ in self.chronic}
         self._measure(eid, start, codes, age)
 
-    # ---- measurements
-    # ---------------------------------------------------------------------------------------
+    # ---- measurements -------------------------------------------------------------------------------------
 
     def _measure(self, encounter: str, when: datetime, codes: set[str], age: int) -> None:
         """Blood pressure for adults at most visits; the tests a doctor orders for these diagnoses."""
@@ -324,7 +321,7 @@ class History:
             "category": [{"coding": [{"system": OBS_CATEGORY, "code": category}]}],
             "code": code,
             "subject": self.subject,
-            "encounter": _ref("Encounter", encounter),
+            "encounter": ref("Encounter", encounter),
             "effectiveDateTime": _when(when),
         }
 
@@ -381,11 +378,10 @@ class History:
         data["interpretation"] = [self._interpretation(value, test.low, test.high)]
         data["issued"] = _when(when + timedelta(hours=6))
         if lab is not None:
-            data["performer"] = [_ref("Organization", lab.org_id)]
+            data["performer"] = [ref("Organization", lab.org_id)]
         self.out.append(data)
 
-    # ---- hospital, vaccinations, allergies
-    # ------------------------------------------------------------------
+    # ---- hospital, vaccinations, allergies ----------------------------------------------------------------
 
     def _hospital_stay(self, age: int) -> None:
         if not self.city.hospitals:
@@ -424,9 +420,9 @@ class History:
                 "status": "final",
                 "type": _concept(LOINC, "18842-5", "Discharge summary", "Выписной эпикриз"),
                 "subject": self.subject,
-                "encounter": _ref("Encounter", eid),
+                "encounter": ref("Encounter", eid),
                 "date": _when(discharged),
-                "author": [_ref("PractitionerRole", role)],
+                "author": [ref("PractitionerRole", role)],
                 "title": "Выписной эпикриз",
                 "section": [
                     _section("Диагноз", f"{reason.code} {reason.ru}"),
@@ -462,7 +458,7 @@ class History:
                     "occurrenceDateTime": _when(given),
                     "primarySource": True,
                     "lotNumber": f"{self.rng.randint(100, 999)}-{given.year % 100:02d}",
-                    "performer": [{"actor": _ref("PractitionerRole", self.doctor)}],
+                    "performer": [{"actor": ref("PractitionerRole", self.doctor)}],
                 }
             )
 
@@ -496,7 +492,7 @@ class History:
                 "recordedDate": (
                     self.as_of - timedelta(days=HISTORY_DAYS + self.rng.randint(0, 3000))
                 ).isoformat(),
-                "recorder": _ref("PractitionerRole", self.doctor),
+                "recorder": ref("PractitionerRole", self.doctor),
             }
         )
 

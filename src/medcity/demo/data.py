@@ -86,7 +86,11 @@ class CityData:
     postal_prefix: str
     districts: tuple[str, ...]
     streets: tuple[str, ...]
-    health_department: str  # the suffix of a public institution's name
+    public_form: str  # how a public institution's name is written: "{name}" is replaced
+    phone_code: str
+
+    def public_name(self, name: str) -> str:
+        return self.public_form.replace("{name}", name)
 
 
 MOSCOW = CityData(
@@ -104,7 +108,8 @@ MOSCOW = CityData(
         "Рязанский пр-т", "ул. Первомайская", "Щёлковское ш.", "ул. Ярославская", "Алтуфьевское ш.",
         "ул. Профсоюзная", "ул. Строгинский бульвар", "Пятницкое ш.", "ул. Марьинский парк",
     ),
-    health_department="ДЗМ",
+    public_form="ГБУЗ «{name}» ДЗМ",
+    phone_code="495",
 )  # fmt: skip
 ST_PETERSBURG = CityData(
     city="Санкт-Петербург",
@@ -119,7 +124,8 @@ ST_PETERSBURG = CityData(
         "Комендантский пр-т", "Загородный пр-т", "пр-т Стачек", "ул. Марата", "ул. Рубинштейна",
         "пр-т Ветеранов", "ул. Дыбенко", "пр-т Энгельса", "Суздальский пр-т", "ул. Савушкина",
     ),
-    health_department="СПб ГБУЗ",
+    public_form="СПб ГБУЗ «{name}»",
+    phone_code="812",
 )  # fmt: skip
 CITIES = {"77": MOSCOW, "78": ST_PETERSBURG}
 

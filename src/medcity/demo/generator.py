@@ -16,10 +16,11 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 from medcity.demo import clinical
+from medcity.demo.clinical import ref
 from medcity.demo.data import CITIES, CityData
 from medcity.demo.people import Person, duplicate, person, twin
 from medcity.registry.catalogue import organization_types, specialty_concept
@@ -28,7 +29,6 @@ from medcity.registry.identifiers import OMS_SYSTEM, PASSPORT_SYSTEM, SNILS_SYST
 from medcity.registry.service import attachment_extension
 
 JSON = dict[str, Any]
-MSK = timezone(timedelta(hours=3))
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,6 @@ PRIVATE_SPECIALISTS = (
 ADULTS_PER_DISTRICT = 700
 
 
-def _ref(rtype: str, rid: str) -> JSON:
-    return {"reference": f"{rtype}/{rid}"}
-
-
 @dataclass
 class Polyclinic:
     org_id: str
@@ -114,11 +110,10 @@ class City:
     private_clinics: list[Facility] = field(default_factory=list)
     duplicates: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
-    def polyclinic_for(self, district: str) -> Polyclinic:
-        for clinic in self.polyclinics:
-            if district in clinic.districts:
-                return clinic
-        return self.polyclinics[0]
+    def polyclinic_for(self, district: str, street: str) -> Polyclinic:
+        """The polyclinic serving an address: where several serve the district, each takes some streets."""
+        serving = [clinic for clinic in self.polyclinics if district in clinic.districts] or self.polyclinics
+        return serving[sum(ord(c) for c in street) % len(serving)]
 
 
 class Generator:
@@ -148,12 +143,15 @@ class Generator:
             "type": organization_types(kind, "private" if kind == "private-clinic" else "public"),
             "name": name,
             "telecom": [
-                {"system": "phone", "value": f"+7 495 {rng.randint(100, 999)}-{rng.randint(10, 99)}-00"}
+                {
+                    "system": "phone",
+                    "value": f"+7 {self.data.phone_code} {rng.randint(100, 999)}-{rng.randint(10, 99)}-00",
+                }
             ],
             "address": [where],
         }
         if part_of:
-            org["partOf"] = _ref("Organization", part_of)
+            org["partOf"] = ref("Organization", part_of)
         location_id = f"{oid}-loc"
         city.resources += [
             org,
@@ -172,7 +170,7 @@ class Generator:
                         }
                     ]
                 },
-                "managingOrganization": _ref("Organization", oid),
+                "managingOrganization": ref("Organization", oid),
             },
         ]
         return location_id
@@ -200,8 +198,8 @@ class Generator:
                 "resourceType": "PractitionerRole",
                 "id": f"{pid}-role",
                 "active": True,
-                "practitioner": _ref("Practitioner", pid),
-                "organization": _ref("Organization", org_id),
+                "practitioner": ref("Practitioner", pid),
+                "organization": ref("Organization", org_id),
                 "code": [
                     {
                         "coding": [
@@ -213,7 +211,7 @@ class Generator:
                     }
                 ],
                 "specialty": [specialty_concept(specialty)],
-                "location": [_ref("Location", location_id)],
+                "location": [ref("Location", location_id)],
             },
         ]
         return f"{pid}-role"
@@ -230,7 +228,8 @@ class Generator:
 
     def city(self) -> City:
         city = City(region=self.region, data=self.data)
-        s, dept = self.scale, self.data.health_department
+        s, public = self.scale, self.data.public_name
+        districts = self.data.districts
         adults_per_clinic = s.patients * 0.8 / s.polyclinics
         n_districts = max(2, round(adults_per_clinic / ADULTS_PER_DISTRICT))
         for i in range(s.polyclinics):
@@ -238,7 +237,7 @@ class Generator:
             rng = self._rng("org", oid)
             number = 2 + i * 7
             location = self._organization(
-                city, oid, kind="polyclinic", name=f"ГБУЗ «Городская поликлиника № {number}» {dept}", rng=rng
+                city, oid, kind="polyclinic", name=public(f"Городская поликлиника № {number}"), rng=rng
             )
             branches = []
             for b in range(s.branches):
@@ -248,7 +247,7 @@ class Generator:
                     bid,
                     kind="polyclinic-branch",
                     part_of=oid,
-                    name=f"Филиал № {b + 1} ГБУЗ «Городская поликлиника № {number}» {dept}",
+                    name=f"Филиал № {b + 1} " + public(f"Городская поликлиника № {number}"),
                     rng=rng,
                 )
                 branches.append(bid)
@@ -266,7 +265,9 @@ class Generator:
                     org_id=oid,
                     location_id=location,
                     branch_ids=branches,
-                    districts=[d for k, d in enumerate(self.data.districts) if k % s.polyclinics == i],
+                    # each district has a polyclinic; in a big city several share one
+                    districts=[d for k, d in enumerate(districts) if i in (k % s.polyclinics, k)]
+                    or [districts[i % len(districts)]],
                     therapists=roles("therapist-district", n_districts),
                     paediatricians=roles("paediatrician", max(1, n_districts // 3)),
                     specialists={spec: roles(spec, 1)[0] for spec in POLYCLINIC_SPECIALISTS},
@@ -278,7 +279,7 @@ class Generator:
                     city,
                     f"{self.region}-org-h{i + 1}",
                     kind="hospital",
-                    name=f"ГБУЗ «Городская клиническая больница № {15 + i * 4}» {dept}",
+                    name=public(f"Городская клиническая больница № {15 + i * 4}"),
                     specialties=HOSPITAL_SPECIALISTS,
                 )
             )
@@ -363,8 +364,8 @@ class Generator:
         if idents:
             data["identifier"] = idents
         if clinic is not None and district is not None:
-            data["managingOrganization"] = _ref("Organization", clinic.org_id)
-            data["generalPractitioner"] = [_ref("Organization", clinic.org_id)]
+            data["managingOrganization"] = ref("Organization", clinic.org_id)
+            data["generalPractitioner"] = [ref("Organization", clinic.org_id)]
             start = max(who.birth_date, self.as_of - timedelta(days=365 * 5))
             data["extension"] = [attachment_extension(district, start)]
         return data
@@ -374,7 +375,7 @@ class Generator:
         duplicate record with a visit of its own (numbered `scale.patients` after the original)."""
         for n, who in self.people(start, stop):
             rng = self._rng("h", n)
-            clinic = city.polyclinic_for(who.address.district)
+            clinic = city.polyclinic_for(who.address.district, who.address.street)
             staff = clinic.therapists if who.age(self.as_of) >= 18 else clinic.paediatricians
             slot = hash_district(who.address.street, who.address.house, len(staff))
             pid = self.patient_id(n, region=self.region)

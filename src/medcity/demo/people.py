@@ -134,8 +134,7 @@ def twin(rng: random.Random, sibling: Person, *, okato: str) -> Person:
     )
 
 
-# ---- duplicates: what goes wrong when a person is registered again
-# ------------------------------------------
+# ---- duplicates: what goes wrong when a person is registered again ----------------------------------------
 
 _CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщыэюя"
 
