@@ -14,9 +14,9 @@ from medcity.kit.config import get_settings
 
 
 @pytest.fixture
-def env(auth_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def env(auth_engine: Engine, region: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("MEDCITY_DATABASE_URL", auth_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MEDCITY_REGION", "77")
+    monkeypatch.setenv("MEDCITY_REGION", region)
     monkeypatch.setenv("MEDCITY_SECRET_DIR", str(tmp_path / "keys"))
     get_settings.cache_clear()
     yield tmp_path / "keys"
@@ -34,7 +34,7 @@ def test_users_add_and_token(env: Path) -> None:
     assert issued.exit_code == 0, issued.output
     settings = get_settings()
     claims = tokens.verify(issued.output.strip(), tokens.signing_key(env), issuer=settings.base_url,
-                           audience=f"{settings.base_url}/fhir", region="77", now=datetime.now(UTC),
+                           audience=f"{settings.base_url}/fhir", region=settings.region, now=datetime.now(UTC),
                            is_revoked=lambda _j: False)  # fmt: skip
     assert (claims.role, claims.patient, claims.scopes) == ("patient", "p1", ("patient/*.rs",))
 

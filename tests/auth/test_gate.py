@@ -12,21 +12,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from medcity.app import create_app
-from medcity.auth import api, tokens
+from medcity.auth import tokens
 from medcity.auth.gate import fhir_base
 from medcity.auth.tables import audit_log
 from medcity.kit.config import Settings
 from medcity.store.repository import Store
 from tests.fhir.helpers import observation, patient
 
-REGION = "77"
-
-
 @pytest.fixture
-def settings(auth_engine: Engine, tmp_path: Path) -> Settings:
+def settings(auth_engine: Engine, region: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=auth_engine.url.render_as_string(hide_password=False),
-        region=REGION,
+        region=region,
         base_url="http://testserver",
         secret_dir=tmp_path / "keys",
     )
@@ -35,16 +32,13 @@ def settings(auth_engine: Engine, tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(auth_engine: Engine, settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings, engine=auth_engine)
-    app.include_router(api.router)
-    # Ahead of the FHIR routes, whose /fhir/{type}/{id} would take /fhir/.well-known/smart-configuration.
-    app.router.routes[:] = app.router.routes[-len(api.router.routes) :] + app.router.routes[: -len(api.router.routes)]
     with TestClient(app) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def data(auth_engine: Engine) -> dict[str, str]:
-    store = Store(auth_engine, REGION)
+def data(auth_engine: Engine, region: str) -> dict[str, str]:
+    store = Store(auth_engine, region)
     p1 = store.create(patient("Иванов")).id
     p2 = store.create(patient("Петров")).id
     return {
@@ -161,7 +155,7 @@ def test_every_touch_and_refusal_is_audited(
     with auth_engine.connect() as conn:
         rows = conn.execute(
             select(audit_log.c.action, audit_log.c.resource_id, audit_log.c.patient, audit_log.c.outcome)
-            .where(audit_log.c.username == "patient-user")
+            .where(audit_log.c.partition == settings.region, audit_log.c.username == "patient-user")
             .order_by(audit_log.c.recorded)
         ).all()
     assert [tuple(r) for r in rows] == [
@@ -176,3 +170,16 @@ def test_discovery(client: TestClient, settings: Settings) -> None:
     assert keys[0]["kid"] == tokens.signing_key(settings.secret_dir).kid and "d" not in keys[0]
     smart = client.get("/fhir/.well-known/smart-configuration").json()
     assert smart["jwks_uri"] == "http://testserver/.well-known/jwks.json"
+
+
+def test_everything_and_summary_honour_the_policy(
+    client: TestClient, settings: Settings, data: dict[str, str]
+) -> None:
+    me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
+    own = client.get(f"/fhir/Patient/{data['p1']}/$everything", headers=me)
+    assert own.status_code == 200
+    assert _ids(own.json()) == {data["p1"], data["o1"]}
+    assert client.get(f"/fhir/Patient/{data['p2']}/$everything", headers=me).status_code in (403, 404)
+    assert client.get(f"/fhir/Patient/{data['p2']}/$summary", headers=me).status_code in (403, 404)
+    analyst = _token(settings, "analyst", "user/*.rs")
+    assert client.get(f"/fhir/Patient/{data['p1']}/$everything", headers=analyst).status_code in (403, 404)

@@ -18,7 +18,7 @@ def _add(conn: Connection, username: str = "anna", **kwargs: object) -> None:
 
 def test_password_is_stored_as_argon2id_and_verifies(write_conn: Connection) -> None:
     _add(write_conn)
-    stored = write_conn.execute(select(app_user.c.password_hash)).scalar_one()
+    stored = write_conn.execute(select(app_user.c.password_hash).where(app_user.c.partition == "77")).scalar_one()
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
     user = authenticate(write_conn, region="77", username="anna", password="correct horse", now=NOW)
     assert user.role is Role.DOCTOR and user.practitioner == "pr1"
@@ -45,7 +45,9 @@ def test_lockout_after_repeated_failures_then_release(write_conn: Connection) ->
         authenticate(write_conn, region="77", username="anna", password="correct horse", now=NOW)
     later = NOW + LOCKOUT + timedelta(seconds=1)
     assert authenticate(write_conn, region="77", username="anna", password="correct horse", now=later)
-    failures = write_conn.execute(select(app_user.c.failed_logins, app_user.c.locked_until)).one()
+    failures = write_conn.execute(
+        select(app_user.c.failed_logins, app_user.c.locked_until).where(app_user.c.partition == "77")
+    ).one()
     assert tuple(failures) == (0, None)
 
 
