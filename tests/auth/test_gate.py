@@ -19,6 +19,7 @@ from medcity.kit.config import Settings
 from medcity.store.repository import Store
 from tests.fhir.helpers import observation, patient
 
+
 @pytest.fixture
 def settings(auth_engine: Engine, region: str, tmp_path: Path) -> Settings:
     return Settings(
