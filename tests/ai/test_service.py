@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medcity.ai import service
 from medcity.ai.train import evaluate, load_examples
@@ -93,3 +95,14 @@ def test_dev_regression_guard(model: service.Model, dev_path) -> None:
     shipped = evaluate(model, load_examples(dev_path))
     assert shipped["accuracy"] >= honest["accuracy"] - 0.005
     assert shipped["hit3"] >= honest["hit3"] - 0.005
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gives_a_suggestion_or_invalid_request(text: str) -> None:
+    try:
+        result = service.suggest(text)
+    except InvalidRequest:
+        assert not text.strip() or not "".join(ch for ch in text if ch.isprintable()).strip()
+        return
+    assert len(result.items) == 3 and (result.confident or result.reason)

@@ -7,11 +7,13 @@ the many Russian inflections of one word).
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
+from collections import Counter
 from functools import cache, lru_cache
 from typing import Any
+
+import numpy as np
 
 MAX_CHARS = 10_000
 
@@ -31,7 +33,9 @@ def _keep(ch: str) -> str:
 
 def clean(text: str) -> str:
     """Drop control and format characters (they carry no meaning and can break logs) and collapse whitespace."""
-    return _SPACES.sub(" ", "".join(_keep(ch) for ch in text)).strip()
+    if not text.isprintable():  # the per-character pass is only needed when there is something to drop
+        text = "".join(_keep(ch) for ch in text)
+    return _SPACES.sub(" ", text).strip()
 
 
 def normalise(text: str) -> str:
@@ -104,14 +108,14 @@ class Tfidf:
     def __len__(self) -> int:
         return len(self.vocabulary)
 
-    def weights(self, text: str) -> tuple[list[int], list[float]]:
+    def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices (sorted) and weights of the text's known n-grams."""
-        counts: dict[int, int] = {}
-        for gram in self.grams(text, self.low, self.high):
-            column = self.vocabulary.get(gram)
-            if column is not None:
-                counts[column] = counts.get(column, 0) + 1
-        columns = sorted(counts)
-        values = [(1.0 + math.log(counts[c])) * float(self.idf[c]) for c in columns]
-        norm = math.sqrt(sum(v * v for v in values)) or 1.0
-        return columns, [v / norm for v in values]
+        known = sorted(
+            (column, count)
+            for gram, count in Counter(self.grams(text, self.low, self.high)).items()
+            if (column := self.vocabulary.get(gram)) is not None
+        )
+        columns = np.array([c for c, _ in known], dtype=np.int32)
+        values = (1.0 + np.log(np.array([n for _, n in known], dtype=np.float64))) * self.idf[columns]
+        norm = float(np.sqrt(values @ values)) or 1.0
+        return columns, values / norm

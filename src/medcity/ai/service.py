@@ -108,11 +108,13 @@ class Model:
         for text in normalised:
             char_columns, char_values = self.char.weights(text)
             word_columns, word_values = self.word.weights(features.lemmas(text))
-            indices += char_columns + [len(self.char) + c for c in word_columns]
-            data += char_values + word_values
-            indptr.append(len(indices))
+            indices += [char_columns, word_columns + len(self.char)]
+            data += [char_values, word_values]
+            indptr.append(indptr[-1] + len(char_columns) + len(word_columns))
         shape = (len(normalised), len(self.char) + len(self.word))
-        return sparse.csr_matrix((np.array(data, np.float32), np.array(indices, np.int32), indptr), shape=shape)
+        return sparse.csr_matrix(
+            (np.concatenate(data).astype(np.float32), np.concatenate(indices), indptr), shape=shape
+        )
 
     def log_scores(self, x: sparse.csr_matrix) -> np.ndarray:
         """Uncalibrated log-scores (rows: texts, columns: codes)."""
