@@ -1,11 +1,12 @@
-"""Master patient index quality: precision and recall of `registry.service.match` on duplicates injected by the
-demo generator with realistic registration errors (typos, transliteration, swapped names, Ё/Е, transposed or
-mistyped birth dates, moves, missing identifiers), among twins and namesakes.
+"""Master patient index quality: precision and recall of `registry.service.match` on duplicates injected by
+the demo generator with realistic registration errors (typos, transliteration, swapped names, Ё/Е,
+transposed or mistyped birth dates, moves, missing identifiers), among twins and namesakes.
 
 Every record is matched against the population; a pair counts as predicted when its grade is `certain` or
 `probable` (`possible` is what a registrar reviews, not a link). Targets: precision >= 0.99, recall >= 0.95.
 
-Usage: python bench/mpi_quality.py [--engine sqlite|postgresql] [--patients 5000] [--duplicates 300] [--seed 1]
+Usage: python bench/mpi_quality.py [--engine sqlite|postgresql] [--patients 5000] [--duplicates 300]
+                              [--seed 1]
 """
 
 from __future__ import annotations
