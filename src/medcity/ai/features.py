@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from functools import cache, lru_cache
 from typing import Any
 
@@ -99,23 +98,40 @@ def word_ngrams(text: str, low: int, high: int) -> list[str]:
 class Tfidf:
     """Sublinear TF-IDF with L2 normalisation over a fixed vocabulary, for one text at a time."""
 
+    CACHE_WORDS = 100_000
+
     def __init__(self, analyzer: str, ngram_range: tuple[int, int], vocabulary: dict[str, int], idf: Any) -> None:
-        self.grams = char_wb_ngrams if analyzer == "char_wb" else word_ngrams
+        self.analyzer = analyzer
         self.low, self.high = ngram_range
         self.vocabulary = vocabulary
         self.idf = idf
+        self._word_columns: dict[str, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.vocabulary)
 
+    def columns(self, text: str) -> list[int]:
+        """Vocabulary columns of the text's n-grams, one entry per occurrence."""
+        if self.analyzer != "char_wb":
+            grams = word_ngrams(text, self.low, self.high)
+            return [c for g in grams if (c := self.vocabulary.get(g)) is not None]
+        # Character n-grams never cross a word boundary, so a word always yields the same columns: cache them
+        # (complaints reuse a small vocabulary, and this is most of the cost of a suggestion).
+        found: list[int] = []
+        for word in text.split():
+            cached = self._word_columns.get(word)
+            if cached is None:
+                grams = char_wb_ngrams(word, self.low, self.high)
+                cached = [c for g in grams if (c := self.vocabulary.get(g)) is not None]
+                if len(self._word_columns) >= self.CACHE_WORDS:
+                    self._word_columns.clear()
+                self._word_columns[word] = cached
+            found += cached
+        return found
+
     def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices (sorted) and weights of the text's known n-grams."""
-        known = sorted(
-            (column, count)
-            for gram, count in Counter(self.grams(text, self.low, self.high)).items()
-            if (column := self.vocabulary.get(gram)) is not None
-        )
-        columns = np.array([c for c, _ in known], dtype=np.int32)
-        values = (1.0 + np.log(np.array([n for _, n in known], dtype=np.float64))) * self.idf[columns]
+        columns, counts = np.unique(np.array(self.columns(text), dtype=np.int32), return_counts=True)
+        values = (1.0 + np.log(counts)) * self.idf[columns]
         norm = float(np.sqrt(values @ values)) or 1.0
         return columns, values / norm
