@@ -51,7 +51,7 @@ def patient(rng: random.Random, i: int) -> dict[str, Any]:
     family = rng.choice(FAMILIES) + ("а" if female else "")
     return {
         "resourceType": "Patient",
-        "identifier": [{"system": "urn:oid:1.2.643.5.1.13.2.1.1.725", "value": f"{7700000000000000 + i}"}],
+        "identifier": [{"system": "urn:medcity:bench:mrn", "value": f"{i}"}],
         "name": [{"family": family, "given": [rng.choice(GIVEN)]}],
         "gender": "female" if female else "male",
         "birthDate": f"{rng.randint(1930, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",

@@ -1,12 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from medcity.kit.db import make_engine
 from medcity.registry.identifiers import (
     OMS_SYSTEM,
     SNILS_SYSTEM,
@@ -14,16 +9,6 @@ from medcity.registry.identifiers import (
     generate_snils,
     identifier,
 )
-from medcity.store.repository import Store
-from medcity.store.schema import metadata
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'registry.db'}")
-    metadata.create_all(engine)
-    yield Store(engine, "77")
-    engine.dispose()
 
 
 def patient(

@@ -108,3 +108,20 @@ def test_merge_operation(store: Store) -> None:
         )
     with pytest.raises(InvalidRequest, match="target-patient"):
         _call(store, "merge", [{"name": "source-patient", "valueReference": {"reference": "Patient/dup"}}])
+
+
+def test_every_write_door_checks_patient_identifiers(client):
+    from tests.fhir.helpers import FHIR
+    from tests.fhir.helpers import patient as fhir_patient
+
+    bad = fhir_patient(identifier=[{"system": "urn:oid:1.2.643.100.3", "value": "112-233-445 96"}])
+    assert client.post("/fhir/Patient", json=bad, headers=FHIR).status_code == 422
+    assert client.put("/fhir/Patient/p-bad", json={**bad, "id": "p-bad"}, headers=FHIR).status_code == 422
+    bundle = {"resourceType": "Bundle", "type": "transaction",
+              "entry": [{"resource": bad, "request": {"method": "POST", "url": "Patient"}}]}  # fmt: skip
+    assert client.post("/fhir", json=bundle, headers=FHIR).status_code == 422
+    good = fhir_patient(identifier=[{"system": "urn:oid:1.2.643.100.3", "value": "112-233-445 95"}])
+    assert client.post("/fhir/Patient", json=good, headers=FHIR).status_code == 201
+    again = client.post("/fhir/Patient", json=good, headers=FHIR)
+    assert again.status_code == 409  # the same СНИЛС on a second record: a duplicate, to be matched and merged
+    assert client.get("/fhir/Patient?_summary=count").json()["total"] == 1

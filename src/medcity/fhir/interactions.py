@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from medcity.auth.gate import Access
 from medcity.kit.errors import InvalidRequest, PreconditionFailed
+from medcity.kit.hooks import apply_write_rules
 from medcity.store.repository import StoredResource, Tx, WriteResult
 
 JSON = dict[str, Any]
@@ -42,6 +43,7 @@ def create(
             return WriteResult(stored=found[0], created=False, existing=True)
     data = {k: v for k, v in data.items() if k != "id"}  # the server assigns ids on create
     access.require("create", rtype, data)
+    data = apply_write_rules(tx, data)
     result = tx.create(data, rid=rid)
     access.record("create", rtype, result.stored.id)
     return result
@@ -51,6 +53,7 @@ def update(tx: Tx, access: Access, data: JSON, *, if_match: int | None = None) -
     rtype, rid = data["resourceType"], data.get("id")
     current = tx.current(rtype, rid) if isinstance(rid, str) else None
     access.require("update" if current and not current.deleted else "create", rtype, data)
+    data = apply_write_rules(tx, data)
     result = tx.update(data, if_match=if_match)
     access.record("update", rtype, result.stored.id)
     return result

@@ -89,3 +89,24 @@ def all_operations() -> list[OperationSpec]:
     for spec in _operations.values():
         seen[id(spec)] = spec
     return list(seen.values())
+
+
+# A rule a domain package keeps on every write of a resource type, whichever door the write comes through
+# (REST create or update, a bundle entry): given the transaction and the incoming resource, it returns the
+# resource to store (possibly normalised) or raises a medcity error to refuse it.
+WriteRule = Callable[[Any, JSON], JSON]
+_write_rules: dict[str, list[WriteRule]] = {}
+
+
+def before_write(resource_type: str) -> Callable[[WriteRule], WriteRule]:
+    def register(rule: WriteRule) -> WriteRule:
+        _write_rules.setdefault(resource_type, []).append(rule)
+        return rule
+
+    return register
+
+
+def apply_write_rules(tx: Any, resource: JSON) -> JSON:
+    for rule in _write_rules.get(str(resource.get("resourceType")), ()):
+        resource = rule(tx, resource)
+    return resource

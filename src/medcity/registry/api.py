@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from medcity.kit.errors import InvalidRequest
-from medcity.kit.hooks import OperationCall, operation
+from medcity.kit.hooks import OperationCall, before_write, operation
 from medcity.registry import service
+from medcity.store.repository import Tx
 
 JSON = dict[str, Any]
 MATCH_GRADE_URL = "http://hl7.org/fhir/StructureDefinition/match-grade"
@@ -130,3 +131,9 @@ def merge_operation(call: OperationCall) -> JSON:
             {"name": "result", "resource": result.target.resource},
         ],
     }
+
+
+@before_write("Patient")
+def patient_identifiers(tx: Tx, patient: JSON) -> JSON:
+    """Every Patient written, by any door, carries valid identifiers and no СНИЛС/ЕНП of another record."""
+    return service.check_identifiers(tx, patient)
