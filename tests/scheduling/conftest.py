@@ -67,6 +67,16 @@ def weekday_template(
     )
 
 
+@pytest.fixture(autouse=True)
+def _template_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages register their templates with the process-wide renderer; undo it after each test, as
+    tests/web does, so that tests elsewhere see the renderer as they expect."""
+    from medcity.web import render
+
+    monkeypatch.setattr(render._loader, "loaders", list(render._loader.loaders))
+    monkeypatch.setattr(render, "_packages", set(render._packages))
+
+
 @dataclass
 class City:
     store: Store
@@ -115,3 +125,18 @@ def every_day_template(role: str, *, organization: str, room: str, specialty: st
     """Every day 08:00-20:00 local, hourly: for tests on real time, whatever the day they run."""
     sessions = tuple(Session(weekday=d, start=time(8), end=time(20), room=room) for d in range(7))
     return Template(role=role, organization=organization, specialty=specialty, sessions=sessions, slot_minutes=60)
+
+
+@pytest.fixture
+def live(store: Store) -> dict[str, list[str]]:
+    """Every day 08:00-20:00, hourly slots, from now on: a therapist at pc1 and at pc2, a cardiologist at pc1."""
+    published = {}
+    with store.transaction() as tx:
+        rooms = {oid: add_organization(tx, oid) for oid in ("pc1", "pc2")}
+        add_patient(tx, "p1", organization="pc2")
+        for rid, org, spec in (("ther1", "pc1", "therapist-district"), ("ther2", "pc2", "therapist-district"),
+                               ("card1", "pc1", "cardiologist")):  # fmt: skip
+            add_role(tx, rid, organization=org, location=rooms[org], specialty=spec)
+            template = every_day_template(rid, organization=org, room=rooms[org], specialty=spec)
+            published[rid] = publish_schedule(tx, template=template)
+    return published

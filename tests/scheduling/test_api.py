@@ -4,35 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from medcity.scheduling.publish import publish_schedule
-from medcity.store.repository import Store
-from tests.scheduling.conftest import add_organization, add_patient, add_role, every_day_template
-
 Client = Any
-
-
-@pytest.fixture
-def slots(store: Store) -> dict[str, list[str]]:
-    """Every day 08:00-20:00, hourly slots, from now on: a therapist at pc1 and at pc2, a cardiologist at pc1."""
-    published = {}
-    with store.transaction() as tx:
-        rooms = {oid: add_organization(tx, oid) for oid in ("pc1", "pc2")}
-        add_patient(tx, "p1", organization="pc2")
-        for rid, org, spec in (("ther1", "pc1", "therapist-district"), ("ther2", "pc2", "therapist-district"),
-                               ("card1", "pc1", "cardiologist")):  # fmt: skip
-            add_role(tx, rid, organization=org, location=rooms[org], specialty=spec)
-            template = every_day_template(rid, organization=org, room=rooms[org], specialty=spec)
-            published[rid] = publish_schedule(tx, template=template)
-    return published
 
 
 def parameters(**values: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Parameters", "parameter": [{"name": k, **v} for k, v in values.items()]}
 
 
-def test_find_by_get_lists_free_slots(client: Client, slots: dict[str, list[str]]) -> None:
+def test_find_by_get_lists_free_slots(client: Client, live: dict[str, list[str]]) -> None:
     response = client.get("/fhir/Appointment/$find", params={"specialty": "therapist-district", "count": "3"})
     assert response.status_code == 200, response.text
     bundle = response.json()
@@ -41,37 +20,73 @@ def test_find_by_get_lists_free_slots(client: Client, slots: dict[str, list[str]
     assert [e["resource"]["start"] for e in bundle["entry"]] == sorted(e["resource"]["start"] for e in bundle["entry"])
 
 
-def test_find_by_post_puts_the_patients_polyclinic_first(client: Client, slots: dict[str, list[str]]) -> None:
+def test_find_by_post_puts_the_patients_polyclinic_first(client: Client, live: dict[str, list[str]]) -> None:
     body = parameters(
         specialty={"valueCoding": {"code": "therapist-district"}},
         patient={"valueReference": {"reference": "Patient/p1"}},
         count={"valueInteger": 5},
     )
     bundle = client.post("/fhir/Appointment/$find", json=body).json()
-    assert {e["resource"]["id"] for e in bundle["entry"]} <= set(slots["ther2"])
+    assert {e["resource"]["id"] for e in bundle["entry"]} <= set(live["ther2"])
 
 
-def test_book_then_the_same_slot_is_409(client: Client, slots: dict[str, list[str]]) -> None:
-    body = parameters(slot={"valueReference": {"reference": f"Slot/{slots['ther1'][0]}"}},
+def test_book_then_the_same_slot_is_409(client: Client, live: dict[str, list[str]]) -> None:
+    body = parameters(slot={"valueReference": {"reference": f"Slot/{live['ther1'][0]}"}},
                       patient={"valueReference": {"reference": "Patient/p1"}})  # fmt: skip
     response = client.post("/fhir/Appointment/$book", json=body)
     assert response.status_code == 200, response.text
     appointment = response.json()
     assert appointment["resourceType"] == "Appointment" and appointment["status"] == "booked"
-    assert client.get(f"/fhir/Slot/{slots['ther1'][0]}").json()["status"] == "busy"
+    assert client.get(f"/fhir/Slot/{live['ther1'][0]}").json()["status"] == "busy"
     again = client.post("/fhir/Appointment/$book", json=body)
     assert again.status_code == 409
     assert again.json()["resourceType"] == "OperationOutcome"
     assert again.json()["issue"][0]["code"] == "conflict"
 
 
-def test_book_refuses_a_specialist_without_referral(client: Client, slots: dict[str, list[str]]) -> None:
-    body = parameters(slot={"valueString": f"Slot/{slots['card1'][0]}"}, patient={"valueString": "p1"})
+def test_book_refuses_a_specialist_without_referral(client: Client, live: dict[str, list[str]]) -> None:
+    body = parameters(slot={"valueString": f"Slot/{live['card1'][0]}"}, patient={"valueString": "p1"})
     response = client.post("/fhir/Appointment/$book", json=body)
     assert response.status_code == 422
     assert "referral" in response.json()["issue"][0]["diagnostics"]
 
 
-def test_book_needs_slot_and_patient_and_post(client: Client, slots: dict[str, list[str]]) -> None:
+def test_book_needs_slot_and_patient_and_post(client: Client, live: dict[str, list[str]]) -> None:
     assert client.post("/fhir/Appointment/$book", json=parameters(patient={"valueString": "p1"})).status_code == 400
     assert client.get("/fhir/Appointment/$book", params={"patient": "p1"}).status_code == 405
+
+
+def publish_parameters(role: str, room: str) -> dict[str, Any]:
+    sessions = [
+        {"name": "session", "part": [
+            {"name": "weekday", "valueInteger": day}, {"name": "start", "valueTime": "09:00:00"},
+            {"name": "end", "valueTime": "11:00:00"},
+            {"name": "room", "valueReference": {"reference": f"Location/{room}"}},
+            {"name": "kind", "valueCode": "self"}, {"name": "kind", "valueCode": "reserve"},
+        ]}
+        for day in range(7)
+    ]  # fmt: skip
+    return {"resourceType": "Parameters", "parameter": [
+        {"name": "role", "valueReference": {"reference": f"PractitionerRole/{role}"}},
+        {"name": "organization", "valueReference": {"reference": "Organization/pc1"}},
+        {"name": "specialty", "valueCode": "surgeon"}, {"name": "slotMinutes", "valueInteger": 30},
+        {"name": "break", "part": [{"name": "start", "valueTime": "10:00:00"},
+                                   {"name": "end", "valueTime": "10:30:00"}]},
+        *sessions,
+    ]}  # fmt: skip
+
+
+def test_publish_a_template_then_find_its_self_booking_slots(client: Client, live: dict[str, list[str]]) -> None:
+    response = client.post("/fhir/Schedule/$publish", json=publish_parameters("surg1", "pc1-loc"))
+    assert response.status_code == 200, response.text
+    published = response.json()["parameter"][0]["valueInteger"]
+    assert 14 * 3 <= published <= 15 * 3  # three slots a day (a break), over the horizon
+    bundle = client.get("/fhir/Appointment/$find", params={"specialty": "surgeon", "count": "100"}).json()
+    kinds = {e["resource"]["extension"][0]["valueCode"] for e in bundle["entry"]}
+    assert kinds == {"self", "reserve"}  # the anonymous operator books as `api`, which may take reserve slots
+
+
+def test_publish_refuses_a_bad_template(client: Client, live: dict[str, list[str]]) -> None:
+    bad = publish_parameters("surg1", "pc1-loc")
+    bad["parameter"][3] = {"name": "slotMinutes", "valueInteger": 1}
+    assert client.post("/fhir/Schedule/$publish", json=bad).status_code == 422

@@ -6,13 +6,15 @@ answers as 409 with an OperationOutcome.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import JSON, OperationCall, operation
+from medcity.scheduling import pages as _pages  # noqa: F401  (mounts the web pages; see pages._mount)
 from medcity.scheduling import service
 from medcity.scheduling.channels import channel_of
+from medcity.scheduling.publish import Session, Template, publish_schedule
 from medcity.scheduling.resources import parse_instant, ref_id, utcnow
 from medcity.scheduling.rules import rules_for
 
@@ -27,8 +29,7 @@ def _params(call: OperationCall) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for param in parameters.get("parameter") or []:
         if isinstance(param, dict) and isinstance(param.get("name"), str):
-            values = [v for k, v in param.items() if k.startswith("value")]
-            found[param["name"]] = values[0] if values else None
+            found[param["name"]] = _value(param)
     return found
 
 
@@ -137,3 +138,69 @@ def book_operation(call: OperationCall) -> JSON:
         )
     call.access.record("create", "Appointment", appointment.id)
     return appointment.resource
+
+
+def _value(param: JSON) -> Any:
+    return next((v for k, v in param.items() if k.startswith("value")), None)
+
+
+def _parts(param: JSON) -> dict[str, list[Any]]:
+    """A parameter's parts, name → values (a part may repeat)."""
+    found: dict[str, list[Any]] = {}
+    for part in param.get("part") or []:
+        if isinstance(part, dict) and isinstance(part.get("name"), str):
+            found.setdefault(part["name"], []).append(_value(part))
+    return found
+
+
+def _one(parts: dict[str, list[Any]], name: str) -> Any:
+    values = parts.get(name) or [None]
+    return values[0]
+
+
+def _time(value: Any, name: str) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidRequest(f"'{name}' must be a FHIR time (hh:mm:ss)") from None
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f"'{name}' must be an integer")
+    return value
+
+
+def _session(parts: dict[str, list[Any]]) -> Session:
+    return Session(
+        weekday=_int(_one(parts, "weekday"), "session.weekday"),
+        start=_time(_one(parts, "start"), "session.start"),
+        end=_time(_one(parts, "end"), "session.end"),
+        room=_required_id(_one(parts, "room"), "Location", "session.room"),
+        kinds=tuple(parts.get("kind") or ("self",)),
+    )
+
+
+@operation(
+    "publish",
+    resource_types=("Schedule",),
+    affects_state=True,
+    description="Publish a doctor's slots from a weekly template (sessions with room and slot kinds, slot length, "
+    "breaks) up to the region's horizon",
+)
+def publish_operation(call: OperationCall) -> JSON:
+    params = _params(call)
+    repeated = [p for p in call.parameters.get("parameter") or [] if isinstance(p, dict)]
+    breaks = [_parts(p) for p in repeated if p.get("name") == "break"]
+    template = Template(
+        role=_required_id(params.get("role"), "PractitionerRole", "role"),
+        organization=_required_id(params.get("organization"), "Organization", "organization"),
+        specialty=_specialty(params.get("specialty")),
+        sessions=tuple(_session(_parts(p)) for p in repeated if p.get("name") == "session"),
+        slot_minutes=_int(params.get("slotMinutes", 15), "slotMinutes"),
+        breaks=tuple((_time(_one(b, "start"), "break.start"), _time(_one(b, "end"), "break.end")) for b in breaks),
+    )
+    call.access.require("create", "Slot")
+    with call.store.transaction() as tx:
+        published = publish_schedule(tx, template=template)
+    return {"resourceType": "Parameters", "parameter": [{"name": "published", "valueInteger": len(published)}]}

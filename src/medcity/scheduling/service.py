@@ -280,3 +280,31 @@ def _set_status(tx: Tx, appointment: Row, status: str) -> StoredResource:
     if current is None:
         raise NotFound(f"Appointment/{appointment.id} has no FHIR resource")
     return tx.update({**current.resource, "status": status}).stored
+
+
+# ---- lists for people --------------------------------------------------------------------------------------
+
+
+def appointments_of(tx: Tx, *, patient: str, since: datetime | None = None) -> list[Row]:
+    """The patient's appointments from `since` (default now) on, earliest first."""
+    a = sched_appointment
+    query = select(a).where(a.c.partition == tx.region, a.c.patient == patient, a.c.start >= (since or utcnow()))
+    return list(tx.conn.execute(query.order_by(a.c.start)))
+
+
+def day_list(tx: Tx, *, role: str, start: datetime, end: datetime) -> list[Row]:
+    """A doctor's appointments in [start, end), cancelled ones left out."""
+    a = sched_appointment
+    query = select(a).where(
+        a.c.partition == tx.region, a.c.role == role, a.c.start >= start, a.c.start < end, a.c.status != "cancelled"
+    )
+    return list(tx.conn.execute(query.order_by(a.c.start)))
+
+
+def slots_of(tx: Tx, *, organization: str, start: datetime, end: datetime) -> list[Row]:
+    """An organisation's slots in [start, end), by doctor and time: the registrar's view."""
+    s = sched_slot
+    query = select(s).where(
+        s.c.partition == tx.region, s.c.organization == organization, s.c.start >= start, s.c.start < end
+    )
+    return list(tx.conn.execute(query.order_by(s.c.role, s.c.start)))

@@ -164,3 +164,10 @@ def mark_booked(tx: Tx, *, entry_id: str, appointment_id: str) -> None:
         .where(sched_waiting.c.partition == tx.region, sched_waiting.c.id == entry_id)
         .values(status="booked", offer_slot=None, offer_until=None, appointment=appointment_id)
     )
+
+
+def entries_of(tx: Tx, *, patient: str) -> list[Row]:
+    """The patient's open entries (waiting or holding an offer)."""
+    w = sched_waiting
+    query = select(w).where(w.c.partition == tx.region, w.c.patient == patient, w.c.status.in_(_OPEN))
+    return list(tx.conn.execute(query.order_by(w.c.joined)))
