@@ -21,6 +21,10 @@ from medcity.scheduling.rules import rules_for
 DEFAULT_COUNT, MAX_COUNT = 10, 100
 
 
+def _value(param: JSON) -> Any:
+    return next((v for k, v in param.items() if k.startswith("value")), None)
+
+
 def _params(call: OperationCall) -> dict[str, Any]:
     """name → value, whatever value[x] it came in (a GET brings strings)."""
     parameters = call.parameters or {}
@@ -138,10 +142,6 @@ def book_operation(call: OperationCall) -> JSON:
         )
     call.access.record("create", "Appointment", appointment.id)
     return appointment.resource
-
-
-def _value(param: JSON) -> Any:
-    return next((v for k, v in param.items() if k.startswith("value")), None)
 
 
 def _parts(param: JSON) -> dict[str, list[Any]]:

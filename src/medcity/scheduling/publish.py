@@ -91,6 +91,7 @@ def publish_schedule(
     template.check()
     now = now or utcnow()
     rules = rules_for(tx.region)
+    rules.check_specialty(template.specialty)
     first_day = first_day or now.replace(tzinfo=UTC).astimezone(rules.timezone).date()
     horizon_end = now + timedelta(days=rules.horizon_days)
     planned = [
