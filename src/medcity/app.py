@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from medcity import __version__
 from medcity.auth.api import router as auth_router
 from medcity.fhir.outcome import error_response
+from medcity.fhir.routes import fast_read_route
 from medcity.fhir.routes import router as fhir_router
 from medcity.kit.config import Settings, get_settings
 from medcity.kit.db import make_engine
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # Before the FHIR router, whose /fhir/{type}/{id} would otherwise answer /fhir/.well-known/...
     app.include_router(auth_router)
+    app.router.routes.append(fast_read_route)
     app.include_router(fhir_router)
     _mount_web(app)
     return app

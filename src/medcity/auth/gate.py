@@ -8,6 +8,7 @@ comes from the `Authorization: Bearer` token; what they may do is decided by `me
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -119,3 +120,7 @@ async def get_access(request: Request) -> AsyncIterator[Access]:
         # The anonymous operator exists only with authentication off, on development machines: not audited.
         if principal.kind != "anonymous" and (access.touched or access.refused):
             await run_in_threadpool(audit.write, engine, settings.region, access)
+
+
+# The same gate for routes that are plain ASGI (no dependency injection): `async with access_scope(request)`.
+access_scope = asynccontextmanager(get_access)

@@ -22,9 +22,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # Search queries are prepared by psycopg after a few runs; PostgreSQL's generic plan for them ignores how
-    # selective the values are and can be a hundred times slower. Custom plans cost ~0.1 ms of planning.
-    kwargs.setdefault("connect_args", {"options": "-c plan_cache_mode=force_custom_plan"})
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 80)
     kwargs.setdefault("pool_recycle", 1800)  # instead of a ping per checkout, which costs a round trip per request

@@ -439,6 +439,10 @@ def run_search(
     from medcity.store.repository import check_type
 
     check_type(rtype)
+    if tx.conn.dialect.name == "postgresql" and tx.conn.in_transaction():
+        # psycopg prepares a statement after a few runs, and PostgreSQL's generic plan for a prepared search
+        # ignores how selective its values are: it can be a hundred times slower than a plan for the values.
+        tx.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     controls = _controls(params, default_count, max_count)
     builder = _Builder(tx, rtype)
     conds: list[ColumnElement[bool]] = [
