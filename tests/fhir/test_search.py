@@ -179,3 +179,17 @@ def test_post_search(client, people):
     r = client.post("/fhir/Patient/_search", content="family=Петров",
                     headers={"content-type": "application/x-www-form-urlencoded"})
     assert ids(r.json()) == [people["petrov"]]
+
+
+def test_number_search(client, people):
+    def risk(p):
+        return {"resourceType": "RiskAssessment", "status": "final",
+                "subject": {"reference": f"Patient/{people['ivanov']}"},
+                "prediction": [{"probabilityDecimal": p}]}  # fmt: skip
+
+    low = post(client, risk(0.05)).json()["id"]
+    high = post(client, risk(0.23)).json()["id"]
+    assert ids(_search(client, "RiskAssessment?probability=gt0.2")) == [high]
+    assert ids(_search(client, "RiskAssessment?probability=0.05")) == [low]
+    assert ids(_search(client, "RiskAssessment?probability=le0.05")) == [low]
+    assert client.get("/fhir/RiskAssessment?probability=abc").status_code == 400
