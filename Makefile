@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/medcity db upgrade
 	@# Seed once: the marker is written only after a complete, successful seed.
 	@test -f var/demo.seeded || ($(BIN)/medcity demo seed --scale small && touch var/demo.seeded)
+	$(BIN)/medcity users demo
 	$(BIN)/medcity serve --host $(HOST) --port $(PORT)
 
 test: install

@@ -46,3 +46,36 @@ def test_token_refuses_scope_escalation(env: Path) -> None:
         refused = runner.invoke(app, ["token", "--user", "ivan", "--scope", scope])
         assert refused.exit_code == 1
     assert runner.invoke(app, ["token", "--user", "nobody"]).exit_code == 1
+
+
+def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Engine) -> None:
+    from medcity.auth.users import get_user
+    from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
+    from medcity.store.repository import Store
+
+    settings = get_settings()
+    store = Store(auth_engine, settings.region)
+
+    def org(kind: str) -> str:
+        return store.create({"resourceType": "Organization", "name": kind,
+                             "type": [{"coding": [{"system": ORGANIZATION_KIND_SYSTEM, "code": kind}]}]}).id  # fmt: skip
+
+    clinic, lab = org("polyclinic"), org("laboratory")
+    doctor = store.create({"resourceType": "Practitioner", "name": [{"family": "Врачев"}]}).id
+    store.create({"resourceType": "PractitionerRole", "practitioner": {"reference": f"Practitioner/{doctor}"},
+                  "organization": {"reference": f"Organization/{clinic}"}})  # fmt: skip
+    adult = store.create({"resourceType": "Patient", "active": True, "birthDate": "1970-01-01"}).id
+    child = store.create({"resourceType": "Patient", "active": True, "birthDate": "2018-01-01"}).id
+    runner = CliRunner()
+    for _ in range(2):  # idempotent
+        result = runner.invoke(app, ["users", "demo"])
+        assert result.exit_code == 0, result.output
+    assert "doctor-demo" in result.output and "parent-demo" in result.output
+    with auth_engine.connect() as conn:
+        found = {name: get_user(conn, region=settings.region, username=name)
+                 for name in ("patient", "parent", "doctor", "lab", "admin")}  # fmt: skip
+    assert found["patient"] and found["patient"].patient == adult
+    assert found["parent"] and found["parent"].patient == child
+    assert found["doctor"] and (found["doctor"].practitioner, found["doctor"].organization) == (doctor, clinic)
+    assert found["lab"] and found["lab"].organization == lab
+    assert found["admin"] and found["admin"].role.value == "admin"

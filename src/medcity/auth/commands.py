@@ -13,6 +13,8 @@ from medcity.auth.users import Role
 from medcity.kit.config import get_settings
 from medcity.kit.db import WRITE, make_engine
 from medcity.kit.errors import MedcityError
+from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
+from medcity.store.repository import Store, Tx
 
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 
@@ -52,6 +54,55 @@ def add(
     typer.echo(f"user {user.username} ({user.role}) added")
     if password and not piped:
         typer.echo(f"password: {password}")
+
+
+def _first(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> str | None:
+    found = tx.search(rtype, [*params, ("_count", "1"), ("_sort", "_id")]).matches
+    return found[0].id if found else None
+
+
+def _demo_accounts(tx: Tx) -> list[tuple[Role, str, dict[str, str | None]]]:
+    """One account per role, linked to the demo city's records (found, not assumed, so any seed works)."""
+    kind = ORGANIZATION_KIND_SYSTEM + "|"
+    polyclinic = _first(tx, "Organization", [("type", kind + "polyclinic")])
+    lab = _first(tx, "Organization", [("type", kind + "laboratory")])
+    pharmacy = _first(tx, "Organization", [("type", kind + "pharmacy")])
+    role = tx.search("PractitionerRole", [("organization", f"Organization/{polyclinic}"), ("_count", "1")]).matches
+    doctor = role[0].resource["practitioner"]["reference"].split("/")[1] if role else None
+    adult = _first(tx, "Patient", [("birthdate", "lt1990-01-01"), ("active", "true")])
+    child = _first(tx, "Patient", [("birthdate", "ge2015-01-01"), ("active", "true")])
+    return [
+        (Role.PATIENT, "patient", {"patient": adult}),
+        (Role.PROXY, "parent", {"patient": child}),
+        (Role.DOCTOR, "doctor", {"practitioner": doctor, "organization": polyclinic}),
+        (Role.NURSE, "nurse", {"organization": polyclinic}),
+        (Role.REGISTRAR, "registrar", {"organization": polyclinic}),
+        (Role.LAB, "lab", {"organization": lab}),
+        (Role.PHARMACIST, "pharmacist", {"organization": pharmacy}),
+        (Role.ANALYST, "analyst", {}),
+        (Role.ADMIN, "admin", {}),
+    ]
+
+
+@users_app.command("demo")
+def demo_logins() -> None:
+    """Create (once) a demo login for every role, linked to the demo city, and print them. Demo only: the
+    passwords are public."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    store = Store(engine, settings.region)
+    try:
+        with store.transaction() as tx:
+            accounts = _demo_accounts(tx)
+            for role, username, links in accounts:
+                if users.get_user(tx.conn, region=settings.region, username=username) is None:
+                    users.add_user(tx.conn, region=settings.region, username=username, role=role,
+                                   password=f"{username}-demo", now=datetime.now(UTC), **links)  # fmt: skip
+    finally:
+        engine.dispose()
+    typer.echo("demo logins (username / password — for `medcity token --user USERNAME`):")
+    for role, username, _links in accounts:
+        typer.echo(f"  {role.value:<11} {username:<11} {username}-demo")
 
 
 def token(
