@@ -57,8 +57,8 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
     store = Store(auth_engine, settings.region)
 
     def org(kind: str) -> str:
-        return store.create({"resourceType": "Organization", "name": kind,
-                             "type": [{"coding": [{"system": ORGANIZATION_KIND_SYSTEM, "code": kind}]}]}).id  # fmt: skip
+        kind_coding = {"coding": [{"system": ORGANIZATION_KIND_SYSTEM, "code": kind}]}
+        return store.create({"resourceType": "Organization", "name": kind, "type": [kind_coding]}).id
 
     clinic, lab = org("polyclinic"), org("laboratory")
     doctor = store.create({"resourceType": "Practitioner", "name": [{"family": "Врачев"}]}).id
