@@ -149,11 +149,12 @@ def mark_no_show(tx: Tx, *, appointment_id: str) -> StoredResource:
 
 def _claim(tx: Tx, *, slot_id: str, patient: str) -> Row:
     """Take the slot for the patient: free, or held for this patient by a waiting-list offer."""
-    slot = inventory.get_slot(tx, slot_id, lock=True)
-    expect = ("free",)
-    if slot.status == "held" and _offered_to(tx, slot_id=slot_id) == patient:
-        expect = ("held",)
-    return inventory.set_status(tx, slot, "booked", expect=expect)
+    try:
+        return inventory.set_status(tx, slot_id, "booked", expect=("free",))
+    except Conflict:
+        if _offered_to(tx, slot_id=slot_id) != patient:
+            raise
+        return inventory.set_status(tx, slot_id, "booked", expect=("held",))
 
 
 def _offered_to(tx: Tx, *, slot_id: str) -> str | None:
@@ -264,9 +265,8 @@ def _release(tx: Tx, appointment: Row, *, status: str, now: datetime) -> StoredR
         .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
         .values(active_slot=None, active_need=None, active_referral=None)
     )
-    slot = inventory.get_slot(tx, appointment.slot, lock=True)
-    inventory.set_status(tx, slot, "free", expect=("booked",))
-    waiting.offer_slot(tx, slot_id=slot.id, now=now)
+    inventory.set_status(tx, appointment.slot, "free", expect=("booked",))
+    waiting.offer_slot(tx, slot_id=appointment.slot, now=now)
     return _set_status(tx, appointment, status)
 
 

@@ -115,7 +115,7 @@ def _close(tx: Tx, entry: Row, status: str, *, now: datetime) -> None:
     if entry.offer_slot is not None:
         slot = inventory.get_slot(tx, entry.offer_slot, lock=True)
         if slot.status == "held":
-            inventory.set_status(tx, slot, "free", expect=("held",))
+            inventory.set_status(tx, slot.id, "free", expect=("held",))
             offer_slot(tx, slot_id=slot.id, now=now)
 
 
@@ -154,7 +154,7 @@ def offer_slot(tx: Tx, *, slot_id: str, now: datetime | None = None) -> str | No
         .where(w.c.partition == tx.region, w.c.id == entry.id, w.c.status == "waiting")
         .values(status="offered", offer_slot=slot.id, offer_until=until)
     )
-    inventory.set_status(tx, slot, "held", expect=("free",), hold_until=until)
+    inventory.set_status(tx, slot.id, "held", expect=("free",), hold_until=until)
     return str(entry.id)
 
 
