@@ -183,9 +183,11 @@ def main() -> None:
         per_run = len(patients) // args.runs
         runs, ceilings = [], []
         for r in range(args.runs):
+            order = slots[:]
+            random.Random(r).shuffle(order)  # so that a run does not retry the slots the one before booked
             runs.append(
                 bookings(
-                    url, slots, patients[r * per_run : (r + 1) * per_run], args.processes, args.clients, args.seconds
+                    url, order, patients[r * per_run : (r + 1) * per_run], args.processes, args.clients, args.seconds
                 )
             )
             ceilings.append(pgbench(url, args.clients, args.seconds))
