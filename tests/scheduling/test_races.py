@@ -123,3 +123,32 @@ def test_a_waiting_list_offer_never_goes_to_two_patients(store: Store) -> None:
     assert {o.offer_slot for o in offers} == set(slots) == held
     # Fair order: the first twenty in line got the twenty slots, one each.
     assert sorted(o.patient for o in offers) == sorted(waiters[:20])
+
+
+def test_a_cancellation_racing_reschedules_leaves_zero_or_one_appointment(store: Store) -> None:
+    slots = publish_day(store, "ent1", specialty="otorhinolaryngologist", slots=30)
+    people = patients(store, 6)
+    firsts = [booker(store, p, slots[n])() for n, p in enumerate(people)]
+    targets = iter(slots[6:])
+
+    def change(appointment: str, slot: str | None) -> Callable[[], str]:
+        def run() -> str:
+            with store.transaction() as tx:
+                if slot is None:
+                    return "cancelled:" + service.cancel(tx, appointment_id=appointment, now=NOW).id
+                return service.reschedule(tx, appointment_id=appointment, slot_id=slot, channel="self", now=NOW).id
+
+        return run
+
+    tasks = [change(a, None if k == 1 else next(targets)) for a in firsts for k in range(4)]
+    results = run_all(tasks)
+    a = sched_appointment
+    with store.reader() as tx:
+        booked = Counter(
+            tx.conn.execute(select(a.c.patient).where(a.c.partition == tx.region, a.c.status == "booked")).scalars()
+        )
+    for n, patient in enumerate(people):
+        # Exactly one change per appointment wins; if it was the cancellation the patient has none, else one.
+        outcomes = [r for r in results[4 * n : 4 * n + 4] if isinstance(r, str)]
+        assert len(outcomes) == 1
+        assert booked[patient] == (0 if outcomes[0].startswith("cancelled:") else 1)
