@@ -148,3 +148,18 @@ def test_check_in_and_no_show_policy(city: City) -> None:
     with pytest.raises(Unprocessable, match="3 missed appointments"):
         book(city, "p2", slots[4])
     book(city, "p2", slots[4], channel="registry")
+
+
+def test_leave_blocks_the_days_and_cancels_their_appointments(city: City) -> None:
+    slots = city.slots["ther1"]
+    on_leave, after = book(city, "p1", slots[7]), book(city, "p2", slots[27])  # Wednesday; next Monday
+    with city.store.transaction() as tx:
+        cancelled = service.close_period(
+            tx, role="ther1", start=datetime(2026, 12, 2), end=datetime(2026, 12, 5), now=NOW
+        )
+    assert cancelled == [on_leave.id]
+    with city.store.reader() as tx:
+        assert tx.read("Appointment", on_leave.id).resource["status"] == "cancelled"
+        assert tx.read("Appointment", after.id).resource["status"] == "booked"
+        assert {tx.read("Slot", s).resource["status"] for s in slots[6:27]} == {"busy-unavailable"}  # Wed-Fri
+    book(city, "p1", slots[28])  # the specialty is free to book again

@@ -15,6 +15,7 @@ from medcity.kit.errors import Conflict, NotFound, Unprocessable
 from medcity.kit.ids import new_id
 from medcity.registry.catalogue import SPECIALTY_SYSTEM
 from medcity.scheduling import inventory, waiting
+from medcity.scheduling.publish import block_slots
 from medcity.scheduling.resources import appointment_resource, ref_id, utcnow
 from medcity.scheduling.rules import CHANNELS_BY_KIND, RegionRules, rules_for
 from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
@@ -126,6 +127,24 @@ def reschedule(
     rules.check_window(start=slot.start, now=now)
     _release(tx, old, status="cancelled", now=now)
     return _record(tx, rules, slot=slot, patient=old.patient, channel=channel, referral=old.referral, now=now)
+
+
+def close_period(tx: Tx, *, role: str, start: datetime, end: datetime, now: datetime | None = None) -> list[str]:
+    """Leave or sick days: the doctor's slots in [start, end) are blocked and the appointments on them cancelled
+    (their referrals given back); returns the cancelled appointment ids, so that the patients can be told."""
+    now = now or utcnow()
+    a = sched_appointment
+    booked = tx.conn.execute(
+        select(a)
+        .where(
+            a.c.partition == tx.region, a.c.role == role, a.c.start >= start, a.c.start < end, a.c.status == "booked"
+        )
+        .with_for_update()
+    ).all()
+    for appointment in booked:
+        _release(tx, appointment, status="cancelled", now=now, slot_status="blocked")
+    block_slots(tx, role=role, start=start, end=end)
+    return [appointment.id for appointment in booked]
 
 
 def check_in(tx: Tx, *, appointment_id: str) -> StoredResource:
@@ -259,14 +278,17 @@ def _active(tx: Tx, appointment_id: str) -> Row:
     return row
 
 
-def _release(tx: Tx, appointment: Row, *, status: str, now: datetime) -> StoredResource:
+def _release(tx: Tx, appointment: Row, *, status: str, now: datetime, slot_status: str = "free") -> StoredResource:
+    """End an active appointment: the specialty and referral are free again; the slot becomes `slot_status` and,
+    when free, is offered to the waiting list."""
     tx.conn.execute(
         update(sched_appointment)
         .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
         .values(active_slot=None, active_need=None, active_referral=None)
     )
-    inventory.set_status(tx, appointment.slot, "free", expect=("booked",))
-    waiting.offer_slot(tx, slot_id=appointment.slot, now=now)
+    inventory.set_status(tx, appointment.slot, slot_status, expect=("booked",))
+    if slot_status == "free":
+        waiting.offer_slot(tx, slot_id=appointment.slot, now=now)
     return _set_status(tx, appointment, status)
 
 
