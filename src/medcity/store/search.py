@@ -139,7 +139,9 @@ def _date_cond(low: Any, high: Any, prefix: str, raw: str, name: str) -> ColumnE
     """Compare the resource's [low, high) with the parameter's range, as the FHIR date prefixes define."""
     vlow, vhigh = _date_bounds(raw, name)
     if prefix == "eq":
-        return and_(low >= vlow, high <= vhigh)
+        # `low < vhigh` follows from the other two, but it bounds the index range on `low` from both sides:
+        # without it the planner sees "every later date" and reads a birth date as unselective.
+        return and_(low >= vlow, low < vhigh, high <= vhigh)
     if prefix == "ne":
         return or_(low < vlow, high > vhigh)
     if prefix == "gt":
