@@ -35,6 +35,10 @@ DOMAIN_APIS = (
 )
 
 
+# Domain packages with web pages: each `pages` module exposes `router`.
+DOMAIN_PAGES = ("medcity.scheduling.pages",)
+
+
 def load_domain_apis() -> None:
     for module in DOMAIN_APIS:
         try:
@@ -100,6 +104,8 @@ def _mount_web(app: FastAPI) -> None:
     except ModuleNotFoundError:
         return
     app.include_router(pages.router)
+    for module in DOMAIN_PAGES:
+        app.include_router(importlib.import_module(module).router)
     static = Path(str(pages.__file__)).parent / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")

@@ -55,3 +55,17 @@ def test_scope_grammar() -> None:
     assert scope_grants(("user/*.read",), ("user",), "r", "Condition")  # SMART v1 still understood
     assert not scope_grants(("user/*.rs?category=vital-signs",), ("user",), "r", "Observation")
     assert not scope_grants(("user/*.xyz", "launch", "openid"), ("user",), "r", "Observation")
+
+
+def test_booking_operations_by_role() -> None:
+    patient = Principal(kind="user", roles=("patient",), patient="p1")
+    registrar = Principal(kind="user", roles=("registrar",), organization="pc1")
+    analyst = Principal(kind="user", roles=("analyst",))
+    assert decide(patient, "operation:find", "Appointment").allowed
+    assert decide(patient, "operation:book", "Appointment").allowed
+    assert decide(patient, "operation:book", "Patient", "p1").allowed  # for themselves
+    assert not decide(patient, "operation:book", "Patient", "p2").allowed  # not for another
+    assert not decide(patient, "operation:publish", "Schedule").allowed
+    assert decide(registrar, "operation:publish", "Schedule").allowed
+    assert decide(registrar, "operation:book", "Patient", "p2").allowed
+    assert not decide(analyst, "operation:book", "Appointment").allowed

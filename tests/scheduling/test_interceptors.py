@@ -71,3 +71,21 @@ def test_an_update_cancels_or_is_refused_when_it_changes_the_booking(city: City,
 def test_published_slots_cannot_be_rewritten(city: City, slot: str) -> None:
     with pytest.raises(Unprocessable), city.store.transaction() as tx:
         WRITE_INTERCEPTORS[("Slot", "update")](tx, {"resourceType": "Slot", "id": slot}, REGISTRAR)
+
+
+def test_plain_fhir_writes_go_through_the_booking_rules(city: City, slot: str, client) -> None:  # type: ignore[no-untyped-def]
+    fhir = {"content-type": "application/fhir+json"}
+    first = client.post("/fhir/Appointment", json=appointment("x1", slot), headers=fhir)
+    assert first.status_code == 201, first.text
+    assert slot_status(city.store, slot) == "busy"
+    with city.store.transaction() as tx:
+        add_patient(tx, "x2")
+    taken = client.post("/fhir/Appointment", json=appointment("x2", slot), headers=fhir)
+    assert taken.status_code == 409
+    assert taken.json()["resourceType"] == "OperationOutcome"
+    assert client.delete(f"/fhir/Slot/{slot}").status_code == 422
+    assert client.delete(f"/fhir/Appointment/{first.json()['id']}").status_code == 422
+    cancelled = client.put(f"/fhir/Appointment/{first.json()['id']}",
+                           json={**first.json(), "status": "cancelled"}, headers=fhir)  # fmt: skip
+    assert cancelled.status_code == 200, cancelled.text
+    assert slot_status(city.store, slot) == "free"

@@ -186,9 +186,10 @@ def test_another_package_renders_its_template_with_the_base(
     # Registration is process-wide; restore it so the probe package does not leak into other tests.
     monkeypatch.setattr(render._loader, "loaders", list(render._loader.loaders))
     monkeypatch.setattr(render, "_packages", set(render._packages))
+    before = len(render._loader.loaders)
     render.add_template_package("medcity_probe")
     render.add_template_package("medcity_probe")  # harmless twice
-    assert len(render._loader.loaders) == 2
+    assert len(render._loader.loaders) == before + 1
 
     app = FastAPI()
 

@@ -8,10 +8,17 @@ from urllib.parse import parse_qsl
 
 from medcity.auth.gate import Access
 from medcity.kit.errors import InvalidRequest, PreconditionFailed
-from medcity.kit.hooks import apply_write_rules
+from medcity.kit.hooks import apply_write_rules, find_write_interceptor
 from medcity.store.repository import StoredResource, Tx, WriteResult
 
 JSON = dict[str, Any]
+
+
+def _intercepted(tx: Tx, access: Access, data: JSON, interaction: str) -> StoredResource | None:
+    """What a domain workflow wrote in place of the generic write, if one owns this write (see kit.hooks)."""
+    interceptor = find_write_interceptor(data["resourceType"], interaction)
+    stored: StoredResource | None = interceptor(tx, data, access.principal) if interceptor else None
+    return stored
 
 
 def parse_query(query: str) -> list[tuple[str, str]]:
@@ -44,7 +51,8 @@ def create(
     data = {k: v for k, v in data.items() if k != "id"}  # the server assigns ids on create
     access.require("create", rtype, data)
     data = apply_write_rules(tx, data)
-    result = tx.create(data, rid=rid)
+    taken = _intercepted(tx, access, data, "create")
+    result = WriteResult(stored=taken, created=True) if taken else tx.create(data, rid=rid)
     access.record("create", rtype, result.stored.id)
     return result
 
@@ -54,7 +62,10 @@ def update(tx: Tx, access: Access, data: JSON, *, if_match: int | None = None) -
     current = tx.current(rtype, rid) if isinstance(rid, str) else None
     access.require("update" if current and not current.deleted else "create", rtype, data)
     data = apply_write_rules(tx, data)
-    result = tx.update(data, if_match=if_match)
+    if if_match is not None and current is not None and current.version != if_match:
+        raise PreconditionFailed(f"{rtype}/{rid} is at version {current.version}, not {if_match}")
+    taken = _intercepted(tx, access, data, "update" if current and not current.deleted else "create")
+    result = WriteResult(stored=taken, created=False) if taken else tx.update(data, if_match=if_match)
     access.record("update", rtype, result.stored.id)
     return result
 
@@ -76,6 +87,7 @@ def conditional_update(tx: Tx, access: Access, data: JSON, query: str, *, if_mat
 def delete(tx: Tx, access: Access, rtype: str, rid: str) -> StoredResource | None:
     current = tx.current(rtype, rid)
     access.require("delete", rtype, current)
+    _intercepted(tx, access, {"resourceType": rtype, "id": rid}, "delete")
     stored = tx.delete(rtype, rid)
     access.record("delete", rtype, rid)
     return stored

@@ -110,3 +110,23 @@ def apply_write_rules(tx: Any, resource: JSON) -> JSON:
     for rule in _write_rules.get(str(resource.get("resourceType")), ()):
         resource = rule(tx, resource)
     return resource
+
+
+# A workflow that takes over a write a domain package owns (booking an Appointment on a published Slot, say):
+# given the transaction, the incoming resource and the caller, it either does the write itself and returns the
+# stored resource, or returns None to let the generic write go ahead. Keyed by (resource type, interaction),
+# where the interaction is create, update or delete (for delete the resource is {"resourceType", "id"}).
+WriteInterceptor = Callable[[Any, JSON, Any], Any]
+_interceptors: dict[tuple[str, str], WriteInterceptor] = {}
+
+
+def write_interceptor(resource_type: str, interaction: str) -> Callable[[WriteInterceptor], WriteInterceptor]:
+    def register(interceptor: WriteInterceptor) -> WriteInterceptor:
+        _interceptors[(resource_type, interaction)] = interceptor
+        return interceptor
+
+    return register
+
+
+def find_write_interceptor(resource_type: str, interaction: str) -> WriteInterceptor | None:
+    return _interceptors.get((resource_type, interaction))

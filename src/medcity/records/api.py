@@ -6,19 +6,11 @@ from typing import Any
 
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import OperationCall, operation
+from medcity.kit.parameters import Parameters
 from medcity.records import service
 from medcity.store.search import SearchResult
 from medcity.store.searchparams import registry
 from medcity.store.values import date_range, now_instant
-
-
-def _param(call: OperationCall, name: str) -> str | None:
-    for p in call.parameters.get("parameter", []):
-        if p.get("name") == name:
-            for key, value in p.items():
-                if key.startswith("value"):
-                    return str(value)
-    return None
 
 
 def _patient(call: OperationCall) -> Any:
@@ -34,13 +26,14 @@ def _patient(call: OperationCall) -> Any:
            description="The patient's whole record, paged; honours the access policy")  # fmt: skip
 def everything(call: OperationCall) -> SearchResult:
     _patient(call)
-    raw_count = _param(call, "_count") or dict(call.query).get("_count") or "100"
-    if not raw_count.isdigit() or not 1 <= int(raw_count) <= 1000:
-        raise InvalidRequest("_count must be a whole number from 1 to 1000")
-    since = _param(call, "_since") or dict(call.query).get("_since")
+    # The spec's inputs are `_count`, `_since` and `_type`; on a GET they arrive in the query string.
+    params = Parameters({"resourceType": "Parameters", "parameter": [
+        *call.parameters.get("parameter", []), *({"name": k, "valueString": v} for k, v in call.query)]})  # fmt: skip
+    count = params.integer("_count", low=1, high=1000) or 100
+    since = params.text("_since")
     if since and date_range(since) is None:
         raise InvalidRequest(f"_since '{since[:40]}' is not a FHIR instant")
-    types_param = _param(call, "_type") or dict(call.query).get("_type")
+    types_param = params.text("_type")
     types = [t for t in types_param.split(",") if t] if types_param else None
     for t in types or []:
         if t not in registry().resource_types:
@@ -48,7 +41,7 @@ def everything(call: OperationCall) -> SearchResult:
     restrict = call.access.restriction if call.access is not None else None
     with call.store.reader() as tx:
         return service.everything(
-            tx, patient_id=call.resource_id or "", count=int(raw_count), types=types, since=since, restrict=restrict
+            tx, patient_id=call.resource_id or "", count=count, types=types, since=since, restrict=restrict
         )
 
 

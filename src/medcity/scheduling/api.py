@@ -10,10 +10,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from medcity.kit.errors import InvalidRequest
-from medcity.kit.hooks import JSON, OperationCall, operation
-from medcity.scheduling import pages as _pages  # noqa: F401  (mounts the web pages; see pages._mount)
+from medcity.kit.hooks import JSON, OperationCall, operation, write_interceptor
 from medcity.scheduling import service
 from medcity.scheduling.channels import channel_of
+from medcity.scheduling.interceptors import WRITE_INTERCEPTORS
 from medcity.scheduling.publish import Session, Template, publish_schedule
 from medcity.scheduling.resources import parse_instant, ref_id, utcnow
 from medcity.scheduling.rules import rules_for
@@ -204,3 +204,7 @@ def publish_operation(call: OperationCall) -> JSON:
     with call.store.transaction() as tx:
         published = publish_schedule(tx, template=template)
     return {"resourceType": "Parameters", "parameter": [{"name": "published", "valueInteger": len(published)}]}
+
+
+for (_rtype, _interaction), _interceptor in WRITE_INTERCEPTORS.items():
+    write_interceptor(_rtype, _interaction)(_interceptor)

@@ -95,8 +95,22 @@ def write_slot(tx: Tx, data: JSON, principal: Any) -> StoredResource | None:
     return None
 
 
+def delete_slot(tx: Tx, data: JSON, principal: Any) -> StoredResource | None:
+    if _in_inventory(tx, sched_slot, data.get("id")):
+        raise Unprocessable("A published Slot is withdrawn by closing the period in its schedule, not deleted")
+    return None
+
+
+def delete_appointment(tx: Tx, data: JSON, principal: Any) -> StoredResource | None:
+    if _in_inventory(tx, sched_appointment, data.get("id")):
+        raise Unprocessable("A booked Appointment is cancelled (status cancelled), not deleted")
+    return None
+
+
 WRITE_INTERCEPTORS: dict[tuple[str, str], Interceptor] = {
     ("Appointment", "create"): create_appointment,
     ("Appointment", "update"): update_appointment,
+    ("Appointment", "delete"): delete_appointment,
     ("Slot", "update"): write_slot,
+    ("Slot", "delete"): delete_slot,
 }

@@ -241,15 +241,3 @@ def _act(request: Request, action: Any, *, back: str, then: Response) -> Respons
         return _page(request, "refused.html", context, status_code=refused.status)
     return then
 
-
-def _mount() -> None:
-    """Ride on the web router, which the app includes after it has imported the domain APIs (and so this module).
-
-    A stop-gap until the app mounts domain page routers itself: then this goes, and the app includes `router`.
-    """
-    from medcity.web import pages as web_pages
-
-    web_pages.router.include_router(router)
-
-
-_mount()
