@@ -123,3 +123,8 @@ def test_transaction_with_failing_entry_writes_nothing(client):
 def test_wrong_method_is_405(client):
     r = client.post("/fhir/Patient/123", json=patient(), headers=FHIR)
     _assert_outcome(r, 405)
+
+
+def test_meta_that_is_not_an_object(client):
+    # Found by the property-based test: the server sets meta.versionId and meta.lastUpdated itself.
+    _assert_outcome(post(client, {"resourceType": "Patient", "meta": True}), 400)

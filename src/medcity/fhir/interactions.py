@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from medcity.auth.gate import Access
 from medcity.kit.errors import InvalidRequest, PreconditionFailed
 from medcity.kit.hooks import apply_write_rules, find_write_interceptor
-from medcity.store.repository import StoredResource, Tx, WriteResult
+from medcity.store.repository import Store, StoredResource, Tx, WriteResult
 
 JSON = dict[str, Any]
 
@@ -101,9 +101,17 @@ def conditional_delete(tx: Tx, access: Access, rtype: str, query: str) -> Stored
 
 
 def read(tx: Tx, access: Access, rtype: str, rid: str) -> StoredResource:
-    stored = tx.read(rtype, rid)
-    access.require("read", rtype, stored)
-    access.record("read", rtype, rid)
+    return _read_checked(tx.read(rtype, rid), access)
+
+
+def read_by_id(store: Store, access: Access, rtype: str, rid: str) -> StoredResource:
+    """A read on its own, outside any transaction (the REST read)."""
+    return _read_checked(store.read(rtype, rid), access)
+
+
+def _read_checked(stored: StoredResource, access: Access) -> StoredResource:
+    access.require("read", stored.type, stored)
+    access.record("read", stored.type, stored.id)
     return stored
 
 

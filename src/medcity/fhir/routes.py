@@ -210,9 +210,7 @@ async def read(rtype: str, rid: str, request: Request, access: Access = Depends(
 
 
 def _read_now(request: Request, access: Access, rtype: str, rid: str) -> Response:
-    with _store(request).single_statement() as tx:
-        stored = interactions.read(tx, access, rtype, rid)
-    return resource_response(stored)
+    return resource_response(interactions.read_by_id(_store(request), access, rtype, rid))
 
 
 async def _read(request: Request, access: Access, rtype: str, rid: str) -> Response:
