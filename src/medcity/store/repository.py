@@ -354,6 +354,7 @@ _SQLITE_READ = (
     "SELECT id, version, last_updated, deleted, content, patient FROM resource "
     "WHERE partition = ? AND type = ? AND id = ?"
 )
+_PG_READ = _SQLITE_READ.replace("?", "%s")
 
 
 def _history_restriction(h: Any, rtype: str | None, restrict: Restriction) -> ColumnElement[bool]:
@@ -426,6 +427,22 @@ class Store:
         with self.engine.connect() as conn, conn.begin():
             yield Tx(conn, self.region, writable=False)
 
+    def _read_pooled(self, rtype: str, rid: str) -> StoredResource | None:
+        """One statement on a pooled connection in autocommit: no BEGIN/COMMIT round trips, no ORM layers."""
+        raw = self.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            driver.autocommit = True  # type: ignore[union-attr]
+            try:
+                cursor = raw.cursor()
+                cursor.execute(_PG_READ, (self.region, rtype, rid))
+                row = cursor.fetchone()
+            finally:
+                driver.autocommit = False  # type: ignore[union-attr]
+        finally:
+            raw.close()
+        return StoredResource(rtype, row[0], row[1], row[2], bool(row[3]), bytes(row[4]), row[5]) if row else None
+
     def for_region(self, region: str) -> Store:
         return Store(self.engine, region)
 
@@ -443,8 +460,7 @@ class Store:
         statement on a read-only connection kept per thread (WAL lets it read beside writers)."""
         check_type(rtype)
         if self._sqlite_file is None:
-            with self.single_statement() as tx:
-                return tx.read(rtype, rid)
+            return _readable(rtype, rid, self._read_pooled(rtype, rid))
         conn: sqlite3.Connection | None = getattr(self._local, "sqlite", None)
         if conn is None:
             conn = sqlite3.connect(self._sqlite_file, timeout=30)
