@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from medcity.auth.gate import Access
 from medcity.fhir import interactions
 from medcity.fhir.http import check_id, if_match_version
@@ -109,11 +111,9 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
     if method == "GET":
         if rid:
             stored = interactions.read(tx, access, rtype, rid)
-            return {"resource": stored.resource, "response": _response(stored, "200 OK", base)}
+            return {"resource": orjson.Fragment(stored.content), "response": _response(stored, "200 OK", base)}
         result = tx.search(rtype, interactions.parse_query(query), restrict=access.restriction)
-        import orjson
-
-        return {"resource": orjson.loads(searchset(result, base)), "response": {"status": "200 OK"}}
+        return {"resource": orjson.Fragment(searchset(result, base)), "response": {"status": "200 OK"}}
     if method == "DELETE":
         if rid:
             interactions.delete(tx, access, rtype, rid)
@@ -129,7 +129,7 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
         existing, assigned = entry.get("_assigned", (None, None))
         if existing is not None:
             access.require("read", rtype, existing)
-            return {"resource": existing.resource, "response": _response(existing, "200 OK", base)}
+            return {"resource": orjson.Fragment(existing.content), "response": _response(existing, "200 OK", base)}
         result = interactions.create(tx, access, data, if_none_exist=request.get("ifNoneExist"), rid=assigned)
         status = "200 OK" if result.existing else "201 Created"
     else:
@@ -141,7 +141,8 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
         else:
             result = interactions.conditional_update(tx, access, data, query, if_match=if_match)
         status = "201 Created" if result.created else "200 OK"
-    return {"resource": result.stored.resource, "response": _response(result.stored, status, base)}
+    # The stored bytes as they are: no parse and re-serialisation of every entry of a large bundle.
+    return {"resource": orjson.Fragment(result.stored.content), "response": _response(result.stored, status, base)}
 
 
 def _transaction(store: Store, access: Access, entries: list[JSON], base: str) -> JSON:
