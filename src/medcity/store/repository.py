@@ -176,9 +176,12 @@ class Tx:
                     {"partition": self.region, "type": rtype, "id": rid, **dict(zip(columns, row, strict=True))}
                 )
 
-    def _drop_index(self, rtype: str, rid: str) -> None:
+    def _drop_index(self, previous: StoredResource) -> None:
+        """Remove the index rows of the version being replaced, from only the tables it has rows in."""
         self.flush()
-        for table in INDEX_TABLES.values():
+        rtype, rid = previous.type, previous.id
+        for kind in extract(previous.resource):
+            table = INDEX_TABLES[kind]
             self.conn.execute(
                 delete(table).where(table.c.partition == self.region, table.c.type == rtype, table.c.id == rid)
             )
@@ -190,7 +193,7 @@ class Tx:
         pending, self._pending = self._pending, {}
         try:
             for table, rows in pending.items():
-                if is_postgres_conn(self.conn):
+                if is_postgres_conn(self.conn) and len(rows) >= COPY_FROM_ROWS:
                     _copy(self.conn, table, rows)
                 else:
                     self.conn.execute(insert(table), rows)
@@ -271,7 +274,8 @@ class Tx:
             raise Conflict(f"{rtype}/{rid} was changed by someone else at the same time; try again")
         stored = StoredResource(rtype, rid, version, when, False, content, patient)
         self._history(stored, "PUT")
-        self._drop_index(rtype, rid)
+        if not current.deleted:
+            self._drop_index(current)
         self._queue_index(rtype, rid, data)
         return WriteResult(stored=stored, created=current.deleted)
 
@@ -291,7 +295,7 @@ class Tx:
         )
         stored = StoredResource(rtype, rid, version, when, True, current.content, current.patient)
         self._history(stored, "DELETE")
-        self._drop_index(rtype, rid)
+        self._drop_index(current)
         return stored
 
     # ---- history -----------------------------------------------------------------------------------------
@@ -349,6 +353,9 @@ def _readable(rtype: str, rid: str, found: StoredResource | None) -> StoredResou
         raise Gone(f"{rtype}/{rid} was deleted (version {found.version})")
     return found
 
+
+# Below this many rows a pipelined INSERT costs less than COPY's own protocol round trips.
+COPY_FROM_ROWS = 50
 
 _SQLITE_READ = (
     "SELECT id, version, last_updated, deleted, content, patient FROM resource "
