@@ -11,6 +11,7 @@ from typing import Any
 
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import JSON, OperationCall, operation, write_interceptor
+from medcity.kit.parameters import Parameters
 from medcity.scheduling import service
 from medcity.scheduling.channels import channel_of
 from medcity.scheduling.interceptors import WRITE_INTERCEPTORS
@@ -23,18 +24,6 @@ DEFAULT_COUNT, MAX_COUNT = 10, 100
 
 def _value(param: JSON) -> Any:
     return next((v for k, v in param.items() if k.startswith("value")), None)
-
-
-def _params(call: OperationCall) -> dict[str, Any]:
-    """name → value, whatever value[x] it came in (a GET brings strings)."""
-    parameters = call.parameters or {}
-    if parameters.get("resourceType") != "Parameters":
-        raise InvalidRequest("The operation takes a Parameters resource")
-    found: dict[str, Any] = {}
-    for param in parameters.get("parameter") or []:
-        if isinstance(param, dict) and isinstance(param.get("name"), str):
-            found[param["name"]] = _value(param)
-    return found
 
 
 def _id(value: Any, rtype: str, name: str) -> str | None:
@@ -65,18 +54,6 @@ def _when(value: Any, name: str, default: datetime) -> datetime:
         raise InvalidRequest(f"Parameter '{name}' must be a FHIR date or dateTime") from None
 
 
-def _count(value: Any) -> int:
-    if value is None:
-        return DEFAULT_COUNT
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        raise InvalidRequest("count must be a whole number") from None
-    if count < 1:
-        raise InvalidRequest("count must be at least 1")
-    return min(count, MAX_COUNT)
-
-
 def _specialty(value: Any) -> str:
     """A specialty code, as a code, a `system|code` token or a Coding."""
     code = value.get("code") if isinstance(value, dict) else value
@@ -91,23 +68,23 @@ def _specialty(value: Any) -> str:
     description="Free slots by specialty (own polyclinic first), organization, location and date range",
 )
 def find_operation(call: OperationCall) -> JSON:
-    params = _params(call)
+    params = Parameters(call.parameters)
     now = utcnow()
-    patient = _id(params.get("patient"), "Patient", "patient")
+    patient = params.reference_id("patient", "Patient")
     if patient is not None:
         call.access.require("operation:find", "Patient", patient)
-    start = _when(params.get("start"), "start", now)
+    start = _when(params.text("start"), "start", now)
     window = timedelta(days=rules_for(call.store.region).booking_window_days)
     with call.store.reader() as tx:
         rows = service.find_slots(
             tx,
-            specialty=_specialty(params.get("specialty")),
+            specialty=_specialty(next(iter(params.all("specialty")), None)),
             patient=patient,
-            organization=_id(params.get("organization"), "Organization", "organization"),
-            location=_id(params.get("location"), "Location", "location"),
+            organization=params.reference_id("organization", "Organization"),
+            location=params.reference_id("location", "Location"),
             start=start,
-            end=_when(params.get("end"), "end", now + window),
-            count=_count(params.get("count")),
+            end=_when(params.text("end"), "end", now + window),
+            count=min(params.integer("count", low=1) or DEFAULT_COUNT, MAX_COUNT),
             channel=channel_of(call.principal),
             now=now,
         )
@@ -128,9 +105,9 @@ def find_operation(call: OperationCall) -> JSON:
     description="Book a free slot for a patient under the region's rules; a taken slot is 409",
 )
 def book_operation(call: OperationCall) -> JSON:
-    params = _params(call)
-    patient = _required_id(params.get("patient"), "Patient", "patient")
-    slot = _required_id(params.get("slot"), "Slot", "slot")
+    params = Parameters(call.parameters)
+    patient = _required_id(params.reference_id("patient", "Patient"), "Patient", "patient")
+    slot = _required_id(params.reference_id("slot", "Slot"), "Slot", "slot")
     call.access.require("operation:book", "Patient", patient)
     with call.store.transaction() as tx:
         appointment = service.book(
@@ -138,7 +115,7 @@ def book_operation(call: OperationCall) -> JSON:
             patient=patient,
             slot_id=slot,
             channel=channel_of(call.principal),
-            referral=_id(params.get("referral"), "ServiceRequest", "referral"),
+            referral=params.reference_id("referral", "ServiceRequest"),
         )
     call.access.record("create", "Appointment", appointment.id)
     return appointment.resource
@@ -189,15 +166,15 @@ def _session(parts: dict[str, list[Any]]) -> Session:
     "breaks) up to the region's horizon",
 )
 def publish_operation(call: OperationCall) -> JSON:
-    params = _params(call)
+    params = Parameters(call.parameters)
     repeated = [p for p in call.parameters.get("parameter") or [] if isinstance(p, dict)]
     breaks = [_parts(p) for p in repeated if p.get("name") == "break"]
     template = Template(
-        role=_required_id(params.get("role"), "PractitionerRole", "role"),
-        organization=_required_id(params.get("organization"), "Organization", "organization"),
-        specialty=_specialty(params.get("specialty")),
+        role=_required_id(params.reference_id("role", "PractitionerRole"), "PractitionerRole", "role"),
+        organization=_required_id(params.reference_id("organization", "Organization"), "Organization", "organization"),
+        specialty=_specialty(next(iter(params.all("specialty")), None)),
         sessions=tuple(_session(_parts(p)) for p in repeated if p.get("name") == "session"),
-        slot_minutes=_int(params.get("slotMinutes", 15), "slotMinutes"),
+        slot_minutes=params.integer("slotMinutes", low=1) or 15,
         breaks=tuple((_time(_one(b, "start"), "break.start"), _time(_one(b, "end"), "break.end")) for b in breaks),
     )
     call.access.require("create", "Slot")
