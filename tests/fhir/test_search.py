@@ -193,3 +193,27 @@ def test_number_search(client, people):
     assert ids(_search(client, "RiskAssessment?probability=0.05")) == [low]
     assert ids(_search(client, "RiskAssessment?probability=le0.05")) == [low]
     assert client.get("/fhir/RiskAssessment?probability=abc").status_code == 400
+
+
+def test_expired_search_pages_are_dropped_and_answer_410(client, engine, region):
+    from sqlalchemy import update
+
+    from medcity.store.schema import search_snapshot
+
+    for i in range(3):
+        post(client, patient(family=f"Листов{i}"))
+    first = _search(client, "Patient?family=листов&_count=1")
+    old_next = next(x["url"] for x in first["link"] if x["relation"] == "next").replace("http://testserver", "")
+    assert client.get(old_next).status_code == 200
+    with engine.begin() as conn:  # two hours pass
+        conn.execute(update(search_snapshot).where(search_snapshot.c.partition == region)
+                     .values(created="2000-01-01T00:00:00.000000Z"))  # fmt: skip
+    fresh = _search(client, "Patient?family=листов&_count=1")  # keeping a new snapshot drops expired ones
+    with engine.connect() as conn:
+        kept = conn.execute(search_snapshot.select().where(search_snapshot.c.partition == region)).all()
+    assert len(kept) == 1
+    gone = client.get(old_next)
+    assert gone.status_code == 410
+    assert gone.json()["resourceType"] == "OperationOutcome"
+    new_next = next(x["url"] for x in fresh["link"] if x["relation"] == "next").replace("http://testserver", "")
+    assert client.get(new_next).status_code == 200

@@ -145,3 +145,4 @@ search_snapshot = Table(
     Column("ids", LargeBinary, nullable=False),
     PrimaryKeyConstraint("partition", "id", name="pk_search_snapshot"),
 )
+Index("ix_search_snapshot_created", search_snapshot.c.partition, search_snapshot.c.created)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from medcity.store.repository import Restriction, StoredResource, Tx
 
 SNAPSHOT_CAP = 5000
+SNAPSHOT_TTL = timedelta(hours=1)  # how long the next/previous links of a search keep working
 INCLUDE_CAP = 1000
 TOP = "\U0010ffff"
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
@@ -162,8 +163,6 @@ def _date_cond(low: Any, high: Any, prefix: str, raw: str, name: str) -> ColumnE
 
 
 def _iso(ms: int) -> str:
-    from datetime import timedelta
-
     return (EPOCH + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -512,11 +511,23 @@ def save_snapshot(tx: Tx, rtype: str, refs: list[str], used: list[tuple[str, str
         "ids": orjson.dumps(refs),
     }
     if tx.writable:
-        tx.conn.execute(insert(search_snapshot), [row])
+        _keep_snapshot(tx.conn, row)
     else:
         with tx.conn.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            conn.execute(insert(search_snapshot), [row])
+            _keep_snapshot(conn, row)
     return sid
+
+
+def _keep_snapshot(conn: Any, row: dict[str, Any]) -> None:
+    # Whoever keeps a new snapshot drops the region's expired ones: an index range, empty most of the time.
+    expired = datetime.now(UTC) - SNAPSHOT_TTL
+    conn.execute(
+        delete(search_snapshot).where(
+            search_snapshot.c.partition == row["partition"],
+            search_snapshot.c.created < expired.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        )
+    )
+    conn.execute(insert(search_snapshot), [row])
 
 
 def page_from_snapshot(
@@ -578,13 +589,6 @@ def compartment_refs(
         ).all()  # fmt: skip
         refs += [(t.target_type, t.target_id) for t in targets]
     return refs
-
-
-def expire_snapshots(tx: Tx, older_than: str) -> int:
-    result = tx.conn.execute(
-        delete(search_snapshot).where(search_snapshot.c.partition == tx.region, search_snapshot.c.created < older_than)
-    )
-    return int(result.rowcount or 0)
 
 
 def _includes(
