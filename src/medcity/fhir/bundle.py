@@ -94,7 +94,7 @@ def _resolve_conditional(tx: Tx, access: Access, reference: str) -> str:
     return f"{rtype}/{result.matches[0].id}"
 
 
-def _response(stored: StoredResource | None, status: str, base: str) -> JSON:
+def _response(stored: StoredResource | None, status: str) -> JSON:
     response: JSON = {"status": status}
     if stored is not None:
         response["location"] = f"{stored.type}/{stored.id}/_history/{stored.version}"
@@ -111,7 +111,7 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
     if method == "GET":
         if rid:
             stored = interactions.read(tx, access, rtype, rid)
-            return {"resource": orjson.Fragment(stored.content), "response": _response(stored, "200 OK", base)}
+            return {"resource": orjson.Fragment(stored.content), "response": _response(stored, "200 OK")}
         result = tx.search(rtype, interactions.parse_query(query), restrict=access.restriction)
         return {"resource": orjson.Fragment(searchset(result, base)), "response": {"status": "200 OK"}}
     if method == "DELETE":
@@ -129,7 +129,7 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
         existing, assigned = entry.get("_assigned", (None, None))
         if existing is not None:
             access.require("read", rtype, existing)
-            return {"resource": orjson.Fragment(existing.content), "response": _response(existing, "200 OK", base)}
+            return {"resource": orjson.Fragment(existing.content), "response": _response(existing, "200 OK")}
         result = interactions.create(tx, access, data, if_none_exist=request.get("ifNoneExist"), rid=assigned)
         status = "200 OK" if result.existing else "201 Created"
     else:
@@ -142,7 +142,7 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
             result = interactions.conditional_update(tx, access, data, query, if_match=if_match)
         status = "201 Created" if result.created else "200 OK"
     # The stored bytes as they are: no parse and re-serialisation of every entry of a large bundle.
-    return {"resource": orjson.Fragment(result.stored.content), "response": _response(result.stored, status, base)}
+    return {"resource": orjson.Fragment(result.stored.content), "response": _response(result.stored, status)}
 
 
 def _transaction(store: Store, access: Access, entries: list[JSON], base: str) -> JSON:

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
-from medcity.fhir.outcome import FHIR_JSON
+from medcity.fhir.outcome import FHIR_JSON, information
 from medcity.kit.config import Settings
 from medcity.kit.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from medcity.kit.ids import is_valid_id
@@ -88,8 +88,6 @@ def resource_response(stored: StoredResource, *, status: int = 200, base: str = 
     if prefer == "return=minimal":
         return Response(status_code=status, headers=headers)
     if prefer == "return=OperationOutcome":
-        from medcity.fhir.outcome import information
-
         body = orjson.dumps(information(f"{stored.type}/{stored.id} version {stored.version} stored"))
     return Response(body, status_code=status, headers=headers, media_type=FHIR_JSON)
 

@@ -31,9 +31,10 @@ from medcity.fhir.http import (
 from medcity.fhir.operations import invoke_operation
 from medcity.fhir.outcome import FHIR_JSON
 from medcity.fhir.searchset import history_bundle, searchset
-from medcity.kit.errors import InvalidRequest, MethodNotAllowed
+from medcity.kit.errors import InvalidRequest, MethodNotAllowed, UnsupportedMediaType
 from medcity.store.repository import Store, check_type
 from medcity.store.search import page_from_snapshot
+from medcity.store.values import date_range
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
 
@@ -112,11 +113,8 @@ def _history(request: Request, access: Access, rtype: str | None, rid: str | Non
     except ValueError:
         raise InvalidRequest("_count and _offset must be whole numbers") from None
     since = params.get("_since")
-    if since:
-        from medcity.store.values import date_range
-
-        if date_range(since) is None:
-            raise InvalidRequest(f"_since '{since[:40]}' is not a FHIR instant")
+    if since and date_range(since) is None:
+        raise InvalidRequest(f"_since '{since[:40]}' is not a FHIR instant")
     access.require("history", rtype)
     with _store(request).reader() as tx:
         versions, total = tx.history(
@@ -137,8 +135,6 @@ def search_get(rtype: str, request: Request, access: Access = Depends(get_access
 @router.post("/{rtype}/_search", summary="Search by POST (form body)")
 async def search_post(rtype: str, request: Request, access: Access = Depends(get_access)) -> Response:
     if content_type(request) != FORM:
-        from medcity.kit.errors import UnsupportedMediaType
-
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded")
     body = (await read_body(request)).decode("utf-8", errors="replace")
     params = _query(request) + interactions.parse_query(body)

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,7 +24,7 @@ from medcity.kit.errors import Conflict, Gone, InvalidRequest, NotFound, Precond
 from medcity.kit.ids import is_valid_id, new_id
 from medcity.store.index import compartment_patient, extract
 from medcity.store.schema import INDEX_TABLES, resource, resource_history
-from medcity.store.searchparams import registry
+from medcity.store.searchparams import check_type, registry
 from medcity.store.validate import validate
 from medcity.store.values import now_instant
 
@@ -72,11 +72,6 @@ class WriteResult:
     created: bool
     # True when a conditional create found an existing match and wrote nothing.
     existing: bool = False
-
-
-def check_type(resource_type: str) -> None:
-    if resource_type not in registry().resource_types:
-        raise NotFound(f"Resource type '{resource_type}' is not supported by this server", status=404)
 
 
 class Tx:
@@ -311,8 +306,6 @@ class Tx:
         restrict: Restriction | None = None,
     ) -> tuple[list[tuple[StoredResource, str]], int]:
         """Versions newest first, with the HTTP method that made each; and how many there are in all."""
-        from sqlalchemy import func
-
         self.flush()
         h = resource_history
         conds = [h.c.partition == self.region]
@@ -366,8 +359,6 @@ _PG_READ = _SQLITE_READ.replace("?", "%s")
 
 def _history_restriction(h: Any, rtype: str | None, restrict: Restriction) -> ColumnElement[bool]:
     """History rows are visible when the current resource they belong to is."""
-    from sqlalchemy import exists, or_
-
     types = [rtype] if rtype else list(registry().resource_types)
     allowed = []
     for t in types:
@@ -422,12 +413,6 @@ class Store:
             tx = Tx(conn, self.region, writable=True)
             yield tx
             tx.flush()
-
-    @contextmanager
-    def single_statement(self) -> Iterator[Tx]:
-        """For reads that are one SELECT: no BEGIN/COMMIT round trips, the statement is atomic by itself."""
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            yield Tx(conn, self.region, writable=False)
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:

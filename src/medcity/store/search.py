@@ -28,7 +28,7 @@ from sqlalchemy import (
 from medcity.kit.db import WRITE
 from medcity.kit.errors import InvalidRequest, NotFound
 from medcity.store.schema import INDEX_TABLES, resource, search_snapshot
-from medcity.store.searchparams import RESULT_PARAMS, SearchParam, registry
+from medcity.store.searchparams import RESULT_PARAMS, SearchParam, check_type, registry
 from medcity.store.values import EPOCH, MAX_INDEXED, date_range, normalize_text, now_instant
 
 if TYPE_CHECKING:
@@ -437,8 +437,6 @@ def run_search(
     default_count: int = 20,
     max_count: int = 1000,
 ) -> SearchResult:
-    from medcity.store.repository import check_type
-
     check_type(rtype)
     if tx.conn.dialect.name == "postgresql" and tx.conn.in_transaction():
         # psycopg prepares a statement after a few runs, and PostgreSQL's generic plan for a prepared search

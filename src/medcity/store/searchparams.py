@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from medcity.kit.errors import NotFound
+
 SUPPORTED_TYPES = ("string", "token", "date", "reference", "quantity", "number", "uri")
 RESULT_PARAMS = (
     "_count", "_sort", "_include", "_revinclude", "_summary", "_elements", "_total", "_offset",
@@ -172,3 +174,8 @@ def registry() -> Registry:
         if entry.get("param"):
             reg.compartment[entry["code"]] = tuple(entry["param"])
     return reg
+
+
+def check_type(resource_type: str) -> None:
+    if resource_type not in registry().resource_types:
+        raise NotFound(f"Resource type '{resource_type}' is not supported by this server", status=404)
