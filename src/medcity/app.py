@@ -32,6 +32,7 @@ DOMAIN_APIS = (
     "medcity.registry.api",
     "medcity.scheduling.api",
     "medcity.records.api",
+    "medcity.auth.access_log",
 )
 
 

@@ -184,3 +184,25 @@ def test_everything_and_summary_honour_the_policy(
     assert client.get(f"/fhir/Patient/{data['p2']}/$summary", headers=me).status_code in (403, 404)
     analyst = _token(settings, "analyst", "user/*.rs")
     assert client.get(f"/fhir/Patient/{data['p1']}/$everything", headers=analyst).status_code in (403, 404)
+
+
+def test_patient_sees_who_opened_their_record(
+    client: TestClient, settings: Settings, data: dict[str, str]
+) -> None:
+    from fhir.resources.R4B.auditevent import AuditEvent
+
+    doctor = _token(settings, "doctor", "user/*.cruds", organization="pc1")
+    assert client.get(f"/fhir/Observation/{data['o1']}", headers=doctor).status_code == 200
+    me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
+    log = client.get(f"/fhir/Patient/{data['p1']}/$access-log", headers=me)
+    assert log.status_code == 200, log.text
+    events = [e["resource"] for e in log.json()["entry"]]
+    doctor_reads = [e for e in events if e["agent"][0]["who"]["display"] == "doctor-user"]
+    assert doctor_reads, events
+    event = doctor_reads[0]
+    AuditEvent.model_validate(event)  # a valid R4 AuditEvent
+    assert event["action"] == "R" and event["outcome"] == "0"
+    assert {"reference": f"Observation/{data['o1']}"} in [x["what"] for x in event["entity"]]
+    assert event["agent"][0]["who"]["identifier"]["value"] == "pc1"
+    # Only one's own record: another patient's log is refused.
+    assert client.get(f"/fhir/Patient/{data['p2']}/$access-log", headers=me).status_code in (403, 404)
