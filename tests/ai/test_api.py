@@ -57,11 +57,10 @@ def test_not_confident_carries_a_reason() -> None:
     "parameters",
     [
         [],
-        [{"name": "text", "valueInteger": 5}],
         [{"name": "text", "valueString": "   "}],
         [{"name": "text", "valueString": BACK_PAIN}, {"name": "count", "valueInteger": 11}],
         [{"name": "text", "valueString": BACK_PAIN}, {"name": "count", "valueInteger": 0}],
-        [{"name": "text", "valueString": BACK_PAIN}, {"name": "count", "valueString": "3"}],
+        [{"name": "text", "valueString": BACK_PAIN}, {"name": "count", "valueString": "three"}],
         [{"name": "text", "valueString": BACK_PAIN}, {"name": "age", "valueBoolean": True}],
         [{"name": "text", "valueString": BACK_PAIN}, {"name": "sex", "valueCode": "other"}],
         [{"name": "text", "valueString": BACK_PAIN}, {"name": "colour", "valueString": "red"}],
@@ -85,3 +84,34 @@ def test_body_must_be_parameters() -> None:
                 principal=None,
             )
         )
+
+
+def test_query_string_values_are_read_as_their_types() -> None:
+    # A GET's query string arrives as valueString; "3" is still a count, and a number is not a complaint.
+    out = call({"name": "text", "valueString": BACK_PAIN}, {"name": "count", "valueString": "2"})
+    assert sum(1 for p in out["parameter"] if p["name"] == "suggestion") == 2
+    digits = call({"name": "text", "valueInteger": 5})
+    assert {p["name"]: p for p in digits["parameter"]}["confident"]["valueBoolean"] is False
+
+
+def test_suggestions_are_kept_with_the_doctors_choice(client) -> None:  # type: ignore[no-untyped-def]
+    from medcity.ai.service import accuracy_by
+
+    fhir = {"content-type": "application/fhir+json"}
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "text", "valueString": BACK_PAIN}, {"name": "specialty", "valueString": "neurologist"}]}  # fmt: skip
+    shown = client.post("/fhir/Condition/$suggest", json=body, headers=fhir)
+    assert shown.status_code == 200, shown.text
+    by_name = {p["name"]: p for p in shown.json()["parameter"]}
+    top = next(p for p in shown.json()["parameter"] if p["name"] == "suggestion")["part"][0]["valueCoding"]["code"]
+    choice = {"resourceType": "Parameters", "parameter": [
+        {"name": "suggestion-id", "valueString": by_name["suggestion-id"]["valueString"]},
+        {"name": "code", "valueString": top + ".1"}]}  # fmt: skip
+    assert client.post("/fhir/Condition/$suggest-choice", json=choice, headers=fhir).status_code == 200
+    store = client.app.state.store
+    with store.reader() as tx:
+        groups = accuracy_by(tx.conn, region=store.region, group_by=("specialty",))
+    assert [(g.key, g.n, g.hit1) for g in groups] == [({"specialty": "neurologist"}, 1, 1.0)]
+    unknown = {"resourceType": "Parameters", "parameter": [
+        {"name": "suggestion-id", "valueString": "nope"}, {"name": "code", "valueString": "M54"}]}  # fmt: skip
+    assert client.post("/fhir/Condition/$suggest-choice", json=unknown, headers=fhir).status_code == 404

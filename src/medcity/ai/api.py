@@ -13,36 +13,29 @@ from typing import Any
 from medcity.ai import service
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import JSON, OperationCall, operation
+from medcity.kit.parameters import Parameters
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 
-# name → (value[x] key, Python type); bool is excluded from int explicitly below (it is an int in Python).
-_INPUTS: dict[str, tuple[str, type]] = {
-    "text": ("valueString", str),
-    "age": ("valueInteger", int),
-    "sex": ("valueCode", str),
-    "count": ("valueInteger", int),
-}
+_KNOWN = {"text", "age", "sex", "count", "encounter", "specialty"}
 
 
 def _inputs(parameters: Any) -> dict[str, Any]:
-    if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
-        raise InvalidRequest("the body must be a FHIR Parameters resource")
-    found: dict[str, Any] = {}
-    for param in parameters.get("parameter") or []:
-        name = param.get("name") if isinstance(param, dict) else None
-        if name not in _INPUTS:
-            raise InvalidRequest(f"unknown parameter {name!r}; expected text, age, sex, count")
-        if name in found:
-            raise InvalidRequest(f"parameter {name!r} is repeated")
-        key, kind = _INPUTS[name]
-        value = param.get(key)
-        if value is None or not isinstance(value, kind) or isinstance(value, bool):
-            raise InvalidRequest(f"parameter {name!r} must be given as {key}")
-        found[name] = value
-    if "text" not in found:
+    params = Parameters(parameters)
+    unknown = params.names() - _KNOWN
+    if unknown:
+        raise InvalidRequest(f"unknown parameter {sorted(unknown)[0]!r}; expected {', '.join(sorted(_KNOWN))}")
+    text = params.text("text")
+    if text is None:
         raise InvalidRequest("parameter 'text' (valueString) is required")
-    return found
+    return {
+        "text": text,
+        "age": params.integer("age", low=0, high=130),
+        "sex": params.text("sex"),
+        "count": params.integer("count", low=1, high=10) or 3,
+        "encounter": params.reference_id("encounter", "Encounter"),
+        "specialty": params.text("specialty"),
+    }
 
 
 def _four_places(p: float) -> float:
@@ -80,5 +73,32 @@ def suggestion_parameters(result: service.Suggestion) -> JSON:
 )
 def suggest_operation(call: OperationCall) -> JSON:
     found = _inputs(call.parameters)
-    result = service.suggest(found["text"], age=found.get("age"), sex=found.get("sex"), count=found.get("count", 3))
-    return suggestion_parameters(result)
+    result = service.suggest(found["text"], age=found["age"], sex=found["sex"], count=found["count"])
+    answer = suggestion_parameters(result)
+    if call.store is not None:
+        # Every suggestion shown is kept (without the complaint text), so that the doctor's final choice,
+        # sent back with $suggest-choice, gives the assistant's real Hit@1 / Hit@3.
+        practitioner = getattr(call.principal, "practitioner", None)
+        with call.store.transaction() as tx:
+            suggestion_id = service.record_suggestion(
+                tx.conn, region=call.store.region, suggestion=result, encounter=found["encounter"],
+                practitioner=practitioner, specialty=found["specialty"],
+            )  # fmt: skip
+        answer["parameter"].append({"name": "suggestion-id", "valueString": suggestion_id})
+    return answer
+
+
+@operation(
+    "suggest-choice",
+    resource_types=("Condition",),
+    affects_state=True,
+    description="Record the doctor's final ICD-10 code for a suggestion returned by $suggest.",
+)
+def suggest_choice_operation(call: OperationCall) -> JSON:
+    params = Parameters(call.parameters)
+    suggestion_id, code = params.text("suggestion-id"), params.text("code")
+    if not suggestion_id or not code:
+        raise InvalidRequest("$suggest-choice needs 'suggestion-id' and 'code'")
+    with call.store.transaction() as tx:
+        service.record_choice(tx.conn, region=call.store.region, suggestion_id=suggestion_id, chosen_code=code)
+    return {"resourceType": "Parameters", "parameter": [{"name": "recorded", "valueBoolean": True}]}
