@@ -37,7 +37,7 @@ DOMAIN_APIS = (
 
 
 # Domain packages with web pages: each `pages` module exposes `router`.
-DOMAIN_PAGES = ("medcity.scheduling.pages",)
+DOMAIN_PAGES = ("medcity.scheduling.pages", "medcity.auth.pages")
 
 
 def load_domain_apis() -> None:

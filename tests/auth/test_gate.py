@@ -173,9 +173,7 @@ def test_discovery(client: TestClient, settings: Settings) -> None:
     assert smart["jwks_uri"] == "http://testserver/.well-known/jwks.json"
 
 
-def test_everything_and_summary_honour_the_policy(
-    client: TestClient, settings: Settings, data: dict[str, str]
-) -> None:
+def test_everything_and_summary_honour_the_policy(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
     me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
     own = client.get(f"/fhir/Patient/{data['p1']}/$everything", headers=me)
     assert own.status_code == 200
@@ -186,9 +184,7 @@ def test_everything_and_summary_honour_the_policy(
     assert client.get(f"/fhir/Patient/{data['p1']}/$everything", headers=analyst).status_code in (403, 404)
 
 
-def test_patient_sees_who_opened_their_record(
-    client: TestClient, settings: Settings, data: dict[str, str]
-) -> None:
+def test_patient_sees_who_opened_their_record(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
     from fhir.resources.R4B.auditevent import AuditEvent
 
     doctor = _token(settings, "doctor", "user/*.cruds", organization="pc1")

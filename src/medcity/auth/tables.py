@@ -71,3 +71,20 @@ audit_log = Table(
 )
 Index("ix_audit_log_patient", audit_log.c.partition, audit_log.c.patient, audit_log.c.recorded)
 Index("ix_audit_log_user", audit_log.c.partition, audit_log.c.username, audit_log.c.recorded)
+
+# Browser sessions (web login). The cookie holds a random 32-byte token; only its SHA-256 is stored, so a copy of
+# this table lets nobody in. `csrf` is the session's synchroniser token, embedded in every form it posts.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("partition", PARTITION, nullable=False),
+    Column("id", String(64), nullable=False),  # hex SHA-256 of the cookie's token
+    Column("user_id", ID, nullable=False),
+    Column("created", INSTANT, nullable=False),
+    Column("expires", INSTANT, nullable=False),
+    Column("last_seen", INSTANT, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    PrimaryKeyConstraint("partition", "id", name="pk_web_session"),
+)
+Index("ix_web_session_expires", web_session.c.partition, web_session.c.expires)
+Index("ix_web_session_user", web_session.c.partition, web_session.c.user_id)

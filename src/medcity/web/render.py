@@ -10,7 +10,7 @@ absent).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +25,7 @@ LANG_COOKIE = "lang"
 
 _loader = ChoiceLoader([PackageLoader("medcity.web", "templates")])
 _packages: set[str] = {"medcity.web"}
+_context_processors: list[Callable[[Request], Mapping[str, Any]]] = []
 
 
 def add_template_package(package: str, folder: str = "templates") -> None:
@@ -33,6 +34,13 @@ def add_template_package(package: str, folder: str = "templates") -> None:
         return
     _loader.loaders = [*_loader.loaders, PackageLoader(package, folder)]
     _packages.add(package)
+
+
+def add_context_processor(processor: Callable[[Request], Mapping[str, Any]]) -> None:
+    """Give every page the values ``processor(request)`` returns (auth adds the logged-in user for base.html);
+    a page's own context wins over them. Calling it again with the same function is harmless."""
+    if processor not in _context_processors:
+        _context_processors.append(processor)
 
 
 @lru_cache(maxsize=len(SUPPORTED_LANGUAGES))
@@ -76,16 +84,19 @@ def render(
     """Render ``template_name`` in the request's language.
 
     Besides ``context``, templates get ``request``, ``lang``, ``languages`` (code → own name) and ``htmx``
-    (true when htmx asked for a fragment, so a template can skip the page frame).
+    (true when htmx asked for a fragment, so a template can skip the page frame), plus what the context
+    processors add.
     """
     lang = request_language(request)
-    values = {
+    values: dict[str, Any] = {
         "request": request,
         "lang": lang,
         "languages": LANGUAGE_NAMES,
         "htmx": request.headers.get("hx-request") == "true",
-        **(context or {}),
     }
+    for processor in _context_processors:
+        values.update(processor(request))
+    values.update(context or {})
     html = environment(lang).get_template(template_name).render(values)
     # The same URL answers in different languages (and as a fragment for htmx), so caches must key on those.
     headers = {"Content-Language": lang, "Vary": "Accept-Language, Cookie, HX-Request"}
