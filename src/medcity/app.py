@@ -22,6 +22,7 @@ from medcity.kit.config import Settings, get_settings
 from medcity.kit.db import make_engine
 from medcity.kit.errors import InvalidRequest, MedcityError, MethodNotAllowed, NotFound
 from medcity.store.repository import Store
+from medcity.web.errors import error_page
 
 log = logging.getLogger("medcity")
 
@@ -50,7 +51,8 @@ def load_domain_apis() -> None:
 
 
 def _is_fhir(request: Request) -> bool:
-    return request.url.path.startswith("/fhir")
+    """Machine interfaces, which answer errors as OperationOutcome; everything else is a page for people."""
+    return request.url.path.startswith(("/fhir", "/.well-known", "/oauth"))
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -64,8 +66,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.store = Store(engine, settings.region)
 
     @app.exception_handler(MedcityError)
-    async def medcity_error(_request: Request, exc: MedcityError) -> Response:
-        return error_response(exc)
+    async def medcity_error(request: Request, exc: MedcityError) -> Response:
+        return error_response(exc) if _is_fhir(request) else error_page(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -20,11 +20,13 @@ from starlette.concurrency import run_in_threadpool
 
 from medcity.auth import audit, policy, tokens
 from medcity.auth.principal import Principal
+from medcity.auth.sessions import current_user
+from medcity.auth.users import User
 from medcity.kit.config import Settings
 from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
 from medcity.store.repository import Restriction, StoredResource
 
-__all__ = ["Access", "Principal", "fhir_base", "get_access"]
+__all__ = ["Access", "Principal", "fhir_base", "get_access", "page_access", "principal_from_user"]
 
 
 def fhir_base(settings: Settings) -> str:
@@ -100,19 +102,25 @@ def principal_from_token(token: str, settings: Settings, engine: Engine, now: da
     )
 
 
-async def get_access(request: Request) -> AsyncIterator[Access]:
-    """FastAPI dependency: who is calling, and after the request, the audit of what they touched or were
-    refused (also when the request failed). Async, so that a request pays a thread hop only for the database
-    work it needs (the revocation check, the audit write)."""
+def principal_from_user(user: User) -> Principal:
+    """A logged-in browser user: the role alone decides (no SMART scopes narrow a web session)."""
+    return Principal(
+        kind="user",
+        username=user.username,
+        roles=(user.role.value,),
+        scopes=None,
+        patient=user.patient,
+        practitioner=user.practitioner,
+        organization=user.organization,
+    )
+
+
+@asynccontextmanager
+async def _audited(request: Request, principal: Principal) -> AsyncIterator[Access]:
+    """The Access for ``principal``; after the request (also a failed one) the audit of what it touched or was
+    refused."""
     settings: Settings = request.app.state.settings
     engine: Engine = request.app.state.engine
-    token = _bearer(request)
-    if token is not None:
-        principal = await run_in_threadpool(principal_from_token, token, settings, engine, datetime.now(UTC))
-    elif settings.auth_required:
-        raise Unauthenticated("This server needs an access token: Authorization: Bearer <token>")
-    else:
-        principal = Principal()
     access = Access(principal=principal, source=request.client.host if request.client else None)
     try:
         yield access
@@ -120,6 +128,34 @@ async def get_access(request: Request) -> AsyncIterator[Access]:
         # The anonymous operator exists only with authentication off, on development machines: not audited.
         if principal.kind != "anonymous" and (access.touched or access.refused):
             await run_in_threadpool(audit.write, engine, settings.region, access)
+
+
+async def get_access(request: Request) -> AsyncIterator[Access]:
+    """FastAPI dependency for the FHIR API: who is calling (the bearer token), and after the request the audit.
+    Async, so that a request pays a thread hop only for the database work it needs (the revocation check, the
+    audit write)."""
+    settings: Settings = request.app.state.settings
+    token = _bearer(request)
+    if token is not None:
+        engine: Engine = request.app.state.engine
+        principal = await run_in_threadpool(principal_from_token, token, settings, engine, datetime.now(UTC))
+    elif settings.auth_required:
+        raise Unauthenticated("This server needs an access token: Authorization: Bearer <token>")
+    else:
+        principal = Principal()
+    async with _audited(request, principal) as access:
+        yield access
+
+
+async def page_access(request: Request) -> AsyncIterator[Access]:
+    """FastAPI dependency for web pages: the logged-in browser user (the session cookie), decided by the same
+    policy and audited the same way as the API. Pages always need a login, whatever ``auth_required`` says; an
+    unauthenticated browser is sent to the login page (see ``medcity.app``)."""
+    user = await run_in_threadpool(current_user, request)
+    if user is None:
+        raise Unauthenticated("Please log in")
+    async with _audited(request, principal_from_user(user)) as access:
+        yield access
 
 
 # The same gate for routes that are plain ASGI (no dependency injection): `async with access_scope(request)`.

@@ -44,9 +44,11 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def _login_page(request: Request, token: str, *, error: str | None = None, username: str = "") -> HTMLResponse:
+def _login_page(
+    request: Request, token: str, *, error: str | None = None, username: str = "", next_path: str | None = None
+) -> HTMLResponse:
     add_template_package("medcity.auth")
-    context: dict[str, Any] = {"csrf_token": token, "error": error, "username": username}
+    context: dict[str, Any] = {"csrf_token": token, "error": error, "username": username, "next": next_path}
     response = render(request, "auth/login.html", context, status_code=401 if error else 200)
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(
@@ -61,6 +63,18 @@ def _login_token(request: Request) -> str:
     return token if 32 <= len(token) <= 64 and token.isascii() else secrets.token_urlsafe(32)
 
 
+# Where each role lands after login when the page it came from is not known. Domain packages add their pages
+# here (``ROLE_HOME[role] = path``) as they mount them.
+ROLE_HOME: dict[str, str] = {}
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site; None for anything else (an open redirect to another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target if len(target) <= 2000 and target.isprintable() else None
+
+
 def _failure_reason(exc: Unauthenticated) -> str:
     # Kinds, not texts, reach the template: it words them in the page's language.
     message = str(exc)
@@ -72,8 +86,8 @@ def _failure_reason(exc: Unauthenticated) -> str:
 
 
 @router.get(_LOGIN_PATH, response_class=HTMLResponse)
-def login_form(request: Request) -> HTMLResponse:
-    return _login_page(request, _login_token(request))
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return _login_page(request, _login_token(request), next_path=safe_next(next))
 
 
 @router.post(_LOGIN_PATH, response_class=HTMLResponse)
@@ -82,6 +96,7 @@ def login(
     username: Annotated[str, Form(max_length=128)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(csrf_token.encode(), cookie.encode()):
@@ -103,8 +118,10 @@ def login(
             token, _session = create_session(conn, region=region, user=user, now=now)
     forget_session(request)
     if failure is not None:
-        return _login_page(request, cookie, error=_failure_reason(failure), username=username.strip())
-    response = RedirectResponse("/", status_code=303)
+        return _login_page(
+            request, cookie, error=_failure_reason(failure), username=username.strip(), next_path=safe_next(next)
+        )
+    response = RedirectResponse(safe_next(next) or ROLE_HOME.get(user.role.value, "/"), status_code=303)
     response.set_cookie(
         COOKIE,
         token,
