@@ -34,6 +34,7 @@ DOMAIN_APIS = (
     "medcity.scheduling.api",
     "medcity.records.api",
     "medcity.auth.access_log",
+    "medcity.lab.api",
 )
 
 

@@ -1,0 +1,84 @@
+"""What a released result sets off, by any door: a critical value alerts the doctor who ordered the test (a
+Communication of category alert, priority stat, to the order's requester); a released report completes its orders
+and tells the patient their results are ready (a Communication to the Patient).
+
+Both are written in the result's own transaction, so an alert exists exactly when the result does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medcity.lab.rules import CRITICAL, FINAL, forget, interpretation_code, orders_of
+from medcity.orders.catalogue import catalogue, loinc_code
+from medcity.orders.service import now_instant, subject_id
+from medcity.store.repository import JSON, Tx
+
+COMMUNICATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/communication-category"
+ALERT, NOTIFICATION = "alert", "notification"
+
+
+def _newly_final(tx: Tx, data: JSON) -> bool:
+    """Final now, and not already final before this write (a correction of a released result alerts no twice)."""
+    if data.get("status") not in FINAL:
+        return False
+    rid = data.get("id")
+    before = tx.current(str(data["resourceType"]), rid) if isinstance(rid, str) else None
+    return before is None or before.deleted or before.resource.get("status") not in FINAL
+
+
+def _communication(kind: str, *, patient: str, about: list[str], recipient: JSON, text: str, code: Any) -> JSON:
+    data: JSON = {
+        "resourceType": "Communication",
+        "status": "completed",
+        "category": [{"coding": [{"system": COMMUNICATION_CATEGORY, "code": kind}]}],
+        "priority": "stat" if kind == ALERT else "routine",
+        "subject": {"reference": f"Patient/{patient}"},
+        "about": [{"reference": f"ServiceRequest/{rid}"} for rid in about],
+        "recipient": [recipient],
+        "sent": now_instant(),
+        "payload": [{"contentString": text}],
+    }
+    if isinstance(code, dict):
+        data["reasonCode"] = [code]
+    return data
+
+
+def on_observation(tx: Tx, observation: JSON) -> None:
+    flag = interpretation_code(observation)
+    patient = subject_id(observation)
+    if flag not in CRITICAL or patient is None or not _newly_final(tx, observation):
+        return
+    analyte = catalogue().analytes.get(loinc_code(observation.get("code")) or "")
+    quantity = observation.get("valueQuantity") or {}
+    name = analyte.en if analyte else "Result"
+    text = f"{name}: {quantity.get('value')} {quantity.get('unit') or quantity.get('code') or ''} ({flag})"
+    for rid, order in orders_of(tx, observation):
+        requester = order.get("requester")
+        if isinstance(requester, dict) and requester.get("reference"):
+            alert = _communication(
+                ALERT, patient=patient, about=[rid], recipient=requester, text=text.strip(), code=observation["code"]
+            )
+            tx.create(alert)
+
+
+def on_report(tx: Tx, report: JSON) -> None:
+    patient = subject_id(report)
+    if patient is None or not _newly_final(tx, report):
+        return
+    orders = orders_of(tx, report)
+    for rid, order in orders:
+        if order.get("status") == "active":
+            tx.update({**order, "status": "completed"})
+            forget(tx, "ServiceRequest", rid)
+    test = catalogue().tests.get(loinc_code(report.get("code")) or "")
+    text = f"Your results are ready: {test.en if test else (report.get('code') or {}).get('text', 'a report')}"
+    notice = _communication(
+        NOTIFICATION,
+        patient=patient,
+        about=[rid for rid, _order in orders],
+        recipient={"reference": f"Patient/{patient}"},
+        text=text,
+        code=report.get("code"),
+    )
+    tx.create(notice)
