@@ -1,5 +1,5 @@
-"""Discovery routes: the public signing keys and SMART configuration. Mount before the FHIR router, whose
-`/fhir/{type}/{id}` route would otherwise answer `/fhir/.well-known/smart-configuration`."""
+"""Discovery routes (the public signing keys, SMART configuration) and the OAuth endpoints. Mount before the FHIR
+router, whose `/fhir/{type}/{id}` route would otherwise answer `/fhir/.well-known/smart-configuration`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from medcity.auth import tokens
+from medcity.auth import oauth, tokens
 from medcity.auth.gate import fhir_base
+from medcity.auth.oauth_api import router as oauth_router
 from medcity.kit.config import Settings
 
 router = APIRouter(include_in_schema=False)
+router.include_router(oauth_router)
 
 
 @router.get("/.well-known/jwks.json")
@@ -24,13 +26,34 @@ def jwks(request: Request) -> dict[str, Any]:
 def smart_configuration(request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     base = settings.base_url.rstrip("/")
-    # Only what is served today is advertised: tokens come from `medcity token` until the OAuth endpoints land.
     return {
         "issuer": settings.base_url,
         "jwks_uri": f"{base}/.well-known/jwks.json",
         "fhir_base": fhir_base(settings),
-        "grant_types_supported": [],
-        "scopes_supported": ["patient/*.rs", "user/*.cruds", "user/*.rs", "system/*.rs", "system/*.cruds"],
-        "capabilities": ["permission-v2", "context-standalone-patient"],
+        "authorization_endpoint": f"{base}/oauth/authorize",
+        "token_endpoint": oauth.token_url(settings),
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "response_types_supported": ["code"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES384", "RS384"],
         "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": [
+            "patient/*.rs",
+            "user/*.rs",
+            "user/*.cruds",
+            "system/*.rs",
+            "system/*.cruds",
+            "launch/patient",
+            "offline_access",
+        ],
+        "capabilities": [
+            "permission-v2",
+            "permission-patient",
+            "permission-user",
+            "context-standalone-patient",
+            "client-public",
+            "client-confidential-asymmetric",
+            "launch-standalone",
+        ],
     }

@@ -1,13 +1,16 @@
-"""`medcity users add ...` and `medcity token --user U`: accounts and access tokens for local scripts."""
+"""`medcity users add ...`, `medcity token --user U` (accounts and access tokens for local scripts) and
+`medcity clients add ...` (OAuth clients)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 
-from medcity.auth import tokens, users
+from medcity.auth import clients, scopes, tokens, users
 from medcity.auth.gate import fhir_base
 from medcity.auth.users import Role
 from medcity.kit.config import get_settings
@@ -17,11 +20,7 @@ from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
 from medcity.store.repository import Store, Tx
 
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
-
-# What a token asks for when --scope is not given, and the scope contexts each role may ask for at all, so that a
-# patient cannot mint a `user/` token and nobody but a system client a `system/` one.
-DEFAULT_SCOPE = {Role.PATIENT: "patient/*.rs", Role.PROXY: "patient/*.rs", Role.SYSTEM: "system/*.rs"}
-ALLOWED_CONTEXTS = {Role.PATIENT: ("patient",), Role.PROXY: ("patient",), Role.SYSTEM: ("system",)}
+clients_app = typer.Typer(help="OAuth clients: other systems and SMART apps", no_args_is_help=True)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -119,10 +118,9 @@ def token(
         engine.dispose()
     if account is None or not account.active:
         raise _fail(f"no active user '{user}' in region {settings.region}")
-    scope = scope or DEFAULT_SCOPE.get(account.role, "user/*.cruds")
-    allowed = ALLOWED_CONTEXTS.get(account.role, ("user",))
+    scope = scope or scopes.default_scope(account.role)
     for item in scope.split():
-        if item.split("/", 1)[0] not in allowed:
+        if item in scopes.CONTEXT_SCOPES or not scopes.fits_role(item, account.role):
             raise _fail(f"a {account.role} may not ask for '{item}'")
     fhir_user = f"Practitioner/{account.practitioner}" if account.practitioner else None
     if account.patient and account.role == Role.PATIENT:
@@ -144,6 +142,59 @@ def token(
     )
 
 
+def _read_jwks(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise _fail(f"cannot read the JWKS in {path}: {error}") from None
+
+
+@clients_app.command("add")
+def add_client(
+    client_id: str = typer.Option(..., help="The client's id (the iss and sub of its assertions)"),
+    organization: str = typer.Option(..., help="Organization id the system belongs to"),
+    scope: str = typer.Option(..., help='The most it may ask for, e.g. "system/*.rs system/Encounter.cu"'),
+    jwks: Path = typer.Option(..., help="File with the client's public JWKS (ES384 or RS384 keys)"),
+) -> None:
+    """Register another system (SMART Backend Services: client_credentials with private_key_jwt)."""
+    keys = _read_jwks(jwks)
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            clients.add_system_client(conn, region=settings.region, client_id=client_id, organization=organization,
+                                      scope=scope, jwks=keys, now=datetime.now(UTC))  # fmt: skip
+    except MedcityError as error:
+        raise _fail(error.diagnostics) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"client {client_id} registered; token endpoint: {settings.base_url.rstrip('/')}/oauth/token")
+
+
+@clients_app.command("add-app")
+def add_app(
+    client_id: str = typer.Option(..., help="The app's client id"),
+    name: str = typer.Option(..., help="Name shown on the consent screen"),
+    redirect_uri: list[str] = typer.Option(..., help="Redirect URI, compared exactly (repeatable)"),
+    scope: str = typer.Option(..., help='The most it may ask for, e.g. "launch/patient patient/*.rs offline_access"'),
+    jwks: Path | None = typer.Option(None, help="Public JWKS of a confidential app; without it a public app"),
+) -> None:
+    """Register a SMART app (authorization code + PKCE)."""
+    keys = _read_jwks(jwks) if jwks else None
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            clients.add_app(conn, region=settings.region, client_id=client_id, name=name,
+                            redirect_uris=redirect_uri, scope=scope, jwks=keys)  # fmt: skip
+    except MedcityError as error:
+        raise _fail(error.diagnostics) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"app {client_id} registered ({'confidential' if keys else 'public'} client)")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
+    app.add_typer(clients_app, name="clients")
     app.command("token")(token)

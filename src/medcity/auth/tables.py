@@ -38,17 +38,87 @@ revoked_token = Table(
 )
 Index("ix_revoked_token_expires", revoked_token.c.expires)
 
-# SMART Backend Services clients: a system registered with its public JWK, authenticating by private_key_jwt.
+# OAuth clients. A system client (SMART Backend Services) has `user_id` (the app_user, role system, whose
+# organisation it acts for) and a JWKS it signs its private_key_jwt assertions with. A SMART app acts for the
+# logged-in user instead: it has `redirect_uris`, and a JWKS only when it is a confidential client.
 oauth_client = Table(
     "oauth_client",
     metadata,
     Column("partition", PARTITION, nullable=False),
     Column("client_id", String(128), nullable=False),
-    Column("user_id", ID, nullable=False),  # the app_user (role system) whose organisation and role it acts as
-    Column("jwks", Text, nullable=False),  # JSON Web Key Set with the client's public keys
+    Column("user_id", ID, nullable=True),
+    Column("jwks", Text, nullable=True),  # JSON Web Key Set with the client's public keys; None: a public client
     Column("scope", String(1024), nullable=False),  # the most it may ask for
+    Column("redirect_uris", Text, nullable=True),  # space separated, compared exactly
+    Column("name", String(256), nullable=True),  # shown on the consent screen
     PrimaryKeyConstraint("partition", "client_id", name="pk_oauth_client"),
 )
+
+# The `jti` of every client assertion accepted, until it would have expired: a replayed assertion is refused.
+oauth_assertion = Table(
+    "oauth_assertion",
+    metadata,
+    Column("partition", PARTITION, nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("jti", String(256), nullable=False),
+    Column("expires", Integer, nullable=False),  # epoch seconds
+    PrimaryKeyConstraint("partition", "client_id", "jti", name="pk_oauth_assertion"),
+)
+Index("ix_oauth_assertion_expires", oauth_assertion.c.partition, oauth_assertion.c.expires)
+
+# Authorization codes (code flow + PKCE): only the code's SHA-256 is kept; single use, bound to the client, the
+# redirect URI and the PKCE challenge. `access_jti` remembers the token it bought, revoked if the code is replayed.
+oauth_code = Table(
+    "oauth_code",
+    metadata,
+    Column("partition", PARTITION, nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("challenge", String(128), nullable=False),
+    Column("scope", String(1024), nullable=False),
+    Column("patient", ID, nullable=True),  # launch context
+    Column("expires", Integer, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+    Column("access_jti", String(64), nullable=True),
+    Column("access_expires", Integer, nullable=True),
+    PrimaryKeyConstraint("partition", "id", name="pk_oauth_code"),
+)
+
+# Refresh tokens of the code flow (offline_access): only the hash is kept; each use rotates it, and using one that
+# was already rotated away (a stolen copy) revokes its whole family.
+refresh_token = Table(
+    "refresh_token",
+    metadata,
+    Column("partition", PARTITION, nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("family", String(64), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("scope", String(1024), nullable=False),
+    Column("patient", ID, nullable=True),
+    Column("expires", Integer, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("partition", "id", name="pk_refresh_token"),
+)
+Index("ix_refresh_token_family", refresh_token.c.partition, refresh_token.c.family)
+
+# Adult proxies wait here until the represented person confirms with the one-time code (argon2id hash only).
+proxy_code = Table(
+    "proxy_code",
+    metadata,
+    Column("partition", PARTITION, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),  # the proxy's app_user
+    Column("patient", ID, nullable=False),  # the represented person
+    Column("related_person", ID, nullable=False),
+    Column("code_hash", String(256), nullable=False),
+    Column("expires", INSTANT, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    PrimaryKeyConstraint("partition", "id", name="pk_proxy_code"),
+)
+Index("ix_proxy_code_patient", proxy_code.c.partition, proxy_code.c.patient)
 
 # One row per touch of data by an authenticated caller, refused attempts included. Kept apart from the FHIR
 # store until AuditEvent is written inside the request's own transaction (see docs/security.md).

@@ -68,6 +68,7 @@ class TokenClaims:
     patient: str | None = None
     fhir_user: str | None = None
     organization: str | None = None
+    client_id: str | None = None
 
 
 def issue(
@@ -83,6 +84,8 @@ def issue(
     patient: str | None = None,
     fhir_user: str | None = None,
     organization: str | None = None,
+    client_id: str | None = None,
+    jti: str | None = None,
     lifetime: timedelta = DEFAULT_LIFETIME,
 ) -> str:
     issued = int(now.timestamp())
@@ -93,13 +96,15 @@ def issue(
         "iat": issued,
         "nbf": issued,
         "exp": issued + int(lifetime.total_seconds()),
-        "jti": secrets.token_urlsafe(18),
+        "jti": jti or new_jti(),
         "role": role,
         "scope": scope,
         "region": region,
     }
     # SMART launch context: `patient` and `fhirUser` are what a SMART app reads from the token response.
-    for name, value in (("patient", patient), ("fhirUser", fhir_user), ("organization", organization)):
+    # `client_id` names the OAuth client the token was issued to (RFC 9068), so only it may revoke the token.
+    context = (("patient", patient), ("fhirUser", fhir_user), ("organization", organization), ("client_id", client_id))
+    for name, value in context:
         if value:
             claims[name] = value
     header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
@@ -147,7 +152,21 @@ def verify(
         patient=claims.get("patient"),
         fhir_user=claims.get("fhirUser"),
         organization=claims.get("organization"),
+        client_id=claims.get("client_id"),
     )
+
+
+def new_jti() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def signed_claims(token: str, key: ECKey) -> dict[str, Any] | None:
+    """The claims of a token this server signed, expired or not (for revocation); None for anything else."""
+    try:
+        claims = jwt.decode(token, KeySet([key]), algorithms=[ALGORITHM]).claims
+    except (JoseError, ValueError, TypeError):
+        return None
+    return claims if isinstance(claims.get("jti"), str) and isinstance(claims.get("exp"), int) else None
 
 
 def revoke(conn: Connection, *, jti: str, expires: int, now: datetime) -> None:

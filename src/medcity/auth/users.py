@@ -131,6 +131,11 @@ def get_user(conn: Connection, *, region: str, username: str) -> User | None:
     return _to_user(row._mapping) if row else None
 
 
+def get_user_by_id(conn: Connection, *, region: str, user_id: str) -> User | None:
+    row = conn.execute(select(app_user).where(app_user.c.partition == region, app_user.c.id == user_id)).first()
+    return _to_user(row._mapping) if row else None
+
+
 def authenticate(conn: Connection, *, region: str, username: str, password: str, now: datetime) -> User:
     """The user when the password is right; otherwise Unauthenticated. Every failure counts, and after
     MAX_FAILURES in a row the account is locked for LOCKOUT, even against the right password."""
