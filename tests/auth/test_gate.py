@@ -40,7 +40,7 @@ def client(auth_engine: Engine, settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def data(auth_engine: Engine, region: str) -> dict[str, str]:
     store = Store(auth_engine, region)
-    p1 = store.create(patient("Иванов")).id
+    p1 = store.create(patient("Иванов", managingOrganization={"reference": "Organization/pc1"})).id
     p2 = store.create(patient("Петров")).id
     return {
         "p1": p1,
@@ -108,14 +108,14 @@ def test_patient_cannot_write(client: TestClient, settings: Settings, data: dict
 
 
 def test_scopes_narrow_what_a_role_may_do(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
-    system = _token(settings, "system", "system/Observation.rs")
+    system = _token(settings, "system", "system/Observation.rs medcity/region")  # region-wide, see test_care
     assert client.get(f"/fhir/Observation/{data['o2']}", headers=system).status_code == 200
     assert client.get("/fhir/Patient", headers=system).status_code == 403
     # An _include of a type outside the scopes is dropped in SQL, not leaked.
     found = client.get("/fhir/Observation?_include=Observation:subject", headers=system).json()
     assert _ids(found) == {data["o1"], data["o2"]}
     assert client.post("/fhir/Observation", json=observation(data["p1"]), headers=system).status_code == 403
-    writer = _token(settings, "system", "system/Observation.cruds")
+    writer = _token(settings, "system", "system/Observation.cruds medcity/region")
     assert client.post("/fhir/Observation", json=observation(data["p1"]), headers=writer).status_code == 201
 
 
@@ -128,9 +128,10 @@ def test_analyst_sees_no_patient_data(client: TestClient, settings: Settings, da
 
 
 def test_doctor_and_admin(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
-    doctor = _token(settings, "doctor", "user/*.cruds", fhir_user="Practitioner/pr1")
-    assert client.get(f"/fhir/Observation/{data['o2']}", headers=doctor).status_code == 200
-    assert client.delete(f"/fhir/Observation/{data['o2']}", headers=doctor).status_code == 403
+    doctor = _token(settings, "doctor", "user/*.cruds", fhir_user="Practitioner/pr1", organization="pc1")
+    assert client.get(f"/fhir/Observation/{data['o1']}", headers=doctor).status_code == 200  # p1 is attached to pc1
+    assert client.get(f"/fhir/Observation/{data['o2']}", headers=doctor).status_code == 404  # p2 is not in care
+    assert client.delete(f"/fhir/Observation/{data['o1']}", headers=doctor).status_code == 403
     admin = _token(settings, "admin", "user/*.cruds")
     assert client.delete(f"/fhir/Observation/{data['o2']}", headers=admin).status_code in (200, 204)
 

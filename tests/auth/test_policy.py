@@ -33,10 +33,21 @@ OBS_P1, OBS_P2 = _stored("Observation", "p1"), _stored("Observation", "p2")
         (_who("patient", ("patient/*.rs",)), "search", "Observation", None, False),  # no linked patient
         (_who("analyst", ("user/*.rs",)), "search", "Observation", None, False),
         (_who("analyst", ("user/*.rs",)), "search", "Practitioner", None, True),
-        (_who("doctor"), "read", "Observation", OBS_P2, True),
+        (_who("doctor"), "read", "Observation", OBS_P2, True),  # for the rows in care: see test_care
         (_who("doctor"), "delete", "Observation", OBS_P2, False),
         (_who("doctor", ("user/*.rs",)), "update", "Observation", {}, False),  # the scope narrows the role
-        (_who("lab"), "read", "Observation", OBS_P1, False),  # not yet granted: deny by default
+        (_who("lab"), "read", "MedicationRequest", _stored("MedicationRequest", "p1"), False),  # deny by default
+        (_who("pharmacist"), "read", "MedicationRequest", _stored("MedicationRequest", "p1"), False),
+        (_who("pharmacist"), "operation:prescription", "MedicationRequest", None, True),
+        (_who("registrar"), "read", "Condition", _stored("Condition", "p1"), False),  # no clinical content
+        (_who("analyst"), "operation:everything", "Patient", "p1", False),
+        (_who("doctor"), "create", "AuditEvent", {}, False),  # the audit trail is the server's
+        (_who("admin"), "delete", "AuditEvent", _stored("AuditEvent", "p1"), False),
+        (_who("doctor"), "update", "Consent", {}, False),  # a consent is the patient's
+        (_who("patient", ("patient/Consent.cru",), patient="p1"), "create", "Consent",
+         {"patient": {"reference": "Patient/p1"}}, True),
+        (_who("patient", ("patient/Consent.cru",), patient="p1"), "create", "Consent",
+         {"patient": {"reference": "Patient/p2"}}, False),
         (_who("admin"), "delete", "Observation", OBS_P2, True),
         (_who("system", ("system/Observation.rs",)), "read", "Observation", OBS_P2, True),
         (_who("system", ("system/Observation.rs",)), "read", "Patient", _stored("Patient", "p1"), False),
@@ -47,6 +58,13 @@ OBS_P1, OBS_P2 = _stored("Observation", "p1"), _stored("Observation", "p2")
 )
 def test_decisions(principal: Principal, action: str, rtype: str, resource: object, allowed: bool) -> None:
     assert decide(principal, action, rtype, resource).allowed is allowed
+
+
+def test_row_level_rules_are_left_to_sql() -> None:
+    # Staff decisions on patient data hold only for the rows the restriction lets through (checked in SQL).
+    assert decide(_who("doctor"), "read", "Observation", OBS_P2).rows
+    assert decide(_who("lab"), "read", "Observation", OBS_P1).rows
+    assert not decide(_who("doctor"), "read", "Organization", _stored("Organization", None)).rows
 
 
 def test_scope_grammar() -> None:

@@ -1,18 +1,23 @@
-"""The audit trail: one `audit_log` row per resource an authenticated caller touched or was refused.
+"""The audit trail: one `audit_log` row per resource a caller touched or was refused, and one per break-glass.
 
-Rows are written after the request in their own transaction, so an audited write and its audit row do not yet
-commit together (docs/security.md says so); the FHIR AuditEvent form comes when the store can take it in the
-request's transaction.
+A write's row is inserted on the write's own connection, inside its transaction (`write_in`, called by
+`Access.record` when the write passes its `Tx`), so the record and its audit commit or roll back together.
+Reads, searches, refusals and break-glasses are written after the request in one short transaction of their own
+(`write`). A touch made while the caller holds an open break-glass for that patient is flagged: its action gets
+the suffix `#btg`, which the patient's access log shows as purpose "break the glass". Rows hold ids only, never
+patient data (names, codes, reasons): the break-glass reason lives in the AuditEvent resource (breakglass.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
-from medcity.auth.policy import compartment_types
+from medcity.auth import breakglass
+from medcity.auth.policy import CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
 from medcity.kit.db import WRITE
 from medcity.kit.ids import new_id
@@ -22,31 +27,63 @@ if TYPE_CHECKING:
     from medcity.auth.gate import Access
 
 _INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
+BREAK_GLASS = "break-glass"
+FLAG = "#btg"
+# The anonymous local operator (authentication switched off) is audited under this name.
+OPERATOR = "(local operator)"
 
 
 def write(engine: Engine, region: str, access: Access) -> None:
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        write_in(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
+
+
+def write_in(
+    conn: Connection,
+    region: str,
+    access: Access,
+    touched: list[tuple[str, str, str]],
+    *,
+    refused: Sequence[tuple[str, str, str, str | None]] = (),
+    opened: Sequence[str] = (),
+) -> None:
     principal = access.principal
-    recorded = datetime.now(UTC).strftime(_INSTANT)
     base: dict[str, Any] = {
         "partition": region,
-        "recorded": recorded,
-        "username": principal.username,
+        "recorded": datetime.now(UTC).strftime(_INSTANT),
+        "username": principal.username or (OPERATOR if principal.kind == "anonymous" else None),
         "role": principal.role,
         "organization": principal.organization,
         "source": (access.source or "")[:64] or None,
     }
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        patients = _patients(conn, region, access.touched)
-        rows = [
-            {**base, "id": new_id(), "action": action[:64], "resource_type": rtype or None,
-             "resource_id": rid or None, "patient": patients.get((rtype, rid)), "outcome": "allowed"}
-            for action, rtype, rid in access.touched
-        ] + [
-            {**base, "id": new_id(), "action": action[:64], "resource_type": rtype or None,
-             "resource_id": rid[:64] or None, "patient": patient, "outcome": "refused"}
-            for action, rtype, rid, patient in access.refused
-        ]  # fmt: skip
+    patients = _patients(conn, region, touched)
+    glass = _open_glass(conn, region, access) if touched else set()
+
+    def action_of(action: str, patient: str | None) -> str:
+        return (action + FLAG)[:64] if patient in glass else action[:64]
+
+    rows = [
+        {**base, "id": new_id(), "action": BREAK_GLASS, "resource_type": "Patient", "resource_id": patient,
+         "patient": patient, "outcome": "allowed"}
+        for patient in opened
+    ] + [
+        {**base, "id": new_id(), "action": action_of(action, patients.get((rtype, rid))),
+         "resource_type": rtype or None, "resource_id": rid or None, "patient": patients.get((rtype, rid)),
+         "outcome": "allowed"}
+        for action, rtype, rid in touched
+    ] + [
+        {**base, "id": new_id(), "action": action[:64], "resource_type": rtype or None,
+         "resource_id": rid[:64] or None, "patient": patient, "outcome": "refused"}
+        for action, rtype, rid, patient in refused
+    ]  # fmt: skip
+    if rows:
         conn.execute(insert(audit_log), rows)
+
+
+def _open_glass(conn: Connection, region: str, access: Access) -> set[str]:
+    if access.principal.role not in CLINICAL or access.context is None:
+        return set()
+    return breakglass.active_patients(conn, region, access.principal.username, access.context.glass_since)
 
 
 def _patients(conn: Any, region: str, touched: list[tuple[str, str, str]]) -> dict[tuple[str, str], str | None]:

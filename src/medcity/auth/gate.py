@@ -15,16 +15,17 @@ from functools import cached_property
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from medcity.auth import audit, policy, tokens
+from medcity.auth import audit, breakglass, policy, tokens
 from medcity.auth.principal import Principal
 from medcity.auth.sessions import current_user
 from medcity.auth.users import User
 from medcity.kit.config import Settings
 from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
-from medcity.store.repository import Restriction, StoredResource
+from medcity.store.repository import Restriction, Store, StoredResource, Tx
+from medcity.store.schema import resource
 
 __all__ = ["Access", "Principal", "fhir_base", "get_access", "page_access", "principal_from_user"]
 
@@ -41,14 +42,27 @@ class Access:
     touched: list[tuple[str, str, str]] = field(default_factory=list)
     # What the policy refused: (action, type, id, patient), audited like the rest.
     refused: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    # Where the policy's row checks run, and the settings they read (None: rows are never visible).
+    engine: Engine | None = None
+    context: policy.Context | None = None
+    # A written reason to open a record outside the caller's care (the X-Break-Glass-Reason header, a form).
+    break_glass_reason: str | None = None
+    # Patients whose record this request opened by break-glass.
+    glass_opened: list[str] = field(default_factory=list)
 
-    def require(self, action: str, resource_type: str | None, resource: Any = None) -> None:
+    def require(self, action: str, resource_type: str | None, resource: Any = None, *, tx: Tx | None = None) -> None:
         """Raise Forbidden when the principal may not do `action` (read, search, create, update, delete,
-        history, operation:<name>, bundle:<kind>) on this type or resource."""
-        decision = policy.decide(self.principal, action, resource_type, resource)
+        history, operation:<name>, bundle:<kind>) on this type or resource. `tx`, when given, is the transaction
+        the caller works in: row checks then see what it wrote so far."""
+        decision = self.decision(action, resource_type, resource, tx=tx)
         if decision.allowed:
             return
         _known, patient = policy.patient_of(resource_type, resource)
+        if patient is None and isinstance(resource, str) and resource_type and self.engine is not None:
+            patient = self._patient_of_row(resource_type, resource, tx)
+        if decision.glass and patient and self.break_glass_reason and policy.may_break_glass(self.principal):
+            self.break_glass(patient, self.break_glass_reason)
+            return
         rid = resource.id if isinstance(resource, StoredResource) else resource if isinstance(resource, str) else ""
         self.refused.append((action, resource_type or "", rid or "", patient))
         if isinstance(resource, StoredResource) and action in ("read", "vread"):
@@ -56,12 +70,107 @@ class Access:
             raise NotFound(f"{resource.type}/{resource.id} is not known")
         raise Forbidden(f"Access denied: {decision.reason}")
 
+    def allows(self, action: str, resource_type: str | None, resource: Any = None) -> bool:
+        """Whether `require` would let this through (no audit, no break-glass): for pages deciding what to show."""
+        return self.decision(action, resource_type, resource).allowed
+
+    def decision(
+        self, action: str, resource_type: str | None, resource: Any = None, *, tx: Tx | None = None
+    ) -> policy.Decision:
+        decision = policy.decide(self.principal, action, resource_type, resource)
+        if decision.allowed and action == "update" and isinstance(resource, dict) and resource_type:
+            # An update must also be allowed on what it replaces, so no record is moved out of another's reach.
+            current = self._current(resource_type, resource.get("id"), tx)
+            if current is not None and not current.deleted:
+                replaced = policy.decide(self.principal, action, resource_type, current)
+                if not replaced.allowed or (replaced.rows and not self._row_visible(resource_type, current.id, tx)):
+                    return replaced if not replaced.allowed else policy.OUTSIDE_CARE
+        if not (decision.allowed and decision.rows) or resource is None:
+            return decision
+        if isinstance(resource, dict):
+            visible = self._body_allowed(resource_type or str(resource.get("resourceType")), resource, tx)
+        else:
+            rid = resource.id if isinstance(resource, StoredResource) else str(resource)
+            visible = self._row_visible(resource_type or "", rid, tx)
+        return decision if visible else policy.OUTSIDE_CARE
+
+    @cached_property
+    def rows(self) -> policy.Rows:
+        return policy.Rows(self.principal, self.context or policy.Context(region=""))
+
     @cached_property
     def restriction(self) -> Restriction | None:
-        return policy.restriction(self.principal)
+        return policy.restriction(self.principal, self.context)
 
-    def record(self, action: str, resource_type: str | None, resource_id: str | None = None) -> None:
+    def record(
+        self, action: str, resource_type: str | None, resource_id: str | None = None, *, tx: Tx | None = None
+    ) -> None:
+        """Note a touch for the audit. A write passes its transaction: its audit row then commits with it."""
+        if tx is not None and tx.writable and action in policy.WRITES and self.context is not None:
+            tx.flush()
+            audit.write_in(tx.conn, self.context.region, self, [(action, resource_type or "", resource_id or "")])
+            return
         self.touched.append((action, resource_type or "", resource_id or ""))
+
+    def break_glass(self, patient: str, reason: str) -> None:
+        """Open `patient`'s record outside the caller's care for a while, with a written reason (flagged in the
+        audit and shown to the patient)."""
+        if self.engine is None or self.context is None or not policy.may_break_glass(self.principal):
+            raise Forbidden("Access denied: only doctors and nurses may break the glass")
+        store = Store(self.engine, self.context.region)
+        breakglass.open_record(store, self.principal, patient, reason, self.context.now)
+        self.glass_opened.append(patient)
+
+    # ---- row checks, with the policy's own SQL ----------------------------------------------------------------
+
+    def _run(self, query: Any, tx: Tx | None) -> Any:
+        if tx is not None:
+            tx.flush()
+            return tx.conn.execute(query).first()
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            return conn.execute(query).first()
+
+    def _current(self, rtype: str, rid: Any, tx: Tx | None) -> StoredResource | None:
+        if not isinstance(rid, str) or self.engine is None and tx is None:
+            return None
+        if tx is not None:
+            return tx.current(rtype, rid)
+        assert self.engine is not None
+        with Store(self.engine, self._region).reader() as reader:
+            return reader.current(rtype, rid)
+
+    @property
+    def _region(self) -> str:
+        return self.context.region if self.context else ""
+
+    def _row_visible(self, rtype: str, rid: str, tx: Tx | None) -> bool:
+        cond = self.restriction(resource, rtype) if self.restriction else None
+        if cond is None:
+            return True
+        if self.engine is None and tx is None:
+            return False
+        query = select(resource.c.id).where(
+            resource.c.partition == self._region, resource.c.type == rtype, resource.c.id == rid, cond
+        )
+        return self._run(query, tx) is not None
+
+    def _body_allowed(self, rtype: str, body: dict[str, Any], tx: Tx | None) -> bool:
+        cond = self.rows.body(rtype, body)
+        if cond is None:
+            return True
+        if self.engine is None and tx is None:
+            return False
+        return bool(self._run(select(cond), tx)[0])
+
+    def _patient_of_row(self, rtype: str, rid: str, tx: Tx | None) -> str | None:
+        row = self._run(
+            select(resource.c.patient).where(
+                resource.c.partition == self._region, resource.c.type == rtype, resource.c.id == rid
+            ),
+            tx,
+        )
+        return row.patient if row else None
 
 
 def _bearer(request: Request) -> str | None:
@@ -118,15 +227,20 @@ def principal_from_user(user: User) -> Principal:
 @asynccontextmanager
 async def _audited(request: Request, principal: Principal) -> AsyncIterator[Access]:
     """The Access for ``principal``; after the request (also a failed one) the audit of what it touched or was
-    refused."""
+    refused. The anonymous operator (authentication off) is audited like everyone else."""
     settings: Settings = request.app.state.settings
     engine: Engine = request.app.state.engine
-    access = Access(principal=principal, source=request.client.host if request.client else None)
+    access = Access(
+        principal=principal,
+        source=request.client.host if request.client else None,
+        engine=engine,
+        context=policy.Context.of(settings),
+        break_glass_reason=breakglass.header_reason(request.headers.get(breakglass.HEADER)),
+    )
     try:
         yield access
     finally:
-        # The anonymous operator exists only with authentication off, on development machines: not audited.
-        if principal.kind != "anonymous" and (access.touched or access.refused):
+        if access.touched or access.refused or access.glass_opened:
             await run_in_threadpool(audit.write, engine, settings.region, access)
 
 

@@ -1,6 +1,9 @@
-"""The one place that decides who may do what. Every FHIR path asks `decide` for an action on a type or a
-resource, and every query (search, include, history, paging) carries `restriction`, so the same rules hold in SQL
-and totals, includes and pages leak nothing.
+"""The one place that decides who may do what. Every FHIR path and page asks `decide` for an action on a type or
+a resource, and every query (search, include, history, paging) carries `restriction`, so the same rules hold in
+SQL and totals, includes and pages leak nothing.
+
+`decide` needs no database: it answers allowed, refused, or "allowed for the rows `restriction` lets through"
+(`Decision.rows`), which the gate then checks for the one resource (or written body) with the same SQL.
 
 Rules are deny-by-default: a role not named below, or a type a role has no rule for, is refused. SMART v2 scopes
 (`patient/`, `user/`, `system/` with `cruds` letters) are applied on top of the role and can only narrow it.
@@ -9,16 +12,20 @@ Rules are deny-by-default: a role not named below, or a type a role has no rule 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import false
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, true, union
+from sqlalchemy import select as sql_select
 
+from medcity.auth import care, consent
+from medcity.auth.care import Actors
 from medcity.auth.principal import Principal
 from medcity.auth.users import Role
-from medcity.store.index import compartment_patient
+from medcity.kit.hooks import find_operation
+from medcity.store.index import compartment_patient, extract
 from medcity.store.repository import Restriction, StoredResource
 from medcity.store.searchparams import registry
 
@@ -32,19 +39,75 @@ DIRECTORY_TYPES = frozenset(
 )  # fmt: skip
 READS = frozenset({"read", "vread", "search", "history"})
 WRITES = frozenset({"create", "update", "delete"})
+READ_WRITE = READS | {"create", "update"}
 # SMART v2 permission letters per action. History lists versions, so it needs the right to search.
 _LETTER = {"create": "c", "read": "r", "vread": "r", "update": "u", "delete": "d", "search": "s", "history": "s"}
 _SCOPE = re.compile(r"^(patient|user|system)/([A-Za-z]+|\*)\.([cruds]+|read|write|\*)(\?.*)?$")
 _V1 = {"read": "rs", "write": "cud", "*": "cruds"}
+# A system client holding this scope acts for the whole region, not only inside its own organisation.
+REGION_SCOPE = "medcity/region"
+_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Staff who treat patients: the care relationship decides, and they may break the glass.
+CLINICAL = frozenset({Role.DOCTOR, Role.NURSE})
+# What the other staff roles may do, by type; the rows are then narrowed by `restriction`.
+_STAFF_TYPES: dict[str, dict[str, frozenset[str]]] = {
+    Role.REGISTRAR: {t: READ_WRITE for t in ("Patient", "RelatedPerson", "Appointment", "Schedule", "Slot")},
+    Role.LAB: {"ServiceRequest": READS | {"update"}, "Specimen": READ_WRITE, "Observation": READ_WRITE,
+               "DiagnosticReport": READ_WRITE, "Patient": READS},
+    Role.PHARMACIST: {"MedicationDispense": READ_WRITE},
+}  # fmt: skip
+# Booking without queues: patients and proxies find and book (for themselves); registrars also publish schedules.
+PATIENT_BOOKING = frozenset({"operation:find", "operation:book"})
+REGISTRAR_BOOKING = PATIENT_BOOKING | {"operation:publish"}
+# A prescription is found only by its number together with the patient's identity (see prescription.py).
+PRESCRIPTION_LOOKUP = "operation:prescription"
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     reason: str
+    # Allowed only for the rows `restriction` lets through: the gate checks the one resource against it.
+    rows: bool = False
+    # Refused for want of a care relationship (or by consent): a break-glass with a reason would open it.
+    glass: bool = False
 
 
 ALLOW = Decision(True, "allowed")
+ROWS = Decision(True, "allowed for the rows the policy lets through", rows=True)
+OUTSIDE_CARE = Decision(False, "the patient is not in your care; break-glass with a reason to open the record",
+                        glass=True)  # fmt: skip
+
+
+def _deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the SQL form of the policy needs besides the caller: the region, the time, the settings."""
+
+    region: str
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    care_window: timedelta = timedelta(days=365)
+    break_glass_for: timedelta = timedelta(hours=1)
+    sensitive: tuple[str, ...] = consent.DEFAULT_SENSITIVE
+
+    @classmethod
+    def of(cls, settings: Any, now: datetime | None = None) -> Context:
+        return cls(
+            region=settings.region,
+            now=now or datetime.now(UTC),
+            care_window=timedelta(days=settings.care_window_days),
+            break_glass_for=timedelta(minutes=settings.break_glass_minutes),
+            sensitive=consent.categories_of(settings.sensitive_categories),
+        )
+
+    @property
+    def glass_since(self) -> datetime:
+        return self.now - self.break_glass_for
 
 
 @lru_cache(maxsize=1)
@@ -97,70 +160,179 @@ def patient_of(resource_type: str | None, resource: Any) -> tuple[bool, str | No
     return True, None
 
 
-# Booking without queues: patients and proxies find and book (for themselves); registrars also publish schedules.
-PATIENT_BOOKING = frozenset({"operation:find", "operation:book"})
-REGISTRAR_BOOKING = PATIENT_BOOKING | {"operation:publish"}
-
-
 def decide(principal: Principal, action: str, resource_type: str | None, resource: Any = None) -> Decision:
     if principal.kind == "anonymous":
         return ALLOW  # only reachable where authentication is switched off (Settings.auth_required off)
     if action.startswith("bundle:"):
         return ALLOW  # every entry of a bundle is decided on its own by the interaction it runs
-    role = principal.role
     letter = _action_letter(action)
     if letter is None:
-        return Decision(False, f"unknown action {action}")
+        return _deny(f"unknown action {action}")
     if principal.scopes is not None and not scope_grants(
         principal.scopes, _scope_contexts(principal), letter, resource_type or "*"
     ):
-        return Decision(False, "not granted by the token's scopes")
+        return _deny("not granted by the token's scopes")
+    if resource_type == "AuditEvent" and action in WRITES:
+        return _deny("the audit trail is written by the server only")
+    role = principal.role
     if role == Role.ADMIN:
         return ALLOW
-    if role == Role.REGISTRAR and action in REGISTRAR_BOOKING:
-        return ALLOW
-    if role in (Role.PATIENT, Role.PROXY) and action in PATIENT_BOOKING and resource is None:
-        return ALLOW  # type level; the handler asks again for the patient it books for (their own only)
-    if role == Role.SYSTEM:
-        return ALLOW  # what a system client may do is exactly what its scopes say (checked above)
-    if role in (Role.DOCTOR, Role.NURSE):
-        return ALLOW if action != "delete" else Decision(False, "clinical records are not deleted by staff")
-    if is_directory(resource_type):
-        return ALLOW if action in READS or action.startswith("operation:") else Decision(False, "read-only data")
     if role in (Role.PATIENT, Role.PROXY):
         return _decide_patient(principal, action, resource_type, resource)
-    return Decision(False, f"the role {role} has no access to patient data")
+    if resource_type == "Consent" and action in WRITES:
+        return _deny("a consent is the patient's own to give")
+    if role in CLINICAL:
+        return _decide_clinical(action, resource_type)
+    if role == Role.SYSTEM:
+        # What a system client may do is what its scopes say (checked above), inside its organisation (rows).
+        return ROWS if resource_type in compartment_types() or action in WRITES else ALLOW
+    return _decide_other_staff(principal, action, resource_type)
+
+
+def _decide_clinical(action: str, resource_type: str | None) -> Decision:
+    if action == "delete":
+        return _deny("clinical records are not deleted by staff")
+    if resource_type in compartment_types():
+        return ROWS
+    return ALLOW
+
+
+def _decide_other_staff(principal: Principal, action: str, resource_type: str | None) -> Decision:
+    role = principal.role
+    if role == Role.REGISTRAR and action in REGISTRAR_BOOKING:
+        return ALLOW
+    if role == Role.PHARMACIST and action == PRESCRIPTION_LOOKUP and resource_type == "MedicationRequest":
+        return ALLOW
+    if role == Role.ANALYST and action.startswith("operation:"):
+        spec = find_operation(resource_type, action.removeprefix("operation:"))
+        return ALLOW if spec is not None and spec.aggregate else _deny("analysts see aggregate figures only")
+    if action in (_STAFF_TYPES.get(role or "", {}).get(resource_type or "", frozenset())):
+        return ROWS
+    if is_directory(resource_type):
+        return ALLOW if action in READS or action.startswith("operation:") else _deny("read-only data")
+    return _deny(f"the role {role} has no access to {resource_type or 'this'} data")
 
 
 def _decide_patient(principal: Principal, action: str, resource_type: str | None, resource: Any) -> Decision:
+    if is_directory(resource_type):
+        return ALLOW if action in READS or action.startswith("operation:") else _deny("read-only data")
+    if action in PATIENT_BOOKING and resource is None:
+        return ALLOW  # type level; the handler asks again for the patient it books for (their own only)
     if not principal.patient:
-        return Decision(False, "the account is linked to no patient")
+        return _deny("the account is linked to no patient")
     if resource_type not in compartment_types():
-        return Decision(False, "outside the patient compartment")
-    if action in WRITES:
-        return Decision(False, "patients do not write records through the FHIR API yet")
+        return _deny("outside the patient compartment")
+    if action in WRITES and not (resource_type == "Consent" and action != "delete"):
+        return _deny("patients write only their consent through the FHIR API")
     known, patient = patient_of(resource_type, resource)
     if action.startswith("operation:") and not known:
-        return Decision(False, "an operation on another resource than the patient's own Patient")
+        return _deny("an operation on another resource than the patient's own Patient")
     if resource is None and action in ("search", "history"):
         return ALLOW  # narrowed to the compartment in SQL by `restriction`
     if resource is None and action.startswith("operation:"):
-        return Decision(False, "type-level operations on patient data")
+        return _deny("type-level operations on patient data")
     if patient is not None and patient == principal.patient:
         return ALLOW
-    return Decision(False, "another patient's record")
+    return _deny("another patient's record")
 
 
-def restriction(principal: Principal) -> Restriction | None:
+# ---- the SQL form ---------------------------------------------------------------------------------------------
+
+
+def _instant(when: datetime) -> str:
+    return when.strftime(_INSTANT)
+
+
+class Rows:
+    """The row conditions for one caller, with the patient sets built once and reused by every type."""
+
+    def __init__(self, principal: Principal, context: Context) -> None:
+        self.principal = principal
+        self.context = context
+        self.actors = Actors(context.region, principal.practitioner, principal.organization)
+        self._patients: Select[Any] | None = None
+
+    @property
+    def region_wide(self) -> bool:
+        return self.principal.role == Role.SYSTEM and REGION_SCOPE in (self.principal.scopes or ())
+
+    def glass(self) -> Select[Any] | None:
+        if self.principal.role not in CLINICAL:
+            return None
+        return care.glass_patients(self.context.region, self.principal.username, _instant(self.context.glass_since))
+
+    def patients(self) -> Select[Any]:
+        """The patients this caller may see: their care set (and open break-glasses), or a laboratory's."""
+        if self._patients is None:
+            since = self.context.now - self.context.care_window
+            since_ms = int((since - _EPOCH).total_seconds() * 1000)
+            if self.principal.role == Role.LAB:
+                self._patients = care.patients_served(self.actors, "ServiceRequest", ("performer",))
+            else:
+                cared = care.care_patients(self.actors, since_ms, _instant(since))
+                glass = self.glass()
+                self._patients = cared if glass is None else sql_select(union(cared, glass).subquery().c.patient)
+        return self._patients
+
+    def condition(self, table: Any, rtype: str) -> ColumnElement[bool] | None:
+        """The row condition for `rtype`, the type-level decision taken (None: every row)."""
+        role = self.principal.role
+        if role in (Role.PATIENT, Role.PROXY):
+            return table.c.patient == self.principal.patient if rtype in compartment_types() else None
+        if role in (Role.LAB, Role.PHARMACIST) and rtype in ("ServiceRequest", "Observation", "DiagnosticReport",
+                                                             "MedicationDispense"):  # fmt: skip
+            return table.c.id.in_(self.actors.referring(rtype, ("performer",)))
+        if role == Role.REGISTRAR and rtype == "Schedule":
+            return table.c.id.in_(self.actors.referring("Schedule", ("actor",)))
+        if rtype not in compartment_types() or self.region_wide or role == Role.ADMIN:
+            return None
+        cond = table.c.patient.in_(self.patients())
+        if rtype == "Condition":
+            visible = consent.visible_condition(table, self.actors, self.context.sensitive, self.glass())
+            if visible is not None:
+                cond = and_(cond, visible)
+        return cond
+
+    def body(self, rtype: str, body: dict[str, Any]) -> ColumnElement[bool] | None:
+        """What a written body must satisfy (as a SQL truth value), beyond its type: the patient it is about is
+        one this caller may see, and for performers and system clients, it names their organisation."""
+        role = self.principal.role
+        performer = role in (Role.LAB, Role.PHARMACIST) and rtype != "Specimen"
+        if performer or (role == Role.SYSTEM and not self.region_wide):
+            return self._names_actors({**body, "resourceType": rtype})
+        if role == Role.REGISTRAR and rtype in ("Schedule", "Slot"):
+            return None
+        patient = compartment_patient({**body, "resourceType": rtype})
+        if patient is None or role in (Role.ADMIN, Role.PATIENT, Role.PROXY) or self.region_wide:
+            return None
+        return literal(patient).in_(self.patients())
+
+    def _names_actors(self, body: dict[str, Any]) -> ColumnElement[bool]:
+        refs = [(row[1], row[2]) for row in extract(body).get("reference", [])]
+        mine = {("Organization", self.principal.organization), ("Practitioner", self.principal.practitioner)}
+        if any(ref in mine for ref in refs if ref[1]):
+            return true()
+        roles = [rid for rtype, rid in refs if rtype == "PractitionerRole"]
+        return literal(roles[0]).in_(self.actors.roles()) if len(roles) == 1 else or_(
+            false(), *(literal(rid).in_(self.actors.roles()) for rid in roles))  # fmt: skip
+
+
+def restriction(principal: Principal, context: Context | None = None) -> Restriction | None:
     """The SQL condition on the `resource` table for each type a query touches, or None for no limit."""
     if principal.kind == "anonymous":
         return None
+    rows = Rows(principal, context or Context(region=""))
 
     def restrict(table: Any, resource_type: str) -> ColumnElement[bool] | None:
-        if not decide(principal, "search", resource_type).allowed:
+        decision = decide(principal, "search", resource_type)
+        if not decision.allowed:
             return false()
-        if principal.role in (Role.PATIENT, Role.PROXY) and resource_type in compartment_types():
-            return table.c.patient == principal.patient
-        return None
+        if principal.role in (Role.PATIENT, Role.PROXY):
+            return rows.condition(table, resource_type)
+        return rows.condition(table, resource_type) if decision.rows else None
 
     return restrict
+
+
+def may_break_glass(principal: Principal) -> bool:
+    return principal.role in CLINICAL

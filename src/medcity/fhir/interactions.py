@@ -49,24 +49,24 @@ def create(
             access.require("read", rtype, found[0])
             return WriteResult(stored=found[0], created=False, existing=True)
     data = {k: v for k, v in data.items() if k != "id"}  # the server assigns ids on create
-    access.require("create", rtype, data)
+    access.require("create", rtype, data, tx=tx)
     data = apply_write_rules(tx, data)
     taken = _intercepted(tx, access, data, "create")
     result = WriteResult(stored=taken, created=True) if taken else tx.create(data, rid=rid)
-    access.record("create", rtype, result.stored.id)
+    access.record("create", rtype, result.stored.id, tx=tx)
     return result
 
 
 def update(tx: Tx, access: Access, data: JSON, *, if_match: int | None = None) -> WriteResult:
     rtype, rid = data["resourceType"], data.get("id")
     current = tx.current(rtype, rid) if isinstance(rid, str) else None
-    access.require("update" if current and not current.deleted else "create", rtype, data)
+    access.require("update" if current and not current.deleted else "create", rtype, data, tx=tx)
     data = apply_write_rules(tx, data)
     if if_match is not None and current is not None and current.version != if_match:
         raise PreconditionFailed(f"{rtype}/{rid} is at version {current.version}, not {if_match}")
     taken = _intercepted(tx, access, data, "update" if current and not current.deleted else "create")
     result = WriteResult(stored=taken, created=False) if taken else tx.update(data, if_match=if_match)
-    access.record("update", rtype, result.stored.id)
+    access.record("update", rtype, result.stored.id, tx=tx)
     return result
 
 
@@ -86,10 +86,10 @@ def conditional_update(tx: Tx, access: Access, data: JSON, query: str, *, if_mat
 
 def delete(tx: Tx, access: Access, rtype: str, rid: str) -> StoredResource | None:
     current = tx.current(rtype, rid)
-    access.require("delete", rtype, current)
+    access.require("delete", rtype, current, tx=tx)
     _intercepted(tx, access, {"resourceType": rtype, "id": rid}, "delete")
     stored = tx.delete(rtype, rid)
-    access.record("delete", rtype, rid)
+    access.record("delete", rtype, rid, tx=tx)
     return stored
 
 

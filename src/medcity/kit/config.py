@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     secret_dir: Path = PROJECT_ROOT / "var" / "keys"
     # Off, a call without a token is the local operator (development and tests); production sets it on.
     auth_required: bool = False
+    # Access policy: how far back an appointment, encounter or referral makes a care relationship; how long a
+    # break-glass opens a record; the ICD-10 ranges a patient may restrict by consent.
+    care_window_days: int = 365
+    break_glass_minutes: int = 60
+    sensitive_categories: str = "F00-F99,A50-A64,B20-B24"
 
 
 @lru_cache

@@ -47,6 +47,8 @@ class OperationSpec:
     instance_level: bool = False
     affects_state: bool = False
     description: str = ""
+    # Answers only with aggregate figures (counts, rates), never an identifiable resource: analysts may call it.
+    aggregate: bool = False
 
 
 _operations: dict[tuple[str | None, str], OperationSpec] = {}
@@ -60,6 +62,7 @@ def operation(
     instance_level: bool = False,
     affects_state: bool = False,
     description: str = "",
+    aggregate: bool = False,
 ) -> Callable[[OperationHandler], OperationHandler]:
     """Decorator: register `handler` as `[Type/][id/]$name`."""
 
@@ -72,6 +75,7 @@ def operation(
             instance_level=instance_level,
             affects_state=affects_state,
             description=description,
+            aggregate=aggregate,
         )
         for rtype in resource_types or (None,):
             _operations[(rtype, name)] = spec

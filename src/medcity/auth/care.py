@@ -1,0 +1,132 @@
+"""Who treats whom, as SQL: the patient sets the policy restricts staff and system clients to.
+
+A care relationship between a patient and an organisation (or one of its practitioners) is:
+- the patient is attached to the organisation (`Patient.managingOrganization`), or
+- an Appointment, Encounter or ServiceRequest of the patient names the practitioner, the organisation or one of the
+  organisation's (or the practitioner's) PractitionerRoles, dated inside the care window (from `window_start` on,
+  the future included) or written inside it.
+
+Everything here is a subquery over the search index, so a search is narrowed in the database (totals, pages and
+includes leak nothing) and a single read is checked with the very same condition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, false, or_, select, union
+from sqlalchemy.sql.elements import ColumnElement
+
+from medcity.store.schema import idx_date, idx_reference, idx_token, resource
+
+# The records that make a care relationship, with the reference parameters that name who is involved.
+CARE_RECORDS = {
+    "Appointment": ("actor", "practitioner"),
+    "Encounter": ("participant", "practitioner", "service-provider"),
+    "ServiceRequest": ("requester", "performer"),
+}
+CARE_DATES = ("date", "authored")
+# Break-glass records are AuditEvents tagged so (see breakglass.py); their agent.altId is the username.
+BREAK_GLASS_TAG = "urn:medcity:audit"
+
+
+@dataclass(frozen=True)
+class Actors:
+    """Whom a caller acts as: a practitioner and/or an organisation (either may be missing)."""
+
+    region: str
+    practitioner: str | None
+    organization: str | None
+
+    def roles(self) -> Select[Any]:
+        """The PractitionerRoles of the practitioner or of the organisation."""
+        ref = idx_reference.alias("actor_role")
+        links = []
+        if self.practitioner:
+            links.append(and_(ref.c.param == "practitioner", ref.c.target_type == "Practitioner",
+                              ref.c.target_id == self.practitioner))  # fmt: skip
+        if self.organization:
+            links.append(and_(ref.c.param == "organization", ref.c.target_type == "Organization",
+                              ref.c.target_id == self.organization))  # fmt: skip
+        return select(ref.c.id).where(
+            ref.c.partition == self.region, ref.c.type == "PractitionerRole", or_(false(), *links)
+        )
+
+    def named_by(self, ref: Any) -> ColumnElement[bool]:
+        """The condition on an `idx_reference` row that it points at one of these actors."""
+        options = [and_(ref.c.target_type == "PractitionerRole", ref.c.target_id.in_(self.roles()))]
+        if self.practitioner:
+            options.append(and_(ref.c.target_type == "Practitioner", ref.c.target_id == self.practitioner))
+        if self.organization:
+            options.append(and_(ref.c.target_type == "Organization", ref.c.target_id == self.organization))
+        return or_(*options)
+
+    def referring(self, rtype: str, params: tuple[str, ...]) -> Select[Any]:
+        """Ids of `rtype` resources whose `params` name one of these actors."""
+        ref = idx_reference.alias("by_actor")
+        return select(ref.c.id).where(
+            ref.c.partition == self.region, ref.c.type == rtype, ref.c.param.in_(params), self.named_by(ref)
+        )
+
+
+def care_patients(actors: Actors, since_ms: int, since_iso: str) -> Select[Any]:
+    """Patients in a care relationship with `actors` (see the module docstring)."""
+    parts: list[Select[Any]] = []
+    if actors.organization:
+        attached = idx_reference.alias("attached")
+        parts.append(
+            select(attached.c.id.label("patient")).where(
+                attached.c.partition == actors.region, attached.c.type == "Patient",
+                attached.c.param == "organization", attached.c.target_type == "Organization",
+                attached.c.target_id == actors.organization,
+            )
+        )  # fmt: skip
+    if actors.practitioner or actors.organization:
+        ref = idx_reference.alias("involved")
+        rec = resource.alias("care_record")
+        day = idx_date.alias("care_date")
+        dated = exists(
+            select(day.c.id).where(
+                day.c.partition == rec.c.partition, day.c.type == rec.c.type, day.c.id == rec.c.id,
+                day.c.param.in_(CARE_DATES), day.c.high > since_ms,
+            )
+        )  # fmt: skip
+        params = tuple({p for ps in CARE_RECORDS.values() for p in ps})
+        parts.append(
+            select(rec.c.patient.label("patient"))
+            .select_from(ref.join(rec, and_(rec.c.partition == ref.c.partition, rec.c.type == ref.c.type,
+                                            rec.c.id == ref.c.id)))
+            .where(
+                ref.c.partition == actors.region, ref.c.type.in_(tuple(CARE_RECORDS)), ref.c.param.in_(params),
+                actors.named_by(ref), rec.c.deleted.is_(False), rec.c.patient.is_not(None),
+                or_(rec.c.last_updated >= since_iso, dated),
+            )
+        )  # fmt: skip
+    if not parts:
+        return select(resource.c.patient).where(false())
+    return select(union(*parts).subquery().c.patient)
+
+
+def glass_patients(region: str, username: str | None, since_iso: str) -> Select[Any]:
+    """Patients whose record `username` opened by break-glass since `since_iso`."""
+    ev = resource.alias("glass")
+    altid, tag = idx_token.alias("glass_user"), idx_token.alias("glass_tag")
+    return select(ev.c.patient).where(
+        ev.c.partition == region, ev.c.type == "AuditEvent", ev.c.deleted.is_(False),
+        ev.c.last_updated >= since_iso, ev.c.patient.is_not(None),
+        ev.c.id.in_(select(altid.c.id).where(altid.c.partition == region, altid.c.type == "AuditEvent",
+                                             altid.c.param == "altid", altid.c.code == (username or ""))),
+        ev.c.id.in_(select(tag.c.id).where(tag.c.partition == region, tag.c.type == "AuditEvent",
+                                           tag.c.param == "_tag", tag.c.system == BREAK_GLASS_TAG,
+                                           tag.c.code == "break-glass")),
+    )  # fmt: skip
+
+
+def patients_served(actors: Actors, rtype: str, params: tuple[str, ...]) -> Select[Any]:
+    """Patients of the `rtype` records whose `params` name `actors` (a laboratory's orders, say)."""
+    rec = resource.alias("served")
+    return select(rec.c.patient).where(
+        rec.c.partition == actors.region, rec.c.type == rtype, rec.c.deleted.is_(False),
+        rec.c.patient.is_not(None), rec.c.id.in_(actors.referring(rtype, params)),
+    )  # fmt: skip
