@@ -1,13 +1,16 @@
-"""The pages over HTTP: find → choose → confirm, my appointments with cancel and reschedule, the waiting list,
-the registrar's and the doctor's day, the kiosk."""
+"""The patient's pages over HTTP with a real web login: find → choose → confirm, my appointments with cancel and
+reschedule, the waiting list and its offer, the notices; a proxy books for the child; nobody acts for another."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-from medcity.scheduling.rules import rules_for
+from medcity.auth.users import Role
+from medcity.scheduling.publish import publish_schedule
+from medcity.store.repository import Store
+from tests.scheduling.conftest import add_patient, add_role, every_day_template
+from tests.scheduling.pages_city import login
 
 Client = Any
 
@@ -16,71 +19,109 @@ def appointment_ids(html: str) -> list[str]:
     return re.findall(r"/patient/appointments/([^/]+)/cancel", html)
 
 
-def book_first(client: Client, specialty: str = "therapist-district") -> str:
-    page = client.get("/patient/booking", params={"patient": "p1", "specialty": specialty}).text
+def book_first(client: Client, token: str, specialty: str = "therapist-district") -> str:
+    page = client.get("/patient/booking", params={"specialty": specialty}).text
     confirm = re.search(r'href="(/patient/booking/confirm\?[^"]+)"', page)
     assert confirm, page
     slot = re.search(r"slot=([^&]+)", confirm.group(1))
     assert slot
-    response = client.post("/patient/booking/confirm", data={"patient": "p1", "slot": slot.group(1)})
-    assert response.status_code == 200  # followed the redirect to "my appointments"
+    assert client.get(confirm.group(1).replace("&amp;", "&")).status_code == 200
+    response = client.post("/patient/booking/confirm", data={"slot": slot.group(1), "csrf_token": token})
+    assert response.status_code == 200, response.text  # followed the redirect to "my appointments"
     return slot.group(1)
 
 
-def test_patient_picker_lists_patients(client: Client, live: dict[str, list[str]]) -> None:
-    page = client.get("/patient/booking")
-    assert page.status_code == 200 and "/patient/booking?patient=p1" in page.text
+def test_a_stranger_is_sent_to_the_login(client: Client) -> None:
+    response = client.get("/patient/booking", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
 
 
 def test_find_choose_confirm_then_cancel(client: Client, live: dict[str, list[str]]) -> None:
-    slot = book_first(client)
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    slot = book_first(client, token)
     assert slot in live["ther2"]  # p1's own polyclinic (pc2) first
-    mine = client.get("/patient/appointments", params={"patient": "p1"}).text
-    [appointment] = appointment_ids(mine)
+    [appointment] = appointment_ids(client.get("/patient/appointments").text)
     assert client.get(f"/fhir/Slot/{slot}").json()["status"] == "busy"
-    client.post(f"/patient/appointments/{appointment}/cancel", data={"patient": "p1"})
-    assert appointment_ids(client.get("/patient/appointments", params={"patient": "p1"}).text) == []
+    client.post(f"/patient/appointments/{appointment}/cancel", data={"csrf_token": token})
+    assert appointment_ids(client.get("/patient/appointments").text) == []
     assert client.get(f"/fhir/Slot/{slot}").json()["status"] == "free"
 
 
+def test_every_form_needs_the_session_csrf_token(client: Client, live: dict[str, list[str]]) -> None:
+    login(client, "anna", Role.PATIENT, patient="p1")
+    response = client.post("/patient/booking/confirm", data={"slot": live["ther2"][0]})
+    assert response.status_code == 403
+    assert client.get(f"/fhir/Slot/{live['ther2'][0]}").json()["status"] == "free"
+
+
 def test_reschedule_from_my_appointments(client: Client, live: dict[str, list[str]]) -> None:
-    book_first(client)
-    [old] = appointment_ids(client.get("/patient/appointments", params={"patient": "p1"}).text)
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    book_first(client, token)
+    [old] = appointment_ids(client.get("/patient/appointments").text)
     response = client.post(
-        "/patient/booking/confirm", data={"patient": "p1", "slot": live["ther2"][5], "reschedule": old}
+        "/patient/booking/confirm", data={"slot": live["ther2"][5], "reschedule": old, "csrf_token": token}
     )
     assert response.status_code == 200
     [new] = appointment_ids(response.text)
     assert new != old
     assert client.get(f"/fhir/Appointment/{old}").json()["status"] == "cancelled"
+    notices = client.get("/patient/notices").text
+    assert "has been moved" in notices and "You are booked" in notices
 
 
 def test_a_refusal_is_explained(client: Client, live: dict[str, list[str]]) -> None:
-    response = client.post("/patient/booking/confirm", data={"patient": "p1", "slot": live["card1"][0]})
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    response = client.post("/patient/booking/confirm", data={"slot": live["card1"][0], "csrf_token": token})
     assert response.status_code == 422 and "referral" in response.text
 
 
-def test_waiting_list_shows_the_place(client: Client, live: dict[str, list[str]]) -> None:
-    page = client.get("/patient/booking", params={"patient": "p1", "specialty": "neurologist"}).text
-    assert 'action="/patient/waiting"' in page
-    response = client.post("/patient/waiting", data={"patient": "p1", "specialty": "neurologist"})
-    assert '<span class="place">1</span>' in response.text
-    assert "/leave" in response.text
+def test_nobody_cancels_or_moves_another_patients_appointment(
+    client: Client, store: Store, live: dict[str, list[str]]
+) -> None:
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    book_first(client, token)
+    [theirs] = appointment_ids(client.get("/patient/appointments").text)
+    client.post("/logout", data={"csrf_token": token})
+    with store.transaction() as tx:
+        add_patient(tx, "p9", organization="pc1")
+    token = login(client, "boris", Role.PATIENT, patient="p9")
+    assert client.post(f"/patient/appointments/{theirs}/cancel", data={"csrf_token": token}).status_code == 404
+    moved = client.post(
+        "/patient/booking/confirm", data={"slot": live["ther1"][3], "reschedule": theirs, "csrf_token": token}
+    )
+    assert moved.status_code == 404
+    assert client.get(f"/fhir/Appointment/{theirs}").json()["status"] == "booked"
 
 
-def test_staff_pages_and_kiosk(client: Client, live: dict[str, list[str]]) -> None:
-    book_first(client)
-    [appointment] = appointment_ids(client.get("/patient/appointments", params={"patient": "p1"}).text)
-    start = datetime.fromisoformat(client.get(f"/fhir/Appointment/{appointment}").json()["start"])
-    local_day = start.astimezone(rules_for("77").timezone).date().isoformat()
-    assert "<td>booked</td>" in client.get("/registry/schedule", params={"organization": "pc2", "day": local_day}).text
-    doctor = client.get("/doctor/day", params={"role": "ther2", "day": local_day}).text
-    assert f"/doctor/appointments/{appointment}/arrived" in doctor
-    response = client.post("/kiosk", data={"appointment": appointment})
-    assert response.status_code == 200 and 'role="status"' in response.text
-    assert client.get(f"/fhir/Appointment/{appointment}").json()["status"] == "arrived"
+def test_a_proxy_books_for_the_child_they_represent(client: Client, live: dict[str, list[str]]) -> None:
+    token = login(client, "mother", Role.PROXY, patient="p1")
+    book_first(client, token)
+    [appointment] = appointment_ids(client.get("/patient/appointments").text)
+    participants = client.get(f"/fhir/Appointment/{appointment}").json()["participant"]
+    assert {"reference": "Patient/p1"} in [p["actor"] for p in participants]
 
 
-def test_pages_refuse_when_authentication_is_required(client: Client) -> None:
-    client.app.state.settings = client.app.state.settings.model_copy(update={"auth_required": True})
+def test_staff_do_not_use_the_patient_pages(client: Client, live: dict[str, list[str]]) -> None:
+    login(client, "reg", Role.REGISTRAR, organization="pc1")
     assert client.get("/patient/booking").status_code == 403
+
+
+def test_waiting_list_place_offer_and_acceptance(client: Client, store: Store, live: dict[str, list[str]]) -> None:
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    page = client.get("/patient/booking", params={"specialty": "surgeon"}).text  # nobody publishes for it yet
+    assert 'action="/patient/waiting"' in page
+    response = client.post("/patient/waiting", data={"specialty": "surgeon", "csrf_token": token})
+    assert '<span class="place">1</span>' in response.text and "/leave" in response.text
+    with store.transaction() as tx:
+        add_role(tx, "surg1", organization="pc1", location="pc1-loc", specialty="surgeon")
+        publish_schedule(tx, template=every_day_template("surg1", organization="pc1", room="pc1-loc",
+                                                          specialty="surgeon"))  # fmt: skip
+    mine = client.get("/patient/appointments").text
+    assert 'class="offer"' in mine
+    assert "A time has become free for you" in client.get("/patient/notices").text
+    entry = re.search(r'action="/patient/waiting/([^/]+)/accept"', mine)
+    assert entry
+    accepted = client.post(f"/patient/waiting/{entry.group(1)}/accept", data={"csrf_token": token})
+    assert accepted.status_code == 200
+    [appointment] = appointment_ids(accepted.text)
+    assert client.get(f"/fhir/Appointment/{appointment}").json()["status"] == "booked"

@@ -177,7 +177,7 @@ def publish_operation(call: OperationCall) -> JSON:
         slot_minutes=params.integer("slotMinutes", low=1) or 15,
         breaks=tuple((_time(_one(b, "start"), "break.start"), _time(_one(b, "end"), "break.end")) for b in breaks),
     )
-    call.access.require("create", "Slot")
+    call.access.require("operation:publish", "Schedule")
     with call.store.transaction() as tx:
         published = publish_schedule(tx, template=template)
     return {"resourceType": "Parameters", "parameter": [{"name": "published", "valueInteger": len(published)}]}

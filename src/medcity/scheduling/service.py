@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from medcity.kit.errors import Conflict, NotFound, Unprocessable
 from medcity.kit.ids import new_id
 from medcity.registry.catalogue import SPECIALTY_SYSTEM
-from medcity.scheduling import inventory, waiting
+from medcity.scheduling import inventory, notices, waiting
 from medcity.scheduling.publish import block_slots
 from medcity.scheduling.resources import appointment_resource, ref_id, utcnow
 from medcity.scheduling.rules import CHANNELS_BY_KIND, RegionRules, rules_for
@@ -89,7 +89,11 @@ def book(
     _check_patient(tx, rules, patient=patient, specialty=slot.specialty, channel=channel, now=now)
     if referral is not None or rules.needs_referral(specialty=slot.specialty, kind=slot.kind):
         _check_referral(tx, referral=referral, patient=patient, specialty=slot.specialty)
-    return _record(tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now, body=body)
+    appointment = _record(
+        tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now, body=body
+    )
+    _tell(tx, "booked", slot=slot, patient=patient, appointment_id=appointment.id, now=now)
+    return appointment
 
 
 def accept_offer(tx: Tx, *, entry_id: str, now: datetime | None = None) -> StoredResource:
@@ -109,7 +113,9 @@ def cancel(tx: Tx, *, appointment_id: str, now: datetime | None = None) -> Store
     """Cancel: the slot is freed (and offered to the waiting list), the referral given back."""
     now = now or utcnow()
     appointment = _active(tx, appointment_id)
-    return _release(tx, appointment, status="cancelled", now=now)
+    cancelled = _release(tx, appointment, status="cancelled", now=now)
+    notices.notify_appointment(tx, "cancelled", appointment=dict(appointment._mapping), now=now)
+    return cancelled
 
 
 def reschedule(
@@ -126,13 +132,21 @@ def reschedule(
     rules.check_channel(kind=slot.kind, channel=channel)
     rules.check_window(start=slot.start, now=now)
     _release(tx, old, status="cancelled", now=now)
-    return _record(tx, rules, slot=slot, patient=old.patient, channel=channel, referral=old.referral, now=now)
+    new = _record(tx, rules, slot=slot, patient=old.patient, channel=channel, referral=old.referral, now=now)
+    _tell(tx, "rescheduled", slot=slot, patient=old.patient, appointment_id=new.id, now=now)
+    return new
 
 
-def close_period(tx: Tx, *, role: str, start: datetime, end: datetime, now: datetime | None = None) -> list[str]:
-    """Leave or sick days: the doctor's slots in [start, end) are blocked and the appointments on them cancelled
-    (their referrals given back); returns the cancelled appointment ids, so that the patients can be told."""
+def close_period(
+    tx: Tx, *, role: str, start: datetime, end: datetime, move: bool = False, now: datetime | None = None
+) -> list[str]:
+    """Leave or sick days: the doctor's slots in [start, end) are blocked. Each appointment on them is moved to the
+    earliest free time of the same specialty at the same polyclinic when `move` is asked and one is free within
+    the booking window, else cancelled with its referral given back; the patients are told either way. Returns
+    the ids of the appointments taken off the closed period."""
     now = now or utcnow()
+    rules = rules_for(tx.region)
+    block_slots(tx, role=role, start=start, end=end)  # first, so that nobody is moved into the closed period
     a = sched_appointment
     booked = tx.conn.execute(
         select(a)
@@ -142,9 +156,26 @@ def close_period(tx: Tx, *, role: str, start: datetime, end: datetime, now: date
         .with_for_update()
     ).all()
     for appointment in booked:
+        found = _first_free(tx, rules, appointment=appointment, now=now) if move else None
+        slot = _claim(tx, slot_id=found, patient=appointment.patient) if found else None
         _release(tx, appointment, status="cancelled", now=now, slot_status="blocked")
-    block_slots(tx, role=role, start=start, end=end)
+        if slot is None:
+            notices.notify_appointment(tx, "closed", appointment=dict(appointment._mapping), now=now)
+            continue
+        moved = _record(
+            tx, rules, slot=slot, patient=appointment.patient, channel="registry", referral=appointment.referral,
+            now=now,
+        )  # fmt: skip
+        _tell(tx, "moved", slot=slot, patient=appointment.patient, appointment_id=moved.id, now=now)
     return [appointment.id for appointment in booked]
+
+
+def _first_free(tx: Tx, rules: RegionRules, *, appointment: Row, now: datetime) -> str | None:
+    found = find_slots(
+        tx, specialty=appointment.specialty, organization=appointment.organization, start=now,
+        end=now + timedelta(days=rules.booking_window_days), count=1, channel="registry", now=now,
+    )  # fmt: skip
+    return str(found[0].id) if found else None
 
 
 def check_in(tx: Tx, *, appointment_id: str) -> StoredResource:
@@ -164,6 +195,12 @@ def mark_no_show(tx: Tx, *, appointment_id: str) -> StoredResource:
 
 
 # ---- steps -----------------------------------------------------------------------------------------------
+
+
+def _tell(tx: Tx, kind: str, *, slot: Row, patient: str, appointment_id: str, now: datetime) -> None:
+    notices.notify(
+        tx, kind, patient=patient, about=("Appointment", appointment_id), slot=dict(slot._mapping), now=now
+    )
 
 
 def _claim(tx: Tx, *, slot_id: str, patient: str) -> Row:
@@ -314,13 +351,30 @@ def appointments_of(tx: Tx, *, patient: str, since: datetime | None = None) -> l
     return list(tx.conn.execute(query.order_by(a.c.start)))
 
 
-def day_list(tx: Tx, *, role: str, start: datetime, end: datetime) -> list[Row]:
-    """A doctor's appointments in [start, end), cancelled ones left out."""
+def day_list(tx: Tx, *, roles: list[str], start: datetime, end: datetime) -> list[Row]:
+    """A doctor's appointments (over all their roles) in [start, end), cancelled ones left out."""
     a = sched_appointment
     query = select(a).where(
-        a.c.partition == tx.region, a.c.role == role, a.c.start >= start, a.c.start < end, a.c.status != "cancelled"
-    )
-    return list(tx.conn.execute(query.order_by(a.c.start)))
+        a.c.partition == tx.region, a.c.role.in_(roles), a.c.start >= start, a.c.start < end,
+        a.c.status != "cancelled",
+    )  # fmt: skip
+    return list(tx.conn.execute(query.order_by(a.c.start, a.c.id)))
+
+
+def roles_of(tx: Tx, *, practitioner: str, organization: str | None = None) -> list[str]:
+    """The PractitionerRole ids of a practitioner (at one organisation, when given)."""
+    params = [("practitioner", f"Practitioner/{practitioner}"), ("_count", "100")]
+    if organization:
+        params.append(("organization", f"Organization/{organization}"))
+    return [found.id for found in tx.search("PractitionerRole", params).matches]
+
+
+def appointment_row(tx: Tx, appointment_id: str) -> Row:
+    a = sched_appointment
+    row = tx.conn.execute(select(a).where(a.c.partition == tx.region, a.c.id == appointment_id)).first()
+    if row is None:
+        raise NotFound(f"Appointment/{appointment_id} is not known")
+    return row
 
 
 def slots_of(tx: Tx, *, organization: str, start: datetime, end: datetime) -> list[Row]:

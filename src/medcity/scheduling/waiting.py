@@ -13,7 +13,7 @@ from sqlalchemy import Row, and_, func, or_, select, update
 
 from medcity.kit.errors import NotFound, Unprocessable
 from medcity.kit.ids import new_id
-from medcity.scheduling import inventory
+from medcity.scheduling import inventory, notices
 from medcity.scheduling.resources import utcnow
 from medcity.scheduling.rules import CHANNELS_BY_KIND, rules_for
 from medcity.scheduling.tables import sched_waiting
@@ -154,7 +154,10 @@ def offer_slot(tx: Tx, *, slot_id: str, now: datetime | None = None) -> str | No
         .where(w.c.partition == tx.region, w.c.id == entry.id, w.c.status == "waiting")
         .values(status="offered", offer_slot=slot.id, offer_until=until)
     )
-    inventory.set_status(tx, slot.id, "held", expect=("free",), hold_until=until)
+    held = inventory.set_status(tx, slot.id, "held", expect=("free",), hold_until=until)
+    notices.notify(
+        tx, "offer", patient=entry.patient, about=("Slot", slot.id), slot=dict(held._mapping), until=until, now=now
+    )
     return str(entry.id)
 
 

@@ -1,0 +1,166 @@
+"""The patient's booking pages: find → choose → confirm, my appointments (cancel, reschedule), the waiting list
+and the notices. A patient acts for themselves, a proxy for the child they represent; nobody else uses these."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Row
+
+from medcity.auth.gate import Access, page_access
+from medcity.auth.sessions import require_csrf
+from medcity.kit.errors import NotFound
+from medcity.registry.catalogue import SPECIALTIES
+from medcity.scheduling import inventory, notices, service, waiting
+from medcity.scheduling.display import Names, specialty_name
+from medcity.scheduling.pages.common import act, own_patient, page, see, specialties, store_of
+from medcity.scheduling.resources import parse_instant, utcnow
+from medcity.scheduling.rules import rules_for
+from medcity.store.repository import Tx
+from medcity.web.render import request_language
+
+router = APIRouter(include_in_schema=False)
+PageAccess = Annotated[Access, Depends(page_access)]
+CSRF = [Depends(require_csrf)]
+
+
+def _mine(tx: Tx, patient: str, appointment_id: str) -> None:
+    if service.appointment_row(tx, appointment_id).patient != patient:
+        raise NotFound(f"Appointment/{appointment_id} is not known")
+
+
+def _my_entry(tx: Tx, patient: str, entry_id: str) -> None:
+    if waiting.get_entry(tx, entry_id).patient != patient:
+        raise NotFound(f"Waiting-list entry {entry_id} is not known")
+
+
+@router.get("/patient/booking", response_class=HTMLResponse)
+def booking_page(
+    request: Request, access: PageAccess, specialty: str | None = None, reschedule: str | None = None
+) -> Response:
+    patient = own_patient(access)
+    with store_of(request).reader() as tx:
+        if reschedule:
+            _mine(tx, patient, reschedule)
+        names = Names(tx)
+        slots: list[Row] = []
+        if specialty in SPECIALTIES:
+            now = utcnow()
+            window = timedelta(days=rules_for(tx.region).booking_window_days)
+            slots = service.find_slots(tx, specialty=specialty, patient=patient, start=now, end=now + window, count=20)
+        context = {
+            "patient_name": names.of("Patient", patient), "specialty": specialty or "",
+            "specialties": specialties(request_language(request)), "reschedule": reschedule or "", "slots": slots,
+            "names": names,
+        }  # fmt: skip
+        access.record("read", "Patient", patient)
+        return page(request, "booking.html", context)
+
+
+@router.get("/patient/booking/confirm", response_class=HTMLResponse)
+def confirm_page(request: Request, access: PageAccess, slot: str, reschedule: str | None = None) -> Response:
+    own_patient(access)
+    with store_of(request).reader() as tx:
+        row = inventory.get_slot(tx, slot)
+        context = {"slot": row, "names": Names(tx), "reschedule": reschedule or "",
+                   "specialty_name": specialty_name(row.specialty, request_language(request))}  # fmt: skip
+        return page(request, "confirm.html", context)
+
+
+@router.post("/patient/booking/confirm", dependencies=CSRF)
+def confirm(
+    request: Request,
+    access: PageAccess,
+    slot: Annotated[str, Form(max_length=64)],
+    referral: Annotated[str, Form(max_length=64)] = "",
+    reschedule: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    patient = own_patient(access)
+    made: list[str] = []
+
+    def run(tx: Tx) -> None:
+        if reschedule:
+            _mine(tx, patient, reschedule)
+            made.append(service.reschedule(tx, appointment_id=reschedule, slot_id=slot, channel="self").id)
+        else:
+            made.append(service.book(tx, patient=patient, slot_id=slot, channel="self",
+                                     referral=referral.strip() or None).id)  # fmt: skip
+
+    response = act(request, run, back=f"/patient/booking/confirm?slot={slot}",
+                   then=see("/patient/appointments", done="rescheduled" if reschedule else "booked"))  # fmt: skip
+    for appointment in made:
+        access.record("create", "Appointment", appointment)
+    return response
+
+
+@router.get("/patient/appointments", response_class=HTMLResponse)
+def appointments_page(request: Request, access: PageAccess, done: str | None = None) -> Response:
+    patient = own_patient(access)
+    lang = request_language(request)
+    with store_of(request).reader() as tx:
+        names = Names(tx)
+        entries = [(e, waiting.position(tx, entry_id=e.id)) for e in waiting.entries_of(tx, patient=patient)]
+        offered = {e.offer_slot: inventory.get_slot(tx, e.offer_slot) for e, _ in entries if e.offer_slot}
+        context = {
+            "patient_name": names.of("Patient", patient), "names": names, "done": done or "",
+            "appointments": service.appointments_of(tx, patient=patient), "entries": entries, "offered": offered,
+            "specialty_names": {code: c.display(lang) for code, c in SPECIALTIES.items()},
+        }  # fmt: skip
+        access.record("read", "Patient", patient)
+        return page(request, "appointments.html", context)
+
+
+@router.post("/patient/appointments/{appointment}/cancel", dependencies=CSRF)
+def cancel(request: Request, access: PageAccess, appointment: str) -> Response:
+    patient = own_patient(access)
+
+    def run(tx: Tx) -> None:
+        _mine(tx, patient, appointment)
+        service.cancel(tx, appointment_id=appointment)
+
+    response = act(request, run, back="/patient/appointments", then=see("/patient/appointments", done="cancelled"))
+    access.record("update", "Appointment", appointment)
+    return response
+
+
+@router.post("/patient/waiting", dependencies=CSRF)
+def join(request: Request, access: PageAccess, specialty: Annotated[str, Form(max_length=64)]) -> Response:
+    patient = own_patient(access)
+    return act(request, lambda tx: waiting.join_waiting_list(tx, patient=patient, specialty=specialty),
+               back=f"/patient/booking?specialty={specialty}",
+               then=see("/patient/appointments", done="waiting"))  # fmt: skip
+
+
+@router.post("/patient/waiting/{entry}/{answer}", dependencies=CSRF)
+def answer_offer(request: Request, access: PageAccess, entry: str, answer: str) -> Response:
+    patient = own_patient(access)
+    actions = {
+        "accept": lambda tx: service.accept_offer(tx, entry_id=entry),
+        "decline": lambda tx: waiting.decline_offer(tx, entry_id=entry),
+        "leave": lambda tx: waiting.leave_waiting_list(tx, entry_id=entry),
+    }
+    if answer not in actions:
+        raise HTTPException(status_code=404)
+
+    def run(tx: Tx) -> None:
+        _my_entry(tx, patient, entry)
+        actions[answer](tx)
+
+    return act(request, run, back="/patient/appointments", then=see("/patient/appointments", done=answer))
+
+
+@router.get("/patient/notices", response_class=HTMLResponse)
+def notices_page(request: Request, access: PageAccess) -> Response:
+    patient = own_patient(access)
+    with store_of(request).reader() as tx:
+        found = notices.notices_of(tx, patient=patient)
+        names = Names(tx)
+        shown = [(names.when(parse_instant(n.resource["sent"])) if "sent" in n.resource else "",
+                  notices.text_of(n.resource), n.resource.get("status")) for n in found]  # fmt: skip
+        context = {"patient_name": names.of("Patient", patient), "notices": shown}
+        for notice in found:
+            access.record("read", "Communication", notice.id)
+        return page(request, "notices.html", context)
