@@ -12,7 +12,12 @@ db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 # Domain packages that bring their own command groups: (module, name on the command line).
-COMMAND_GROUPS = (("medcity.demo.commands", "demo"), ("medcity.ai.commands", "ai"), ("medcity.auth.commands", None))
+COMMAND_GROUPS = (
+    ("medcity.demo.commands", "demo"),
+    ("medcity.ai.commands", "ai"),
+    ("medcity.scheduling.commands", "scheduling"),
+    ("medcity.auth.commands", None),
+)
 
 
 def _alembic_config() -> object:
