@@ -35,6 +35,8 @@ DOMAIN_APIS = (
     "medcity.records.api",
     "medcity.auth.access_log",
     "medcity.lab.api",
+    "medcity.referrals.api",
+    "medcity.hospital.api",
 )
 
 
