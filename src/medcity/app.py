@@ -41,7 +41,12 @@ DOMAIN_APIS = (
 
 
 # Domain packages with web pages: each `pages` module exposes `router`.
-DOMAIN_PAGES = ("medcity.scheduling.pages", "medcity.auth.pages")
+DOMAIN_PAGES = (
+    "medcity.scheduling.pages",
+    "medcity.auth.pages",
+    "medcity.orders.pages",
+    "medcity.lab.pages",
+)
 
 
 def load_domain_apis() -> None:

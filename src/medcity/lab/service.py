@@ -107,14 +107,15 @@ def work_items(tx: Tx, orders: list[StoredResource]) -> list[WorkItem]:
 
 
 def worklist(
-    tx: Tx, *, organization: str, kinds: tuple[str, ...] = (LAB,), count: int = WORKLIST_SIZE
+    tx: Tx, *, organization: str, kinds: tuple[str, ...] = (LAB,), count: int = WORKLIST_SIZE, restrict: Any = None
 ) -> list[WorkItem]:
-    """Open orders addressed to `organization`, oldest first."""
+    """Open orders addressed to `organization`, oldest first (`restrict`: the caller's access restriction)."""
     categories = ",".join(f"{SNOMED}|{CATEGORY[kind]}" for kind in kinds)
     found = tx.search(
         "ServiceRequest",
         [("performer", f"Organization/{organization}"), ("status", "active"), ("category", categories),
          ("_sort", "authored"), ("_count", str(count))],
+        restrict=restrict,
     ).matches  # fmt: skip
     return work_items(tx, found)
 
