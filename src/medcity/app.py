@@ -41,12 +41,7 @@ DOMAIN_APIS = (
 
 
 # Domain packages with web pages: each `pages` module exposes `router`.
-DOMAIN_PAGES = (
-    "medcity.scheduling.pages",
-    "medcity.auth.pages",
-    "medcity.orders.pages",
-    "medcity.lab.pages",
-)
+DOMAIN_PAGES = ("medcity.scheduling.pages", "medcity.auth.pages")
 
 
 def load_domain_apis() -> None:

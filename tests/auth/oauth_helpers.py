@@ -29,7 +29,8 @@ def public_jwks(*keys: ECKey | RSAKey) -> dict[str, Any]:
     return {"keys": [key.as_dict(private=False) for key in keys]}
 
 
-def assertion(key: ECKey | RSAKey, client_id: str, *, alg: str = "ES384", **claims: Any) -> str:
+def assertion(key: ECKey | RSAKey, client_id: str, *, alg: str | None = None, **claims: Any) -> str:
+    alg = alg or ("RS384" if isinstance(key, RSAKey) else "ES384")
     now = int(time.time())
     body = {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": now + 240, "jti": uuid.uuid4().hex}
     body.update(claims)

@@ -21,7 +21,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from medcity.kit.errors import Unprocessable
-from medcity.orders.catalogue import DIAGNOSTIC, UCUM, Analyte, Range, catalogue, loinc_code
+from medcity.orders.catalogue import DIAGNOSTIC, UCUM, Analyte, catalogue, loinc_code
 from medcity.orders.service import BARCODE_SYSTEM, CANCELLED, barcode_of, order_refs, subject_id
 from medcity.store.repository import JSON, Tx
 
@@ -127,11 +127,6 @@ def _age(birth: Any, on: Any) -> float | None:
     return (when - born).days / 365.25
 
 
-def range_for_patient(analyte: Analyte, patient: JSON, on: Any = None) -> Range | None:
-    """The reference range of `analyte` for this patient's sex and age on the day `on` (today by default)."""
-    return analyte.range_for(patient.get("gender"), _age(patient.get("birthDate"), on))
-
-
 def _range_json(low: float | None, high: float | None, unit: str) -> JSON:
     bound = {"unit": unit, "system": UCUM, "code": unit}
     found: JSON = {}
@@ -156,7 +151,9 @@ def check_observation(tx: Tx, observation: JSON) -> JSON:
     observation = dict(observation)
     if not observation.get("referenceRange"):
         patient = _lookup(tx, "Patient", subject_id(observation) or "") if subject_id(observation) else None
-        fitting = range_for_patient(analyte, patient or {}, observation.get("effectiveDateTime"))
+        patient = patient or {}
+        age = _age(patient.get("birthDate"), observation.get("effectiveDateTime"))
+        fitting = analyte.range_for(patient.get("gender"), age)
         if fitting is not None:
             observation["referenceRange"] = [_range_json(fitting.low, fitting.high, analyte.unit)]
     if not observation.get("interpretation"):

@@ -107,15 +107,14 @@ def work_items(tx: Tx, orders: list[StoredResource]) -> list[WorkItem]:
 
 
 def worklist(
-    tx: Tx, *, organization: str, kinds: tuple[str, ...] = (LAB,), count: int = WORKLIST_SIZE, restrict: Any = None
+    tx: Tx, *, organization: str, kinds: tuple[str, ...] = (LAB,), count: int = WORKLIST_SIZE
 ) -> list[WorkItem]:
-    """Open orders addressed to `organization`, oldest first (`restrict`: the caller's access restriction)."""
+    """Open orders addressed to `organization`, oldest first."""
     categories = ",".join(f"{SNOMED}|{CATEGORY[kind]}" for kind in kinds)
     found = tx.search(
         "ServiceRequest",
         [("performer", f"Organization/{organization}"), ("status", "active"), ("category", categories),
          ("_sort", "authored"), ("_count", str(count))],
-        restrict=restrict,
     ).matches  # fmt: skip
     return work_items(tx, found)
 
