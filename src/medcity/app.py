@@ -34,6 +34,7 @@ DOMAIN_APIS = (
     "medcity.scheduling.api",
     "medcity.records.api",
     "medcity.auth.access_log",
+    "medcity.auth.policy_api",
     "medcity.lab.api",
     "medcity.referrals.api",
     "medcity.hospital.api",
@@ -41,7 +42,14 @@ DOMAIN_APIS = (
 
 
 # Domain packages with web pages: each `pages` module exposes `router`.
-DOMAIN_PAGES = ("medcity.scheduling.pages", "medcity.auth.pages")
+DOMAIN_PAGES = (
+    "medcity.scheduling.pages",
+    "medcity.auth.pages",
+    "medcity.records.pages",
+    "medcity.auth.breakglass_pages",
+    "medcity.orders.pages",
+    "medcity.lab.pages",
+)
 
 
 def load_domain_apis() -> None:

@@ -13,6 +13,7 @@ from medcity.kit.parameters import Parameters
 AUDIT_TYPES = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 RESTFUL_INTERACTIONS = "http://hl7.org/fhir/restful-interaction"
 ROLES = "urn:medcity:role"
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 # The FHIR AuditEvent.action of each interaction: Create, Read, Update, Delete, Execute.
 _ACTION = {"create": "C", "read": "R", "vread": "R", "search": "R", "history": "R", "update": "U", "delete": "D"}
 _SUBTYPE = {"search": "search-type", "history": "history-instance"}
@@ -20,9 +21,11 @@ _SUBTYPE = {"search": "search-type", "history": "history-instance"}
 
 def audit_event(row: dict[str, Any]) -> dict[str, Any]:
     action = str(row["action"])
+    # A touch under break-glass carries the flag `#btg`; the break-glass itself is its own row.
+    action, flagged = action.removesuffix(audit.FLAG), action.endswith(audit.FLAG) or action == audit.BREAK_GLASS
     interaction = action.split(":", 1)[0]
     agent: dict[str, Any] = {
-        "who": {"display": row["username"] or "unknown"},
+        "who": {"display": row["username"] or audit.OPERATOR},
         "requestor": True,
     }
     if row["role"]:
@@ -36,7 +39,9 @@ def audit_event(row: dict[str, Any]) -> dict[str, Any]:
         "resourceType": "AuditEvent",
         "id": row["id"],
         "type": {"system": AUDIT_TYPES, "code": "rest", "display": "RESTful Operation"},
-        "subtype": [{"system": RESTFUL_INTERACTIONS, "code": _SUBTYPE.get(interaction, interaction)}],
+        "subtype": [{"system": RESTFUL_INTERACTIONS, "code": _SUBTYPE.get(interaction, interaction)}]
+        if interaction in _ACTION or interaction == "operation"
+        else [{"system": "urn:medcity:audit", "code": interaction}],
         "action": _ACTION.get(interaction, "E"),
         "recorded": row["recorded"],
         "outcome": "0" if row["outcome"] == "allowed" else "4",
@@ -44,6 +49,8 @@ def audit_event(row: dict[str, Any]) -> dict[str, Any]:
         "agent": [agent],
         "source": {"observer": {"display": "medcity"}},
     }
+    if flagged:
+        event["purposeOfEvent"] = [{"coding": [{"system": ACT_REASON, "code": "BTG", "display": "break the glass"}]}]
     entity: dict[str, Any] = {"what": {"reference": f"Patient/{row['patient']}"}, "role": {
         "system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}}  # fmt: skip
     event["entity"] = [entity]

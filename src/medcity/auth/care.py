@@ -3,8 +3,9 @@
 A care relationship between a patient and an organisation (or one of its practitioners) is:
 - the patient is attached to the organisation (`Patient.managingOrganization`), or
 - an Appointment, Encounter or ServiceRequest of the patient names the practitioner, the organisation or one of the
-  organisation's (or the practitioner's) PractitionerRoles, dated inside the care window (from `window_start` on,
-  the future included) or written inside it.
+  organisation's (or the practitioner's) PractitionerRoles, dated inside the care window (from its start on, the
+  future included: Appointment.start, Encounter.period, ServiceRequest.authoredOn or occurrence). A record without
+  any such date makes no care relationship (a record written today about a visit years ago does not either).
 
 Everything here is a subquery over the search index, so a search is narrowed in the database (totals, pages and
 includes leak nothing) and a single read is checked with the very same condition.
@@ -26,7 +27,7 @@ CARE_RECORDS = {
     "Encounter": ("participant", "practitioner", "service-provider"),
     "ServiceRequest": ("requester", "performer"),
 }
-CARE_DATES = ("date", "authored")
+CARE_DATES = ("date", "authored", "occurrence")
 # Break-glass records are AuditEvents tagged so (see breakglass.py); their agent.altId is the username.
 BREAK_GLASS_TAG = "urn:medcity:audit"
 
@@ -70,7 +71,7 @@ class Actors:
         )
 
 
-def care_patients(actors: Actors, since_ms: int, since_iso: str) -> Select[Any]:
+def care_patients(actors: Actors, since_ms: int) -> Select[Any]:
     """Patients in a care relationship with `actors` (see the module docstring)."""
     parts: list[Select[Any]] = []
     if actors.organization:
@@ -100,7 +101,7 @@ def care_patients(actors: Actors, since_ms: int, since_iso: str) -> Select[Any]:
             .where(
                 ref.c.partition == actors.region, ref.c.type.in_(tuple(CARE_RECORDS)), ref.c.param.in_(params),
                 actors.named_by(ref), rec.c.deleted.is_(False), rec.c.patient.is_not(None),
-                or_(rec.c.last_updated >= since_iso, dated),
+                dated,
             )
         )  # fmt: skip
     if not parts:

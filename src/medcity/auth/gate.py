@@ -27,7 +27,19 @@ from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
 from medcity.store.repository import Restriction, Store, StoredResource, Tx
 from medcity.store.schema import resource
 
-__all__ = ["Access", "Principal", "fhir_base", "get_access", "page_access", "principal_from_user"]
+__all__ = ["Access", "OutsideCare", "Principal", "fhir_base", "get_access", "page_access", "principal_from_user"]
+
+
+class OutsideCare(Forbidden):
+    """Refused for want of a care relationship (or by the patient's consent): a doctor or nurse may open the
+    record by break-glass. Pages link to the break-glass form; the API names the header."""
+
+    def __init__(self, patient: str) -> None:
+        super().__init__(
+            f"Access denied: the patient is not in your care. To open the record anyway, give a reason: the "
+            f"{breakglass.HEADER} header (percent-encoded UTF-8), Patient/[id]/$break-glass, or the web form."
+        )
+        self.patient = patient
 
 
 def fhir_base(settings: Settings) -> str:
@@ -60,11 +72,14 @@ class Access:
         _known, patient = policy.patient_of(resource_type, resource)
         if patient is None and isinstance(resource, str) and resource_type and self.engine is not None:
             patient = self._patient_of_row(resource_type, resource, tx)
-        if decision.glass and patient and self.break_glass_reason and policy.may_break_glass(self.principal):
+        glass = decision.glass and patient is not None and policy.may_break_glass(self.principal)
+        if glass and patient and self.break_glass_reason:
             self.break_glass(patient, self.break_glass_reason)
             return
         rid = resource.id if isinstance(resource, StoredResource) else resource if isinstance(resource, str) else ""
         self.refused.append((action, resource_type or "", rid or "", patient))
+        if glass and patient:
+            raise OutsideCare(patient)
         if isinstance(resource, StoredResource) and action in ("read", "vread"):
             # The same answer as for an id never used, so that refusals do not confirm that a record exists.
             raise NotFound(f"{resource.type}/{resource.id} is not known")
@@ -94,6 +109,14 @@ class Access:
             visible = self._row_visible(resource_type or "", rid, tx)
         return decision if visible else policy.OUTSIDE_CARE
 
+    @property
+    def may_break_glass(self) -> bool:
+        return policy.may_break_glass(self.principal)
+
+    @property
+    def break_glass_minutes(self) -> int:
+        return int(self.context.break_glass_for.total_seconds() // 60) if self.context else 0
+
     @cached_property
     def rows(self) -> policy.Rows:
         return policy.Rows(self.principal, self.context or policy.Context(region=""))
@@ -112,14 +135,15 @@ class Access:
             return
         self.touched.append((action, resource_type or "", resource_id or ""))
 
-    def break_glass(self, patient: str, reason: str) -> None:
+    def break_glass(self, patient: str, reason: str) -> str:
         """Open `patient`'s record outside the caller's care for a while, with a written reason (flagged in the
         audit and shown to the patient)."""
         if self.engine is None or self.context is None or not policy.may_break_glass(self.principal):
             raise Forbidden("Access denied: only doctors and nurses may break the glass")
         store = Store(self.engine, self.context.region)
-        breakglass.open_record(store, self.principal, patient, reason, self.context.now)
+        event_id = breakglass.open_record(store, self.principal, patient, reason, self.context.now)
         self.glass_opened.append(patient)
+        return event_id
 
     # ---- row checks, with the policy's own SQL ----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from medcity.auth.breakglass import page_url
 from medcity.kit.errors import Forbidden, MedcityError, NotFound, Unauthenticated
 from medcity.web.render import render
 
@@ -25,7 +26,9 @@ def error_page(request: Request, exc: MedcityError) -> Response:
     if isinstance(exc, Unauthenticated):
         return login_redirect(request)
     kind = "forbidden" if isinstance(exc, Forbidden) else "not-found" if isinstance(exc, NotFound) else "other"
-    response: HTMLResponse = render(
-        request, "error.html", {"kind": kind, "message": exc.diagnostics}, status_code=exc.status
-    )
+    # Refused for want of a care relationship (medcity.auth.gate.OutsideCare): offer the break-glass form.
+    patient = getattr(exc, "patient", None) if isinstance(exc, Forbidden) else None
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    context = {"kind": kind, "message": exc.diagnostics, "break_glass": page_url(patient, here) if patient else None}
+    response: HTMLResponse = render(request, "error.html", context, status_code=exc.status)
     return response

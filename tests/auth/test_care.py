@@ -1,0 +1,127 @@
+"""Doctors and nurses see the patients in their care; anyone else only by break-glass, which the patient sees."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from medcity.auth.audit import BREAK_GLASS, FLAG
+from tests.auth.world import Tokens, World, api, audit_rows, ids, settings, who, world  # noqa: F401
+
+IN_CARE = ("attached", "booked", "referred")
+OUT_OF_CARE = ("seen_long_ago", "stranger")
+REASON = {"X-Break-Glass-Reason": quote("Доставлен без сознания, нужен анамнез")}
+
+
+def test_doctor_reads_patients_in_care_only(api: TestClient, world: World, who: Tokens) -> None:
+    doctor = who.of("doctor")
+    for key in IN_CARE:
+        assert api.get(f"/fhir/Patient/{world.patients[key]}", headers=doctor).status_code == 200, key
+        assert api.get(f"/fhir/Observation/{world.observations[key]}", headers=doctor).status_code == 200, key
+    for key in OUT_OF_CARE:
+        refused = api.get(f"/fhir/Observation/{world.observations[key]}", headers=doctor)
+        assert refused.status_code == 403, key
+        assert "X-Break-Glass-Reason" in refused.json()["issue"][0]["diagnostics"]
+
+
+def test_doctor_search_totals_includes_and_history_hold_only_the_care_set(
+    api: TestClient, world: World, who: Tokens
+) -> None:
+    doctor = who.of("doctor")
+    cared = {world.patients[k] for k in IN_CARE}
+    found = api.get("/fhir/Patient?_count=2", headers=doctor).json()
+    assert found["total"] == len(cared) and ids(found) <= cared
+    observations = api.get("/fhir/Observation?_include=Observation:subject&_count=100", headers=doctor).json()
+    matches = {e["resource"]["id"] for e in observations["entry"] if e["search"]["mode"] == "match"}
+    assert matches == {world.observations[k] for k in IN_CARE} | {world.lab_observation}
+    assert {e["resource"]["id"] for e in observations["entry"] if e["search"]["mode"] == "include"} == cared
+    stranger = world.patients["stranger"]
+    assert api.get(f"/fhir/Observation?subject=Patient/{stranger}", headers=doctor).json()["total"] == 0
+    assert api.get(f"/fhir/Observation?subject.identifier=005", headers=doctor).json()["total"] == 0  # chained
+    revinclude = api.get(f"/fhir/Patient?_id={stranger}&_revinclude=Observation:subject", headers=doctor).json()
+    assert ids(revinclude) == set()
+    history = api.get("/fhir/Observation/_history", headers=doctor).json()
+    assert world.observations["stranger"] not in ids(history)
+    assert api.get(f"/fhir/Patient/{stranger}/$everything", headers=doctor).status_code == 403
+
+
+def test_doctor_writes_only_for_patients_in_care(api: TestClient, world: World, who: Tokens) -> None:
+    from tests.auth.world import observation
+
+    doctor = who.of("doctor")
+    assert api.post("/fhir/Observation", json=observation(world.patients["attached"]), headers=doctor).status_code == 201
+    assert api.post("/fhir/Observation", json=observation(world.patients["stranger"]), headers=doctor).status_code == 403
+    # Moving a record of a stranger onto a patient in care is refused too: the replaced version counts.
+    moved = {**observation(world.patients["attached"]), "id": world.observations["stranger"]}
+    assert api.put(f"/fhir/Observation/{moved['id']}", json=moved, headers=doctor).status_code == 403
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": observation(world.patients["stranger"]), "request": {"method": "POST", "url": "Observation"}}]}  # fmt: skip
+    assert api.post("/fhir", json=bundle, headers=doctor).status_code == 403
+
+
+def test_break_glass_opens_the_record_for_a_while_flagged_and_shown_to_the_patient(
+    api: TestClient, world: World, who: Tokens, engine: Engine, region: str
+) -> None:
+    doctor = who.of("doctor")
+    stranger, obs = world.patients["stranger"], world.observations["stranger"]
+    short = {"X-Break-Glass-Reason": "why"}
+    assert api.get(f"/fhir/Observation/{obs}", headers={**doctor, **short}).status_code == 400  # a real reason
+    assert api.get(f"/fhir/Observation/{obs}", headers={**doctor, **REASON}).status_code == 200
+    # Open for the rest of the window: reads and searches without the header now include the patient.
+    assert api.get(f"/fhir/Patient/{stranger}", headers=doctor).status_code == 200
+    assert obs in ids(api.get(f"/fhir/Observation?subject=Patient/{stranger}", headers=doctor).json())
+    rows = audit_rows(engine, region, "doctor-user")
+    assert (BREAK_GLASS, "Patient", stranger, stranger, "allowed") in rows
+    assert ("read" + FLAG, "Patient", stranger, stranger, "allowed") in rows
+    # The patient sees it: the break-glass AuditEvent (with the reason) and the flagged access log.
+    patient = who("patient", "patient/*.rs", patient=stranger)
+    events = api.get("/fhir/AuditEvent", headers=patient).json()
+    assert [e["resource"]["entity"][0]["description"] for e in events["entry"]] == [
+        "Доставлен без сознания, нужен анамнез"
+    ]
+    log = api.get(f"/fhir/Patient/{stranger}/$access-log", headers=patient).json()
+    flagged = [e["resource"] for e in log["entry"] if e["resource"].get("purposeOfEvent")]
+    assert flagged and all(e["purposeOfEvent"][0]["coding"][0]["code"] == "BTG" for e in flagged)
+    from fhir.resources.R4B.auditevent import AuditEvent
+
+    for event in flagged:
+        AuditEvent.model_validate(event)
+    # Nobody can forge or erase a break-glass through the API.
+    event_id = events["entry"][0]["resource"]["id"]
+    assert api.delete(f"/fhir/AuditEvent/{event_id}", headers=who.of("admin")).status_code == 403
+
+
+def test_break_glass_operation_and_who_may_use_it(api: TestClient, world: World, who: Tokens) -> None:
+    stranger = world.patients["stranger"]
+    body = {"resourceType": "Parameters", "parameter": [{"name": "reason", "valueString": "Консилиум по запросу"}]}
+    opened = api.post(f"/fhir/Patient/{stranger}/$break-glass", json=body, headers=who.of("nurse"))
+    assert opened.status_code == 200, opened.text
+    assert api.get(f"/fhir/Observation/{world.observations['stranger']}", headers=who.of("nurse")).status_code == 200
+    assert api.post(f"/fhir/Patient/{stranger}/$break-glass", json=body, headers=who.of("registrar")).status_code == 403
+    assert api.get(f"/fhir/Observation/{world.observations['stranger']}", headers={**who.of("registrar"),
+                                                                                **REASON}).status_code == 404  # fmt: skip
+
+
+def test_the_care_window_is_a_setting(api: TestClient, world: World, who: Tokens) -> None:
+    long_ago = world.patients["seen_long_ago"]
+    assert api.get(f"/fhir/Patient/{long_ago}", headers=who.of("doctor")).status_code == 403
+    api.app.state.settings.care_window_days = 1000  # type: ignore[attr-defined]
+    assert api.get(f"/fhir/Patient/{long_ago}", headers=who.of("doctor")).status_code == 200
+
+
+def test_system_client_stays_inside_its_organisation(api: TestClient, world: World, who: Tokens) -> None:
+    from tests.auth.world import observation, ref
+
+    system = who.of("system")
+    assert api.get(f"/fhir/Patient/{world.patients['attached']}", headers=system).status_code == 200
+    assert api.get(f"/fhir/Patient/{world.patients['stranger']}", headers=system).status_code == 404
+    # Attached, and booked with one of its practitioner roles (the referral names the doctor, not the clinic).
+    assert api.get("/fhir/Patient", headers=system).json()["total"] == 2
+    own = {**observation(world.patients["attached"]), "performer": [ref("Organization", world.polyclinic)]}
+    assert api.post("/fhir/Observation", json=own, headers=system).status_code == 201
+    foreign = {**observation(world.patients["attached"]), "performer": [ref("Organization", world.other_clinic)]}
+    assert api.post("/fhir/Observation", json=foreign, headers=system).status_code == 403
+    region = who("system", "system/*.rs medcity/region", organization=world.polyclinic)
+    assert api.get(f"/fhir/Patient/{world.patients['stranger']}", headers=region).status_code == 200

@@ -1,0 +1,192 @@
+"""A small city for the access-policy tests: two polyclinics, a laboratory and a pharmacy; a doctor of the first
+polyclinic; and patients with every kind of relationship to that doctor (attached, booked, referred, seen long
+ago, a stranger), each with an Observation, so every role and access path can be tried against each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from medcity.app import create_app
+from medcity.auth import tokens
+from medcity.auth.gate import fhir_base
+from medcity.auth.tables import audit_log
+from medcity.kit.config import Settings
+from medcity.store.repository import Store
+
+JSON = dict[str, Any]
+SNILS = "urn:oid:1.2.643.100.3"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+
+
+def ref(rtype: str, rid: str) -> JSON:
+    return {"reference": f"{rtype}/{rid}"}
+
+
+def day(offset: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class World:
+    polyclinic: str
+    other_clinic: str
+    lab: str
+    pharmacy: str
+    doctor: str  # Practitioner at the polyclinic
+    doctor_role: str
+    other_role: str  # a PractitionerRole at the other clinic
+    patients: dict[str, str]  # attached, booked, referred, seen_long_ago, stranger
+    observations: dict[str, str]  # one per patient, same keys
+    lab_observation: str  # written by the laboratory, for the referred patient
+    specimen: str
+    referral: str  # the ServiceRequest to the laboratory
+    prescription: str  # a MedicationRequest of the attached patient, number RX-1
+    dispense: str  # a MedicationDispense by the pharmacy
+    schedule: str  # the doctor's Schedule
+    other_schedule: str
+
+
+def build(store: Store) -> World:
+    def make(data: JSON) -> str:
+        return store.create(data).id
+
+    def org(name: str) -> str:
+        return make({"resourceType": "Organization", "name": name})
+
+    polyclinic, other, lab, pharmacy = org("Поликлиника 1"), org("Поликлиника 2"), org("Лаборатория"), org("Аптека")
+    doctor = make({"resourceType": "Practitioner", "name": [{"family": "Врачова"}]})
+    doctor_role = make({"resourceType": "PractitionerRole", "practitioner": ref("Practitioner", doctor),
+                        "organization": ref("Organization", polyclinic)})  # fmt: skip
+    other_doctor = make({"resourceType": "Practitioner", "name": [{"family": "Другой"}]})
+    other_role = make({"resourceType": "PractitionerRole", "practitioner": ref("Practitioner", other_doctor),
+                       "organization": ref("Organization", other)})  # fmt: skip
+
+    def person(family: str, clinic: str, snils: str) -> str:
+        return make({"resourceType": "Patient", "name": [{"family": family}], "gender": "female",
+                     "identifier": [{"system": SNILS, "value": snils}], "managingOrganization": ref("Organization", clinic)})  # fmt: skip
+
+    patients = {
+        "attached": person("Прикреплённая", polyclinic, "001"),
+        "booked": person("Записанная", other, "002"),
+        "referred": person("Направленная", other, "003"),
+        "seen_long_ago": person("Давняя", other, "004"),
+        "stranger": person("Чужая", other, "005"),
+    }
+    make({"resourceType": "Appointment", "status": "booked", "start": day(7), "end": day(7),
+          "participant": [{"actor": ref("Patient", patients["booked"]), "status": "accepted"},
+                          {"actor": ref("PractitionerRole", doctor_role), "status": "accepted"}]})  # fmt: skip
+    referral = make({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                     "code": {"text": "Общий анализ крови"}, "subject": ref("Patient", patients["referred"]),
+                     "authoredOn": day(-10), "requester": ref("Practitioner", doctor),
+                     "performer": [ref("Organization", lab)]})  # fmt: skip
+    make({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
+          "subject": ref("Patient", patients["seen_long_ago"]),
+          "participant": [{"individual": ref("PractitionerRole", doctor_role)}],
+          "period": {"start": day(-800), "end": day(-800)}, "serviceProvider": ref("Organization", polyclinic)})  # fmt: skip
+    observations = {key: make(observation(pid)) for key, pid in patients.items()}
+    lab_observation = make({**observation(patients["referred"]), "performer": [ref("Organization", lab)],
+                            "basedOn": [ref("ServiceRequest", referral)]})  # fmt: skip
+    specimen = make({"resourceType": "Specimen", "subject": ref("Patient", patients["referred"]),
+                     "request": [ref("ServiceRequest", referral)]})  # fmt: skip
+    prescription = make({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                         "identifier": [{"system": "urn:medcity:prescription", "value": "RX-1"}],
+                         "medicationCodeableConcept": {"text": "Метформин"},
+                         "subject": ref("Patient", patients["attached"]), "requester": ref("Practitioner", doctor)})  # fmt: skip
+    dispense = make({"resourceType": "MedicationDispense", "status": "completed",
+                     "medicationCodeableConcept": {"text": "Метформин"}, "subject": ref("Patient", patients["attached"]),
+                     "performer": [{"actor": ref("Organization", pharmacy)}]})  # fmt: skip
+    schedule = make({"resourceType": "Schedule", "actor": [ref("PractitionerRole", doctor_role)]})
+    other_schedule = make({"resourceType": "Schedule", "actor": [ref("PractitionerRole", other_role)]})
+    return World(polyclinic, other, lab, pharmacy, doctor, doctor_role, other_role, patients, observations,
+                 lab_observation, specimen, referral, prescription, dispense, schedule, other_schedule)  # fmt: skip
+
+
+def observation(patient: str) -> JSON:
+    return {"resourceType": "Observation", "status": "final", "code": {"text": "Пульс"},
+            "subject": ref("Patient", patient), "effectiveDateTime": day(-1), "valueQuantity": {"value": 70}}  # fmt: skip
+
+
+def condition(patient: str, code: str, **extra: Any) -> JSON:
+    return {"resourceType": "Condition", "subject": ref("Patient", patient),
+            "code": {"coding": [{"system": ICD10, "code": code}]}, **extra}  # fmt: skip
+
+
+@pytest.fixture
+def settings(engine: Engine, region: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        region=region,
+        base_url="http://testserver",
+        secret_dir=tmp_path / "keys",
+    )
+
+
+@pytest.fixture
+def api(engine: Engine, settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=engine)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def world(engine: Engine, region: str) -> World:
+    return build(Store(engine, region))
+
+
+class Tokens:
+    """Bearer headers for a role, linked as the world's users are."""
+
+    def __init__(self, settings: Settings, world: World) -> None:
+        self.settings = settings
+        self.world = world
+
+    def __call__(self, role: str, scope: str = "user/*.cruds", **claims: Any) -> dict[str, str]:
+        token = tokens.issue(
+            tokens.signing_key(self.settings.secret_dir), issuer=self.settings.base_url,
+            audience=fhir_base(self.settings), region=self.settings.region, subject=f"{role}-user", role=role,
+            scope=scope, now=datetime.now(UTC), **claims,
+        )  # fmt: skip
+        return {"authorization": f"Bearer {token}"}
+
+    def of(self, role: str) -> dict[str, str]:
+        """The world's user of `role`: the doctor and nurse of the polyclinic, its registrar, the laboratory's
+        technician, the pharmacy's pharmacist, an analyst, the polyclinic's system, and the attached patient."""
+        w = self.world
+        links: dict[str, dict[str, Any]] = {
+            "doctor": {"fhir_user": f"Practitioner/{w.doctor}", "organization": w.polyclinic},
+            "nurse": {"organization": w.polyclinic},
+            "registrar": {"organization": w.polyclinic},
+            "lab": {"organization": w.lab},
+            "pharmacist": {"organization": w.pharmacy},
+            "analyst": {},
+            "admin": {},
+            "system": {"organization": w.polyclinic},
+            "patient": {"patient": w.patients["attached"]},
+        }
+        scope = {"system": "system/*.cruds", "patient": "patient/*.rs"}.get(role, "user/*.cruds")
+        return self(role, scope, **links[role])
+
+
+@pytest.fixture
+def who(settings: Settings, world: World) -> Tokens:
+    return Tokens(settings, world)
+
+
+def ids(bundle: JSON) -> set[str]:
+    return {entry["resource"]["id"] for entry in bundle.get("entry", [])}
+
+
+def audit_rows(engine: Engine, region: str, username: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(
+            select(audit_log.c.action, audit_log.c.resource_type, audit_log.c.resource_id, audit_log.c.patient,
+                   audit_log.c.outcome)
+            .where(audit_log.c.partition == region, audit_log.c.username == username)
+            .order_by(audit_log.c.recorded))]  # fmt: skip
