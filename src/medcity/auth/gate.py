@@ -18,7 +18,7 @@ from fastapi import Request
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from medcity.auth import audit, breakglass, policy, tokens
+from medcity.auth import audit, breakglass, oidc, policy, tokens
 from medcity.auth.principal import Principal
 from medcity.auth.sessions import current_user
 from medcity.auth.users import User
@@ -212,15 +212,8 @@ def principal_from_token(token: str, settings: Settings, engine: Engine, now: da
         with engine.connect() as conn:
             return tokens.is_revoked(conn, jti)
 
-    claims = tokens.verify(
-        token,
-        tokens.signing_key(settings.secret_dir),
-        issuer=settings.base_url,
-        audience=fhir_base(settings),
-        region=settings.region,
-        now=now,
-        is_revoked=revoked,
-    )
+    # Ours, or the trusted external OIDC issuer's (MEDCITY_OIDC_ISSUER): medcity.auth.oidc tells them apart.
+    claims = oidc.verify_bearer(token, settings, now, revoked)
     fhir_user = claims.fhir_user or ""
     practitioner = fhir_user.removeprefix("Practitioner/") if fhir_user.startswith("Practitioner/") else None
     return Principal(

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     secret_dir: Path = PROJECT_ROOT / "var" / "keys"
     # Off, a call without a token is the local operator (development and tests); production sets it on.
     auth_required: bool = False
+    # An external OpenID Connect issuer whose access tokens are trusted too, verified with its public keys from a
+    # local file the operator keeps in sync with the issuer's jwks_uri (nothing is fetched at run time).
+    oidc_issuer: str | None = None
+    oidc_jwks_file: Path | None = None
     # Access policy: how far back an appointment, encounter or referral makes a care relationship; how long a
     # break-glass opens a record; the ICD-10 ranges a patient may restrict by consent.
     care_window_days: int = 365
