@@ -8,7 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from medcity.auth.audit import BREAK_GLASS, FLAG
-from tests.auth.world import Tokens, World, api, audit_rows, ids, settings, who, world  # noqa: F401
+from tests.auth import world as city
+from tests.auth.world import Tokens, World, audit_rows, ids, observation, ref
+
+api, settings, who, world = city.api, city.settings, city.who, city.world  # the fixtures
 
 IN_CARE = ("attached", "booked", "referred")
 OUT_OF_CARE = ("seen_long_ago", "stranger")
@@ -39,7 +42,7 @@ def test_doctor_search_totals_includes_and_history_hold_only_the_care_set(
     assert {e["resource"]["id"] for e in observations["entry"] if e["search"]["mode"] == "include"} == cared
     stranger = world.patients["stranger"]
     assert api.get(f"/fhir/Observation?subject=Patient/{stranger}", headers=doctor).json()["total"] == 0
-    assert api.get(f"/fhir/Observation?subject.identifier=005", headers=doctor).json()["total"] == 0  # chained
+    assert api.get("/fhir/Observation?subject.identifier=005", headers=doctor).json()["total"] == 0  # chained
     revinclude = api.get(f"/fhir/Patient?_id={stranger}&_revinclude=Observation:subject", headers=doctor).json()
     assert ids(revinclude) == set()
     history = api.get("/fhir/Observation/_history", headers=doctor).json()
@@ -48,16 +51,23 @@ def test_doctor_search_totals_includes_and_history_hold_only_the_care_set(
 
 
 def test_doctor_writes_only_for_patients_in_care(api: TestClient, world: World, who: Tokens) -> None:
-    from tests.auth.world import observation
-
     doctor = who.of("doctor")
-    assert api.post("/fhir/Observation", json=observation(world.patients["attached"]), headers=doctor).status_code == 201
-    assert api.post("/fhir/Observation", json=observation(world.patients["stranger"]), headers=doctor).status_code == 403
+    assert (
+        api.post("/fhir/Observation", json=observation(world.patients["attached"]), headers=doctor).status_code == 201
+    )
+    assert (
+        api.post("/fhir/Observation", json=observation(world.patients["stranger"]), headers=doctor).status_code == 403
+    )
     # Moving a record of a stranger onto a patient in care is refused too: the replaced version counts.
     moved = {**observation(world.patients["attached"]), "id": world.observations["stranger"]}
     assert api.put(f"/fhir/Observation/{moved['id']}", json=moved, headers=doctor).status_code == 403
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": observation(world.patients["stranger"]), "request": {"method": "POST", "url": "Observation"}}]}  # fmt: skip
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": observation(world.patients["stranger"]), "request": {"method": "POST", "url": "Observation"}}
+        ],
+    }
     assert api.post("/fhir", json=bundle, headers=doctor).status_code == 403
 
 
@@ -100,8 +110,12 @@ def test_break_glass_operation_and_who_may_use_it(api: TestClient, world: World,
     assert opened.status_code == 200, opened.text
     assert api.get(f"/fhir/Observation/{world.observations['stranger']}", headers=who.of("nurse")).status_code == 200
     assert api.post(f"/fhir/Patient/{stranger}/$break-glass", json=body, headers=who.of("registrar")).status_code == 403
-    assert api.get(f"/fhir/Observation/{world.observations['stranger']}", headers={**who.of("registrar"),
-                                                                                **REASON}).status_code == 404  # fmt: skip
+    assert (
+        api.get(
+            f"/fhir/Observation/{world.observations['stranger']}", headers={**who.of("registrar"), **REASON}
+        ).status_code
+        == 404
+    )
 
 
 def test_the_care_window_is_a_setting(api: TestClient, world: World, who: Tokens) -> None:
@@ -112,8 +126,6 @@ def test_the_care_window_is_a_setting(api: TestClient, world: World, who: Tokens
 
 
 def test_system_client_stays_inside_its_organisation(api: TestClient, world: World, who: Tokens) -> None:
-    from tests.auth.world import observation, ref
-
     system = who.of("system")
     assert api.get(f"/fhir/Patient/{world.patients['attached']}", headers=system).status_code == 200
     assert api.get(f"/fhir/Patient/{world.patients['stranger']}", headers=system).status_code == 404

@@ -63,15 +63,32 @@ def build(store: Store) -> World:
 
     polyclinic, other, lab, pharmacy = org("Поликлиника 1"), org("Поликлиника 2"), org("Лаборатория"), org("Аптека")
     doctor = make({"resourceType": "Practitioner", "name": [{"family": "Врачова"}]})
-    doctor_role = make({"resourceType": "PractitionerRole", "practitioner": ref("Practitioner", doctor),
-                        "organization": ref("Organization", polyclinic)})  # fmt: skip
+    doctor_role = make(
+        {
+            "resourceType": "PractitionerRole",
+            "practitioner": ref("Practitioner", doctor),
+            "organization": ref("Organization", polyclinic),
+        }
+    )
     other_doctor = make({"resourceType": "Practitioner", "name": [{"family": "Другой"}]})
-    other_role = make({"resourceType": "PractitionerRole", "practitioner": ref("Practitioner", other_doctor),
-                       "organization": ref("Organization", other)})  # fmt: skip
+    other_role = make(
+        {
+            "resourceType": "PractitionerRole",
+            "practitioner": ref("Practitioner", other_doctor),
+            "organization": ref("Organization", other),
+        }
+    )
 
     def person(family: str, clinic: str, snils: str) -> str:
-        return make({"resourceType": "Patient", "name": [{"family": family}], "gender": "female",
-                     "identifier": [{"system": SNILS, "value": snils}], "managingOrganization": ref("Organization", clinic)})  # fmt: skip
+        return make(
+            {
+                "resourceType": "Patient",
+                "name": [{"family": family}],
+                "gender": "female",
+                "identifier": [{"system": SNILS, "value": snils}],
+                "managingOrganization": ref("Organization", clinic),
+            }
+        )
 
     patients = {
         "attached": person("Прикреплённая", polyclinic, "001"),
@@ -80,43 +97,116 @@ def build(store: Store) -> World:
         "seen_long_ago": person("Давняя", other, "004"),
         "stranger": person("Чужая", other, "005"),
     }
-    make({"resourceType": "Appointment", "status": "booked", "start": day(7), "end": day(7),
-          "participant": [{"actor": ref("Patient", patients["booked"]), "status": "accepted"},
-                          {"actor": ref("PractitionerRole", doctor_role), "status": "accepted"}]})  # fmt: skip
-    referral = make({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
-                     "code": {"text": "Общий анализ крови"}, "subject": ref("Patient", patients["referred"]),
-                     "authoredOn": day(-10), "requester": ref("Practitioner", doctor),
-                     "performer": [ref("Organization", lab)]})  # fmt: skip
-    make({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
-          "subject": ref("Patient", patients["seen_long_ago"]),
-          "participant": [{"individual": ref("PractitionerRole", doctor_role)}],
-          "period": {"start": day(-800), "end": day(-800)}, "serviceProvider": ref("Organization", polyclinic)})  # fmt: skip
+    make(
+        {
+            "resourceType": "Appointment",
+            "status": "booked",
+            "start": day(7),
+            "end": day(7),
+            "participant": [
+                {"actor": ref("Patient", patients["booked"]), "status": "accepted"},
+                {"actor": ref("PractitionerRole", doctor_role), "status": "accepted"},
+            ],
+        }
+    )
+    referral = make(
+        {
+            "resourceType": "ServiceRequest",
+            "status": "active",
+            "intent": "order",
+            "code": {"text": "Общий анализ крови"},
+            "subject": ref("Patient", patients["referred"]),
+            "authoredOn": day(-10),
+            "requester": ref("Practitioner", doctor),
+            "performer": [ref("Organization", lab)],
+        }
+    )
+    make(
+        {
+            "resourceType": "Encounter",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "subject": ref("Patient", patients["seen_long_ago"]),
+            "participant": [{"individual": ref("PractitionerRole", doctor_role)}],
+            "period": {"start": day(-800), "end": day(-800)},
+            "serviceProvider": ref("Organization", polyclinic),
+        }
+    )
     observations = {key: make(observation(pid)) for key, pid in patients.items()}
-    lab_observation = make({**observation(patients["referred"]), "performer": [ref("Organization", lab)],
-                            "basedOn": [ref("ServiceRequest", referral)]})  # fmt: skip
-    specimen = make({"resourceType": "Specimen", "subject": ref("Patient", patients["referred"]),
-                     "request": [ref("ServiceRequest", referral)]})  # fmt: skip
-    prescription = make({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-                         "identifier": [{"system": "urn:medcity:prescription", "value": "RX-1"}],
-                         "medicationCodeableConcept": {"text": "Метформин"},
-                         "subject": ref("Patient", patients["attached"]), "requester": ref("Practitioner", doctor)})  # fmt: skip
-    dispense = make({"resourceType": "MedicationDispense", "status": "completed",
-                     "medicationCodeableConcept": {"text": "Метформин"}, "subject": ref("Patient", patients["attached"]),
-                     "performer": [{"actor": ref("Organization", pharmacy)}]})  # fmt: skip
+    lab_observation = make(
+        {
+            **observation(patients["referred"]),
+            "performer": [ref("Organization", lab)],
+            "basedOn": [ref("ServiceRequest", referral)],
+        }
+    )
+    specimen = make(
+        {
+            "resourceType": "Specimen",
+            "subject": ref("Patient", patients["referred"]),
+            "request": [ref("ServiceRequest", referral)],
+        }
+    )
+    prescription = make(
+        {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "identifier": [{"system": "urn:medcity:prescription", "value": "RX-1"}],
+            "medicationCodeableConcept": {"text": "Метформин"},
+            "subject": ref("Patient", patients["attached"]),
+            "requester": ref("Practitioner", doctor),
+        }
+    )
+    dispense = make(
+        {
+            "resourceType": "MedicationDispense",
+            "status": "completed",
+            "medicationCodeableConcept": {"text": "Метформин"},
+            "subject": ref("Patient", patients["attached"]),
+            "performer": [{"actor": ref("Organization", pharmacy)}],
+        }
+    )
     schedule = make({"resourceType": "Schedule", "actor": [ref("PractitionerRole", doctor_role)]})
     other_schedule = make({"resourceType": "Schedule", "actor": [ref("PractitionerRole", other_role)]})
-    return World(polyclinic, other, lab, pharmacy, doctor, doctor_role, other_role, patients, observations,
-                 lab_observation, specimen, referral, prescription, dispense, schedule, other_schedule)  # fmt: skip
+    return World(
+        polyclinic,
+        other,
+        lab,
+        pharmacy,
+        doctor,
+        doctor_role,
+        other_role,
+        patients,
+        observations,
+        lab_observation,
+        specimen,
+        referral,
+        prescription,
+        dispense,
+        schedule,
+        other_schedule,
+    )
 
 
 def observation(patient: str) -> JSON:
-    return {"resourceType": "Observation", "status": "final", "code": {"text": "Пульс"},
-            "subject": ref("Patient", patient), "effectiveDateTime": day(-1), "valueQuantity": {"value": 70}}  # fmt: skip
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "Пульс"},
+        "subject": ref("Patient", patient),
+        "effectiveDateTime": day(-1),
+        "valueQuantity": {"value": 70},
+    }
 
 
 def condition(patient: str, code: str, **extra: Any) -> JSON:
-    return {"resourceType": "Condition", "subject": ref("Patient", patient),
-            "code": {"coding": [{"system": ICD10, "code": code}]}, **extra}  # fmt: skip
+    return {
+        "resourceType": "Condition",
+        "subject": ref("Patient", patient),
+        "code": {"coding": [{"system": ICD10, "code": code}]},
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -149,10 +239,16 @@ class Tokens:
 
     def __call__(self, role: str, scope: str = "user/*.cruds", **claims: Any) -> dict[str, str]:
         token = tokens.issue(
-            tokens.signing_key(self.settings.secret_dir), issuer=self.settings.base_url,
-            audience=fhir_base(self.settings), region=self.settings.region, subject=f"{role}-user", role=role,
-            scope=scope, now=datetime.now(UTC), **claims,
-        )  # fmt: skip
+            tokens.signing_key(self.settings.secret_dir),
+            issuer=self.settings.base_url,
+            audience=fhir_base(self.settings),
+            region=self.settings.region,
+            subject=f"{role}-user",
+            role=role,
+            scope=scope,
+            now=datetime.now(UTC),
+            **claims,
+        )
         return {"authorization": f"Bearer {token}"}
 
     def of(self, role: str) -> dict[str, str]:
@@ -185,8 +281,17 @@ def ids(bundle: JSON) -> set[str]:
 
 def audit_rows(engine: Engine, region: str, username: str) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(
-            select(audit_log.c.action, audit_log.c.resource_type, audit_log.c.resource_id, audit_log.c.patient,
-                   audit_log.c.outcome)
-            .where(audit_log.c.partition == region, audit_log.c.username == username)
-            .order_by(audit_log.c.recorded))]  # fmt: skip
+        return [
+            tuple(row)
+            for row in conn.execute(
+                select(
+                    audit_log.c.action,
+                    audit_log.c.resource_type,
+                    audit_log.c.resource_id,
+                    audit_log.c.patient,
+                    audit_log.c.outcome,
+                )
+                .where(audit_log.c.partition == region, audit_log.c.username == username)
+                .order_by(audit_log.c.recorded)
+            )
+        ]

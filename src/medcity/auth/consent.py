@@ -20,6 +20,7 @@ from medcity.store.schema import idx_reference, idx_token, resource
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 CATEGORY_SYSTEM = "urn:medcity:sensitive-category"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 DEFAULT_SENSITIVE = ("F00-F99", "A50-A64")
 _RANGE = re.compile(r"^([A-Z])(\d\d)-([A-Z])(\d\d)$")
 
@@ -53,7 +54,7 @@ def consent_resource(patient: str, denied: list[str], allowed: tuple[str, ...], 
     return {
         "resourceType": "Consent",
         "status": "active" if denied else "inactive",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy"}]},
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"reference": f"Patient/{patient}"},
         "dateTime": when,

@@ -156,7 +156,7 @@ class Access:
             return conn.execute(query).first()
 
     def _current(self, rtype: str, rid: Any, tx: Tx | None) -> StoredResource | None:
-        if not isinstance(rid, str) or self.engine is None and tx is None:
+        if not isinstance(rid, str) or (self.engine is None and tx is None):
             return None
         if tx is not None:
             return tx.current(rtype, rid)
