@@ -1,0 +1,123 @@
+"""The record's web pages: the chart for doctors and nurses, the patient portal (also a parent's view of their
+child), the record as a PDF, and the analysts' page of the diagnosis assistant's accuracy in production.
+
+Every page that shows a record asks the policy for the Patient first (another patient's record answers 404, as
+an unknown id does, and the refusal is audited), reads the record under the caller's restriction, and records
+one audit row for the opening.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from medcity.ai.tables import accuracy_by
+from medcity.auth.gate import Access, page_access
+from medcity.auth.pages import ROLE_HOME
+from medcity.auth.users import Role
+from medcity.kit.errors import Forbidden
+from medcity.records import pdf, portal
+from medcity.records.chart import Chart, load_chart
+from medcity.registry.catalogue import SPECIALTIES
+from medcity.store.repository import Store
+from medcity.web.render import add_template_package, render, request_language
+
+router = APIRouter(include_in_schema=False)
+PageAccess = Annotated[Access, Depends(page_access)]
+
+ROLE_HOME[Role.PATIENT.value] = "/portal"
+ROLE_HOME[Role.PROXY.value] = "/portal"
+ROLE_HOME[Role.ANALYST.value] = "/analytics/suggestions"
+ANALYTICS_ROLES = frozenset({Role.ANALYST.value, Role.ADMIN.value})
+
+
+def _open_chart(request: Request, access: Access, patient_id: str) -> Chart:
+    store: Store = request.app.state.store
+    with store.reader() as tx:
+        patient = tx.read("Patient", patient_id)
+        access.require("read", "Patient", patient)
+        chart = load_chart(tx, patient=patient, restrict=access.restriction)
+    access.record("read", "Patient", patient_id)
+    return chart
+
+
+def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    add_template_package("medcity.records")
+    lang = request_language(request)
+    words = {"visit_kind": partial(portal.visit_kind, lang=lang), "flag_label": partial(portal.flag_label, lang=lang),
+             "flag_note": partial(portal.flag_note, lang=lang)}  # fmt: skip
+    response = render(request, f"records/{template}", {**words, **context})
+    response.headers["Cache-Control"] = "no-store"  # a record must not stay in shared or back-button caches
+    return response
+
+
+def _pdf(request: Request, chart: Chart) -> Response:
+    body = pdf.record_pdf(chart, lang=request_language(request))
+    headers = {"Content-Disposition": 'attachment; filename="record.pdf"', "Cache-Control": "no-store"}
+    return Response(body, media_type="application/pdf", headers=headers)
+
+
+# ---- the chart ----------------------------------------------------------------------------------------------
+
+
+@router.get("/chart/{patient_id}", response_class=HTMLResponse)
+def chart_page(request: Request, patient_id: str, access: PageAccess) -> Response:
+    return _page(request, "chart.html", {"chart": _open_chart(request, access, patient_id)})
+
+
+@router.get("/chart/{patient_id}/record.pdf")
+def chart_pdf(request: Request, patient_id: str, access: PageAccess) -> Response:
+    return _pdf(request, _open_chart(request, access, patient_id))
+
+
+# ---- the portal ---------------------------------------------------------------------------------------------
+
+
+def _own_patient(access: Access) -> str:
+    """The patient the account is (or, for a parent, represents)."""
+    if not access.principal.patient:
+        raise Forbidden("The portal is for patients and their representatives; this account is linked to no patient")
+    return access.principal.patient
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def portal_home(access: PageAccess) -> Response:
+    return RedirectResponse(f"/portal/{_own_patient(access)}", status_code=303)
+
+
+@router.get("/portal/record.pdf")
+def portal_own_pdf(request: Request, access: PageAccess) -> Response:
+    return _pdf(request, _open_chart(request, access, _own_patient(access)))
+
+
+@router.get("/portal/{patient_id}", response_class=HTMLResponse)
+def portal_page(request: Request, patient_id: str, access: PageAccess) -> Response:
+    chart = _open_chart(request, access, patient_id)
+    # A representative's account is linked to the child it represents; a list once more links exist.
+    represented = [chart] if access.principal.role == Role.PROXY.value else []
+    return _page(request, "portal.html", {"chart": chart, "represented": represented})
+
+
+@router.get("/portal/{patient_id}/record.pdf")
+def portal_pdf(request: Request, patient_id: str, access: PageAccess) -> Response:
+    return _pdf(request, _open_chart(request, access, patient_id))
+
+
+# ---- analytics ----------------------------------------------------------------------------------------------
+
+
+@router.get("/analytics/suggestions", response_class=HTMLResponse)
+def suggestions_accuracy(request: Request, access: PageAccess) -> Response:
+    # Aggregates only (counts and shares, no patient, no text): the analyst role sees nothing else.
+    if access.principal.role not in ANALYTICS_ROLES:
+        raise Forbidden("Only analysts see the assistant's accuracy")
+    with request.app.state.engine.connect() as conn:
+        region: str = request.app.state.settings.region
+        rows = accuracy_by(conn, region=region, group_by=("specialty", "month"))
+        total = accuracy_by(conn, region=region, group_by=())
+    lang = request_language(request)
+    names = {code: concept.display(lang) for code, concept in SPECIALTIES.items()}
+    return _page(request, "suggestions.html", {"rows": rows, "total": total[0] if total else None, "names": names})
