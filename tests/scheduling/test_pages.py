@@ -66,7 +66,7 @@ def test_reschedule_from_my_appointments(client: Client, live: dict[str, list[st
     assert new != old
     assert client.get(f"/fhir/Appointment/{old}").json()["status"] == "cancelled"
     notices = client.get("/patient/notices").text
-    assert "has been moved" in notices and "You are booked" in notices
+    assert "Ваша запись перенесена" in notices and "Вы записаны" in notices
 
 
 def test_a_refusal_is_explained(client: Client, live: dict[str, list[str]]) -> None:
@@ -118,7 +118,7 @@ def test_waiting_list_place_offer_and_acceptance(client: Client, store: Store, l
                                                           specialty="surgeon"))  # fmt: skip
     mine = client.get("/patient/appointments").text
     assert 'class="offer"' in mine
-    assert "A time has become free for you" in client.get("/patient/notices").text
+    assert "Для вас освободилось время" in client.get("/patient/notices").text
     entry = re.search(r'action="/patient/waiting/([^/]+)/accept"', mine)
     assert entry
     accepted = client.post(f"/patient/waiting/{entry.group(1)}/accept", data={"csrf_token": token})

@@ -135,7 +135,8 @@ def text_of(notice: JSON) -> str:
 
 def remind(tx: Tx, *, now: datetime) -> int:
     """Write the day-before reminders of booked appointments starting within the next 24 hours that have none
-    yet; returns how many were written. Idempotent: a reminder's id is `remind-<appointment>`."""
+    yet (and were booked earlier than that); returns how many were written. Idempotent: a reminder's id is
+    `remind-<appointment>`."""
     a = sched_appointment
     due = tx.conn.execute(
         select(a).where(
@@ -144,6 +145,8 @@ def remind(tx: Tx, *, now: datetime) -> int:
     ).all()
     written = 0
     for row in due:
+        if row.start - row.requested <= REMIND_AHEAD:
+            continue  # booked within the last day: the booking notice itself was the reminder
         rid = reminder_id(row.id)
         if tx.current("Communication", rid) is None:
             notify_appointment(tx, "reminder", appointment=dict(row._mapping), now=now, rid=rid)

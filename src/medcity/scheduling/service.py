@@ -89,9 +89,7 @@ def book(
     _check_patient(tx, rules, patient=patient, specialty=slot.specialty, channel=channel, now=now)
     if referral is not None or rules.needs_referral(specialty=slot.specialty, kind=slot.kind):
         _check_referral(tx, referral=referral, patient=patient, specialty=slot.specialty)
-    appointment = _record(
-        tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now, body=body
-    )
+    appointment = _record(tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now, body=body)
     _tell(tx, "booked", slot=slot, patient=patient, appointment_id=appointment.id, now=now)
     return appointment
 
@@ -198,9 +196,7 @@ def mark_no_show(tx: Tx, *, appointment_id: str) -> StoredResource:
 
 
 def _tell(tx: Tx, kind: str, *, slot: Row, patient: str, appointment_id: str, now: datetime) -> None:
-    notices.notify(
-        tx, kind, patient=patient, about=("Appointment", appointment_id), slot=dict(slot._mapping), now=now
-    )
+    notices.notify(tx, kind, patient=patient, about=("Appointment", appointment_id), slot=dict(slot._mapping), now=now)
 
 
 def _claim(tx: Tx, *, slot_id: str, patient: str) -> Row:

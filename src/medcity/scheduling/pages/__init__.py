@@ -22,7 +22,6 @@ log = logging.getLogger("medcity.scheduling")
 ROLE_HOME["registrar"] = "/registry/schedule"
 
 
-
 async def _run_clock(store: Store) -> None:
     while True:
         await asyncio.sleep(TICK_SECONDS)
