@@ -49,6 +49,8 @@ DOMAIN_PAGES = (
     "medcity.auth.breakglass_pages",
     "medcity.orders.pages",
     "medcity.lab.pages",
+    "medcity.referrals.pages",
+    "medcity.hospital.pages",
 )
 
 
