@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from medcity.orders.service import Placed, place_orders
+from medcity.registry.catalogue import organization_types
 from medcity.store.repository import Store
 
 
@@ -38,9 +39,20 @@ class City:
 
 
 def make_city(client: TestClient, *, gender: str = "male", birth: str = "1970-05-01") -> City:
-    polyclinic = create(client, {"resourceType": "Organization", "name": "Поликлиника № 1"})
-    laboratory = create(client, {"resourceType": "Organization", "name": "Единая лаборатория"})
-    department = create(client, {"resourceType": "Organization", "name": "Отделение функциональной диагностики"})
+    polyclinic = create(
+        client,
+        {"resourceType": "Organization", "name": "Поликлиника № 1", "type": organization_types("polyclinic", "public")},
+    )
+    laboratory = create(
+        client,
+        {
+            "resourceType": "Organization",
+            "name": "Единая лаборатория",
+            "type": organization_types("laboratory", "public"),
+        },
+    )
+    department = create(client, {"resourceType": "Organization", "name": "Больница № 5, диагностика",
+                                 "type": organization_types("hospital", "public")})  # fmt: skip
     doctor = create(client, {"resourceType": "Practitioner", "name": [{"family": "Терапевтов", "given": ["Олег"]}]})
     patient = create(client, {
         "resourceType": "Patient", "name": [{"family": "Иванов", "given": ["Пётр"]}], "gender": gender,

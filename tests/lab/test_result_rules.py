@@ -79,7 +79,7 @@ def test_wrong_unit_is_refused(client: TestClient, city: City) -> None:
     _outcome(response, 422, "mmol/L", "mg/dL")
     no_unit = observation(order, city.patient, "14749-6", 5, "mmol/L")
     no_unit["valueQuantity"] = {"value": 5}
-    _outcome(client.post("/fhir/Observation", json=no_unit), 422, "mmol/L", "no unit")
+    _outcome(client.post("/fhir/Observation", json=no_unit), 422, "mmol/L", "has no unit")
 
 
 def test_impossible_value_is_refused(client: TestClient, city: City) -> None:

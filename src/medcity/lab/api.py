@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from medcity.kit.errors import Unprocessable
 from medcity.kit.hooks import before_write, write_interceptor
 from medcity.lab import notify, rules
-from medcity.lab.service import ENTERED_BY, extension_value
+from medcity.lab.service import ENTERED_BY, SECOND_PERSON, extension_value
+from medcity.orders.errors import Refusal
 from medcity.store.repository import JSON, StoredResource, Tx
 
 
@@ -44,5 +44,5 @@ def second_person(tx: Tx, report: JSON, principal: Any) -> StoredResource | None
         and stored.resource.get("status") not in rules.FINAL
         and extension_value(stored.resource, ENTERED_BY) == username
     ):
-        raise Unprocessable("Results are released by a second person, not by the one who entered them")
+        raise Refusal(SECOND_PERSON)
     return None

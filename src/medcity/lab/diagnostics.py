@@ -7,10 +7,11 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from medcity.kit.errors import TooLarge, Unprocessable
+from medcity.kit.i18n import N_
 from medcity.lab.rules import DOCUMENT_TYPES
 from medcity.lab.service import REPORT_CATEGORY, addressed_order, reports_for, test_of
 from medcity.orders.catalogue import DIAGNOSTIC, concept
+from medcity.orders.errors import Refusal
 from medcity.orders.service import now_instant, write
 from medcity.scheduling.resources import ref
 from medcity.store.repository import JSON, StoredResource, Tx
@@ -29,11 +30,12 @@ class Document:
 
 def _document(tx: Tx, document: Document, patient_ref: JSON) -> JSON:
     if not document.content_type.startswith(DOCUMENT_TYPES):
-        raise Unprocessable("The attached document must be a PDF or an image")
+        raise Refusal(N_("The attached document must be a PDF or an image"))
     if not document.data:
-        raise Unprocessable("The attached document is empty")
+        raise Refusal(N_("The attached document is empty"))
     if len(document.data) > MAX_DOCUMENT_BYTES:
-        raise TooLarge(f"The attached document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+        raise Refusal(N_("The attached document is larger than %(size)s MB"), status=413,
+                      size=MAX_DOCUMENT_BYTES // (1024 * 1024))  # fmt: skip
     binary = tx.create({
         "resourceType": "Binary",
         "contentType": document.content_type,
@@ -58,11 +60,11 @@ def report_study(
     stored = addressed_order(tx, order=order, organization=organization)
     test = test_of(stored.resource)
     if test is None or test.kind != DIAGNOSTIC:
-        raise Unprocessable("This order is not an instrumental or imaging study of the catalogue")
+        raise Refusal(N_("This order is not an instrumental or imaging study of the catalogue"))
     if stored.resource.get("status") != "active":
-        raise Unprocessable(f"The order is {stored.resource.get('status')}; its report cannot be written")
+        raise Refusal(N_("The order is %(state)s; its report cannot be written"), state=stored.resource.get("status"))
     if reports_for(tx, [stored.id]):
-        raise Unprocessable("This study already has a report")
+        raise Refusal(N_("This study already has a report"))
     code, display = SECTION[test.category or "imaging"]
     body: JSON = {
         "resourceType": "DiagnosticReport",
@@ -84,7 +86,7 @@ def report_study(
     if imaging_study:
         found = tx.current("ImagingStudy", imaging_study.strip())
         if found is None or found.deleted:
-            raise Unprocessable(f"ImagingStudy/{imaging_study.strip()[:64]} is not known")
+            raise Refusal(N_("ImagingStudy/%(id)s is not known"), id=imaging_study.strip()[:64])
         body["imagingStudy"] = [ref("ImagingStudy", found.id)]
     if document is not None:
         body["presentedForm"] = [_document(tx, document, stored.resource["subject"])]

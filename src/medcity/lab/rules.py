@@ -9,7 +9,7 @@ an entry of a transaction Bundle from an analyser's middleware):
 - a final report of a diagnostic study carries a conclusion; an attached document is a PDF or an image;
 - a sample's barcode number is one sample's only.
 
-Each rule returns the resource to store or raises `Unprocessable` (422) with a message a person can act on. The
+Each rule returns the resource to store or raises a `Refusal` (422) with a message a person can act on. The
 rules run inside the writing transaction, so a refusal leaves nothing half-saved.
 """
 
@@ -20,8 +20,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from medcity.kit.errors import Unprocessable
-from medcity.orders.catalogue import DIAGNOSTIC, UCUM, Analyte, catalogue, loinc_code
+from medcity.kit.i18n import N_
+from medcity.orders.catalogue import DIAGNOSTIC, UCUM, Analyte, Range, catalogue, loinc_code
+from medcity.orders.errors import Refusal
 from medcity.orders.service import BARCODE_SYSTEM, CANCELLED, barcode_of, order_refs, subject_id
 from medcity.store.repository import JSON, Tx
 
@@ -52,17 +53,19 @@ def orders_of(tx: Tx, result: JSON) -> list[tuple[str, JSON]]:
     """The orders a result is based on; an unknown or cancelled one, or one of another patient, is refused."""
     found = []
     patient = subject_id(result)
+    kind = str(result.get("resourceType"))
     for rid in order_refs(result):
         order = _lookup(tx, "ServiceRequest", rid)
         if order is None:
-            raise Unprocessable(f"{result['resourceType']}.basedOn: the order ServiceRequest/{rid[:64]} is not known")
+            raise Refusal(N_("%(kind)s.basedOn: the order ServiceRequest/%(id)s is not known"), kind=kind, id=rid[:64])
         if order.get("status") in CANCELLED:
-            raise Unprocessable(
-                f"{result['resourceType']}.basedOn: the order ServiceRequest/{rid[:64]} was cancelled; "
-                "results cannot be recorded against it"
-            )
+            raise Refusal(
+                N_("%(kind)s.basedOn: the order ServiceRequest/%(id)s was cancelled; results cannot be recorded "
+                   "against it"),
+                kind=kind, id=rid[:64],
+            )  # fmt: skip
         if patient is not None and subject_id(order) not in (None, patient):
-            raise Unprocessable(f"The order ServiceRequest/{rid[:64]} is for another patient than this result")
+            raise Refusal(N_("The order ServiceRequest/%(id)s is for another patient than this result"), id=rid[:64])
         found.append((rid, order))
     return found
 
@@ -72,22 +75,27 @@ def orders_of(tx: Tx, result: JSON) -> list[tuple[str, JSON]]:
 
 def check_quantity(analyte: Analyte, quantity: Any) -> float:
     """The value of a result of `analyte`, refused when its unit is not the test's or it cannot physically be."""
+    named: dict[str, Any] = {"test": analyte, "code": analyte.code, "unit": analyte.unit}
     if not isinstance(quantity, dict):
-        raise Unprocessable(f"{analyte.en} ({analyte.code}) is reported as a Quantity in {analyte.unit}")
+        raise Refusal(N_("%(test)s (%(code)s) is reported as a Quantity in %(unit)s"), **named)
     system, code, unit = quantity.get("system"), quantity.get("code"), quantity.get("unit")
     given = code if code is not None else unit
     if (system is not None and system != UCUM) or given != analyte.unit:
-        shown = given if isinstance(given, str) else "no unit"
-        raise Unprocessable(f"{analyte.en} ({analyte.code}) is reported in {analyte.unit} (UCUM), not in {shown[:40]}")
+        if not isinstance(given, str):
+            raise Refusal(N_("%(test)s (%(code)s) is reported in %(unit)s (UCUM), but the value has no unit"), **named)
+        raise Refusal(
+            N_("%(test)s (%(code)s) is reported in %(unit)s (UCUM), not in %(given)s"), given=given[:40], **named
+        )
     value = quantity.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Unprocessable(f"{analyte.en} ({analyte.code}) needs a numeric value")
+        raise Refusal(N_("%(test)s (%(code)s) needs a numeric value"), **named)
     low, high = analyte.limits
     if not low <= value <= high:
-        raise Unprocessable(
-            f"{analyte.en} {value} {analyte.unit} is outside what is physically possible "
-            f"({low:g}–{high:g} {analyte.unit}); check the value and its unit"
-        )
+        raise Refusal(
+            N_("%(test)s %(value)s %(unit)s is outside what is physically possible (%(low)s–%(high)s %(unit)s); "
+               "check the value and its unit"),
+            value=f"{value:g}", low=f"{low:g}", high=f"{high:g}", **named,
+        )  # fmt: skip
     return float(value)
 
 
@@ -127,6 +135,11 @@ def _age(birth: Any, on: Any) -> float | None:
     return (when - born).days / 365.25
 
 
+def range_for_patient(analyte: Analyte, patient: JSON, on: Any = None) -> Range | None:
+    """The reference range of `analyte` for this patient's sex and age on the day `on` (today by default)."""
+    return analyte.range_for(patient.get("gender"), _age(patient.get("birthDate"), on))
+
+
 def _range_json(low: float | None, high: float | None, unit: str) -> JSON:
     bound = {"unit": unit, "system": UCUM, "code": unit}
     found: JSON = {}
@@ -151,9 +164,7 @@ def check_observation(tx: Tx, observation: JSON) -> JSON:
     observation = dict(observation)
     if not observation.get("referenceRange"):
         patient = _lookup(tx, "Patient", subject_id(observation) or "") if subject_id(observation) else None
-        patient = patient or {}
-        age = _age(patient.get("birthDate"), observation.get("effectiveDateTime"))
-        fitting = analyte.range_for(patient.get("gender"), age)
+        fitting = range_for_patient(analyte, patient or {}, observation.get("effectiveDateTime"))
         if fitting is not None:
             observation["referenceRange"] = [_range_json(fitting.low, fitting.high, analyte.unit)]
     if not observation.get("interpretation"):
@@ -171,13 +182,13 @@ def check_report(tx: Tx, report: JSON) -> JSON:
     if test is not None and test.kind == DIAGNOSTIC and report.get("status") in FINAL:
         conclusion = report.get("conclusion")
         if not isinstance(conclusion, str) or not conclusion.strip():
-            raise Unprocessable(f"A final report of {test.en} needs a conclusion")
+            raise Refusal(N_("A final report of %(test)s needs a conclusion"), test=test)
     for form in report.get("presentedForm") or []:
         kind = (form or {}).get("contentType")
         if not isinstance(kind, str) or not kind.startswith(DOCUMENT_TYPES):
-            raise Unprocessable("A report's attached document is a PDF or an image (contentType)")
+            raise Refusal(N_("A report's attached document is a PDF or an image (contentType)"))
         if not form.get("data") and not form.get("url"):
-            raise Unprocessable("A report's attached document needs its data or a url to a Binary")
+            raise Refusal(N_("A report's attached document needs its data or a url to a Binary"))
     return report
 
 
@@ -185,10 +196,10 @@ def check_specimen(tx: Tx, specimen: JSON) -> JSON:
     for rid in order_refs({"basedOn": specimen.get("request")}):
         order = _lookup(tx, "ServiceRequest", rid)
         if order is None or order.get("status") in CANCELLED:
-            raise Unprocessable(f"Specimen.request: ServiceRequest/{rid[:64]} is not a known, open order")
+            raise Refusal(N_("Specimen.request: ServiceRequest/%(id)s is not a known, open order"), id=rid[:64])
     barcode = barcode_of(specimen)
     if barcode is not None:
         holders = tx.search("Specimen", [("identifier", f"{BARCODE_SYSTEM}|{barcode}"), ("_count", "2")]).matches
         if any(h.id != specimen.get("id") for h in holders):
-            raise Unprocessable(f"The barcode {barcode[:20]} already labels another sample")
+            raise Refusal(N_("The barcode %(barcode)s already labels another sample"), barcode=barcode[:20])
     return specimen

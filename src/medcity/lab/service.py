@@ -13,8 +13,10 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from medcity.kit.errors import MedcityError, NotFound, Unprocessable
+from medcity.kit.errors import MedcityError
+from medcity.kit.i18n import N_
 from medcity.orders.catalogue import LAB, UCUM, Test, catalogue, concept, loinc_code
+from medcity.orders.errors import Refusal
 from medcity.orders.service import (
     BARCODE_SYSTEM,
     CATEGORY,
@@ -33,6 +35,7 @@ ENTERED_BY = f"{BASE}/StructureDefinition/entered-by"
 RELEASED_BY = f"{BASE}/StructureDefinition/released-by"
 REPORT_CATEGORY = "http://terminology.hl7.org/CodeSystem/v2-0074"
 WORKLIST_SIZE = 100
+SECOND_PERSON = N_("Results are released by a second person, not by the one who entered them")
 
 
 @dataclass(frozen=True)
@@ -107,14 +110,15 @@ def work_items(tx: Tx, orders: list[StoredResource]) -> list[WorkItem]:
 
 
 def worklist(
-    tx: Tx, *, organization: str, kinds: tuple[str, ...] = (LAB,), count: int = WORKLIST_SIZE
+    tx: Tx, *, organization: str, kinds: tuple[str, ...] = (LAB,), count: int = WORKLIST_SIZE, restrict: Any = None
 ) -> list[WorkItem]:
-    """Open orders addressed to `organization`, oldest first."""
+    """Open orders addressed to `organization`, oldest first (`restrict`: the caller's access restriction)."""
     categories = ",".join(f"{SNOMED}|{CATEGORY[kind]}" for kind in kinds)
     found = tx.search(
         "ServiceRequest",
         [("performer", f"Organization/{organization}"), ("status", "active"), ("category", categories),
          ("_sort", "authored"), ("_count", str(count))],
+        restrict=restrict,
     ).matches  # fmt: skip
     return work_items(tx, found)
 
@@ -123,26 +127,26 @@ def addressed_order(tx: Tx, *, order: str, organization: str | None) -> StoredRe
     """An order addressed to `organization` (None: any); another laboratory's order is not shown (404)."""
     stored = tx.current("ServiceRequest", order)
     if stored is None or stored.deleted:
-        raise NotFound(f"ServiceRequest/{order[:64]} is not known")
+        raise Refusal(N_("ServiceRequest/%(id)s is not known"), status=404, id=order[:64])
     performers = {ref_id(p, "Organization") for p in stored.resource.get("performer") or []}
     if organization is not None and organization not in performers:
-        raise NotFound(f"ServiceRequest/{order[:64]} is not addressed to this laboratory")
+        raise Refusal(N_("ServiceRequest/%(id)s is not addressed to this laboratory"), status=404, id=order[:64])
     return stored
 
 
 def _open(order: StoredResource) -> None:
     status = order.resource.get("status")
     if status != "active":
-        raise Unprocessable(f"The order is {status}; results are entered for active orders only")
+        raise Refusal(N_("The order is %(state)s; results are entered for active orders only"), state=status)
 
 
 def specimen_by_barcode(tx: Tx, barcode: str) -> StoredResource:
     number = barcode.strip()
     if not valid_barcode(number):
-        raise Unprocessable(f"'{number[:20]}' is not a sample barcode (13 digits with a check digit)")
+        raise Refusal(N_("'%(number)s' is not a sample barcode (13 digits with a check digit)"), number=number[:20])
     found = tx.search("Specimen", [("identifier", f"{BARCODE_SYSTEM}|{number}"), ("_count", "1")]).matches
     if not found:
-        raise NotFound(f"No sample has the barcode {number}")
+        raise Refusal(N_("No sample has the barcode %(number)s"), status=404, number=number)
     return found[0]
 
 
@@ -164,7 +168,7 @@ def parse_value(text: Any, name: str) -> float:
     try:
         return float(cleaned)
     except ValueError:
-        raise Unprocessable(f"{name}: '{str(text)[:20]}' is not a number") from None
+        raise Refusal(N_("%(test)s: '%(text)s' is not a number"), test=name, text=str(text)[:20]) from None
 
 
 def _observation(order: StoredResource, specimen: str | None, code: str, value: float, unit: str,
@@ -203,19 +207,19 @@ def enter_results(
     _open(stored)
     test = test_of(stored.resource)
     if test is None or test.kind != LAB:
-        raise Unprocessable("This order is not a laboratory test of the catalogue")
+        raise Refusal(N_("This order is not a laboratory test of the catalogue"))
     item = work_items(tx, [stored])[0]
     if item.specimen is not None and not item.received:
-        raise Unprocessable("Receive the sample (scan its barcode) before entering its results")
+        raise Refusal(N_("Receive the sample (scan its barcode) before entering its results"))
     unknown = [code for code in values if code not in test.analytes]
     if unknown:
-        raise Unprocessable(f"{', '.join(unknown)[:80]}: not part of {test.en}")
+        raise Refusal(N_("%(codes)s: not part of %(test)s"), codes=", ".join(unknown)[:80], test=test)
     given = {code: v for code, v in values.items() if str(v[0]).strip()}
     if not given:
-        raise Unprocessable("Enter at least one result")
+        raise Refusal(N_("Enter at least one result"))
     report = item.report.resource if item.report else None
     if report is not None and report.get("status") != "preliminary":
-        raise Unprocessable("These results are already released; an amendment goes through the laboratory system")
+        raise Refusal(N_("These results are already released; an amendment goes through the laboratory system"))
     previous = {loinc_code(o.resource.get("code")): o for o in results_of(tx, report or {})}
     specimen = item.specimen.id if item.specimen else None
     results = []
@@ -255,14 +259,14 @@ def release(tx: Tx, *, report: str, released_by: str, organization: str | None) 
     """Validate and release entered results: a second person, not the one who entered them."""
     stored = tx.current("DiagnosticReport", report, for_update=True)
     if stored is None or stored.deleted:
-        raise NotFound(f"DiagnosticReport/{report[:64]} is not known")
+        raise Refusal(N_("DiagnosticReport/%(id)s is not known"), status=404, id=report[:64])
     data = stored.resource
     for rid in order_refs(data):
         addressed_order(tx, order=rid, organization=organization)
     if data.get("status") != "preliminary":
-        raise Unprocessable("Only entered, not yet released results can be released")
+        raise Refusal(N_("Only entered, not yet released results can be released"))
     if extension_value(data, ENTERED_BY) == released_by:
-        raise Unprocessable("Results are released by a second person, not by the one who entered them")
+        raise Refusal(SECOND_PERSON)
     when = now_instant()
     for result in results_of(tx, data):
         write(tx, {**result.resource, "status": "final", "issued": when})
@@ -284,13 +288,14 @@ def read_csv(text: str) -> list[tuple[int, dict[str, str]]]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        raise Unprocessable(f"The file needs the columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}")
+        raise Refusal(N_("The file needs the columns %(columns)s; missing: %(missing)s"),
+                      columns=", ".join(CSV_COLUMNS), missing=", ".join(missing))  # fmt: skip
     reader.fieldnames = header
     rows = [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader]
     if not rows:
-        raise Unprocessable("The file has no results")
+        raise Refusal(N_("The file has no results"))
     if len(rows) > MAX_CSV_ROWS:
-        raise Unprocessable(f"At most {MAX_CSV_ROWS} results per file")
+        raise Refusal(N_("At most %(count)s results per file"), count=MAX_CSV_ROWS)
     return rows
 
 
@@ -304,15 +309,16 @@ def upload(tx: Tx, *, text: str, entered_by: str, organization: str | None) -> l
                       for rid in order_refs({"basedOn": specimen.resource.get("request")})]  # fmt: skip
             target = next((o for o in orders if row["loinc"] in (getattr(test_of(o.resource), "analytes", ()))), None)
             if target is None:
-                raise Unprocessable(f"the test {row['loinc'][:20]} was not ordered on sample {row['barcode']}")
+                raise Refusal(N_("the test %(code)s was not ordered on sample %(barcode)s"), code=row["loinc"][:20],
+                              barcode=row["barcode"][:20])  # fmt: skip
             by_order.setdefault(target.id, {})[row["loinc"]] = (row["value"], row["unit"] or None)
         except MedcityError as refused:
-            raise Unprocessable(f"Line {line}: {refused.diagnostics}") from None
+            raise Refusal(N_("Line %(line)s: %(reason)s"), line=line, reason=refused) from None
     reports = []
     for order, values in by_order.items():
         try:
             reports.append(enter_results(tx, order=order, values=values, entered_by=entered_by,
                                          organization=organization))  # fmt: skip
         except MedcityError as refused:
-            raise Unprocessable(f"ServiceRequest/{order}: {refused.diagnostics}") from None
+            raise Refusal(N_("ServiceRequest/%(id)s: %(reason)s"), id=order, reason=refused) from None
     return reports

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from medcity.kit.errors import NotFound, Unprocessable
+from medcity.kit.errors import NotFound
 from medcity.kit.hooks import apply_write_rules
+from medcity.kit.i18n import N_
 from medcity.kit.ids import new_id
 from medcity.orders.catalogue import DIAGNOSTIC, ICD10, LAB, SNOMED, Test, catalogue, concept
+from medcity.orders.errors import Refusal
 from medcity.registry.catalogue import BASE
 from medcity.scheduling.resources import ref, ref_id
 from medcity.store.repository import JSON, StoredResource, Tx
@@ -54,7 +56,7 @@ def package(region: str, diagnosis: str) -> tuple[str, ...]:
     """The tests ordered together for a diagnosis in this region; an unknown diagnosis has no package."""
     found = catalogue().packages_for(region).get(diagnosis.strip().upper())
     if found is None:
-        raise Unprocessable(f"There is no package of tests for the diagnosis {diagnosis[:20]} in this region")
+        raise Refusal(N_("There is no package of tests for the diagnosis %(code)s in this region"), code=diagnosis[:20])
     return found
 
 
@@ -80,10 +82,11 @@ class Placed:
     specimens: list[StoredResource]
 
 
-def _require(tx: Tx, rtype: str, rid: str | None, what: str) -> str:
+def _require(tx: Tx, rtype: str, rid: str | None, unknown: str) -> str:
+    """The id of an existing resource; `unknown` (a msgid with %(id)s) when it does not exist."""
     stored = tx.current(rtype, rid) if rid else None
     if stored is None or stored.deleted:
-        raise Unprocessable(f"{what} {rtype}/{(rid or '')[:64]} is not known")
+        raise Refusal(unknown, id=(rid or "—")[:64])
     return stored.id
 
 
@@ -102,17 +105,21 @@ def place_orders(
     `diagnostics` department (Organization ids). All or nothing."""
     known = catalogue().tests
     unknown = [code for code in tests if code not in known]
-    if not tests or unknown:
-        raise Unprocessable(f"Unknown tests: {', '.join(unknown)[:200]}" if unknown else "Choose at least one test")
+    if unknown:
+        raise Refusal(N_("Unknown tests: %(codes)s"), codes=", ".join(unknown)[:200])
+    if not tests:
+        raise Refusal(N_("Choose at least one test"))
     chosen = [known[code] for code in dict.fromkeys(tests)]
-    _require(tx, "Patient", patient, "The patient")
+    _require(tx, "Patient", patient, N_("The patient %(id)s is not known"))
     if encounter:
-        _require(tx, "Encounter", encounter, "The visit")
+        _require(tx, "Encounter", encounter, N_("The visit %(id)s is not known"))
     if requester:
-        _require(tx, "Practitioner", requester, "The ordering doctor")
+        _require(tx, "Practitioner", requester, N_("The ordering doctor %(id)s is not known"))
     performers = {LAB: laboratory, DIAGNOSTIC: diagnostics}
-    for kind in {t.kind for t in chosen}:
-        _require(tx, "Organization", performers[kind], "The laboratory" if kind == LAB else "The department")
+    unknown_performer = {LAB: N_("The laboratory %(id)s is not known"),
+                         DIAGNOSTIC: N_("The diagnostic department %(id)s is not known")}  # fmt: skip
+    for kind in sorted({t.kind for t in chosen}):
+        _require(tx, "Organization", performers[kind], unknown_performer[kind])
     requisition = new_barcode()[:12]
     tubes: dict[str, str] = {t.specimen: new_id() for t in chosen if t.kind == LAB and t.specimen}
     order_ids = {t.code: new_id() for t in chosen}
@@ -182,7 +189,7 @@ def cancel_order(tx: Tx, *, order: str) -> StoredResource:
         raise NotFound(f"ServiceRequest/{order[:64]} is not known")
     data = dict(stored.resource)
     if data.get("status") == "completed":
-        raise Unprocessable("A completed order has released results and cannot be cancelled")
+        raise Refusal(N_("A completed order has released results and cannot be cancelled"))
     data["status"] = "revoked"
     return write(tx, data)
 

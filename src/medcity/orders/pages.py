@@ -1,0 +1,210 @@
+"""The doctor's ordering pages: order tests and studies for a patient (singly or a package per diagnosis), see the
+sample labels, and follow the results and critical-value alerts of one's own orders.
+
+Every page asks the policy first (the patient for an order, the orders and alerts it lists under the caller's
+restriction) and records what it showed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from medcity.auth.gate import Access, page_access
+from medcity.auth.sessions import require_csrf
+from medcity.kit.errors import Forbidden
+from medcity.kit.i18n import N_, gettext
+from medcity.lab.service import results_of, work_items
+from medcity.orders import service
+from medcity.orders.catalogue import LAB, catalogue
+from medcity.orders.errors import Refusal, reason
+from medcity.orders.views import names_of, result_line, test_name
+from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
+from medcity.scheduling.resources import ref_id
+from medcity.store.repository import Store, Tx
+from medcity.terminology import service as terminology
+from medcity.web.render import add_template_package, render, request_language
+
+router = APIRouter(include_in_schema=False)
+PageAccess = Annotated[Access, Depends(page_access)]
+# Organisations that run diagnostic departments (ECG, imaging) besides laboratories.
+DIAGNOSTIC_KINDS = ("polyclinic", "hospital", "private-clinic")
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
+    add_template_package("medcity.orders")
+    response = render(request, f"orders/{template}", context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _organisations(tx: Tx, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+    query = ",".join(f"{ORGANIZATION_KIND_SYSTEM}|{kind}" for kind in kinds)
+    found = tx.search("Organization", [("type", query), ("_count", "200")]).matches
+    return sorted(((o.id, str(o.resource.get("name") or o.id)) for o in found), key=lambda o: o[1])
+
+
+def _packages(region: str, lang: str) -> list[tuple[str, str, str]]:
+    """(diagnosis code, its name, the tests' names) of this region's packages."""
+    return [
+        (code, terminology.display(code, lang) or code, ", ".join(test_name_of(t, lang) for t in tests))
+        for code, tests in sorted(catalogue().packages_for(region).items())
+    ]
+
+
+def test_name_of(code: str, lang: str) -> str:
+    return catalogue().tests[code].name(lang)
+
+
+@router.get("/orders/new", response_class=HTMLResponse)
+def order_form(request: Request, access: PageAccess, patient: str, encounter: str = "", package: str = "") -> Response:
+    try:
+        return _order_page(request, access, patient, encounter, package)
+    except Refusal as refused:  # a package unknown in this region
+        return _order_page(request, access, patient, encounter, "", error=reason(refused, request_language(request)))
+
+
+def _order_page(
+    request: Request, access: Access, patient: str, encounter: str, package: str, *, error: str = ""
+) -> HTMLResponse:
+    lang = request_language(request)
+    with _store(request).reader() as tx:
+        stored = tx.read("Patient", patient)
+        access.require("read", "Patient", stored)
+        chosen = set(service.package(tx.region, package)) if package else set()
+        tests = sorted(catalogue().tests.values(), key=lambda t: (t.kind != LAB, t.name(lang)))
+        context = {
+            "patient": stored.id, "patient_name": names_of(tx, [("Patient", stored.id)])[("Patient", stored.id)],
+            "encounter": encounter, "package": package, "chosen": chosen, "error": error,
+            "lab_tests": [(t.code, t.name(lang)) for t in tests if t.kind == LAB],
+            "studies": [(t.code, t.name(lang)) for t in tests if t.kind != LAB],
+            "packages": _packages(tx.region, lang),
+            "laboratories": _organisations(tx, ("laboratory",)),
+            "departments": _organisations(tx, DIAGNOSTIC_KINDS),
+            "own_organisation": access.principal.organization or "",
+        }  # fmt: skip
+    access.record("read", "Patient", patient)
+    return _page(request, "new.html", context)
+
+
+@router.post("/orders/new", dependencies=[Depends(require_csrf)])
+def place(
+    request: Request,
+    access: PageAccess,
+    patient: Annotated[str, Form(max_length=64)],
+    encounter: Annotated[str, Form(max_length=64)] = "",
+    tests: Annotated[list[str] | None, Form()] = None,
+    laboratory: Annotated[str, Form(max_length=64)] = "",
+    department: Annotated[str, Form(max_length=64)] = "",
+    package: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    if not access.principal.practitioner:
+        text = N_("Orders are signed by a doctor: this account is linked to no practitioner")
+        raise Forbidden(gettext(text, request_language(request)))
+    try:
+        with _store(request).transaction() as tx:
+            stored = tx.read("Patient", patient)
+            access.require("read", "Patient", stored)
+            access.require("create", "ServiceRequest", {"subject": {"reference": f"Patient/{patient}"}})
+            placed = service.place_orders(
+                tx, patient=patient, tests=list(tests or []), requester=access.principal.practitioner,
+                encounter=encounter or None, laboratory=laboratory or None, diagnostics=department or None,
+                diagnosis=package or None,
+            )  # fmt: skip
+    except Refusal as refused:
+        page = _order_page(request, access, patient, encounter, "", error=reason(refused, request_language(request)))
+        page.status_code = 422
+        return page
+    for order in placed.orders:
+        access.record("create", "ServiceRequest", order.id)
+    return RedirectResponse(
+        f"/orders/placed?{urlencode({'patient': patient, 'requisition': placed.requisition})}", status_code=303
+    )
+
+
+@router.get("/orders/placed", response_class=HTMLResponse)
+def placed_page(request: Request, access: PageAccess, patient: str, requisition: str) -> Response:
+    lang = request_language(request)
+    with _store(request).reader() as tx:
+        access.require("read", "Patient", tx.read("Patient", patient))
+        orders = tx.search(
+            "ServiceRequest",
+            [("requisition", f"{service.REQUISITION_SYSTEM}|{requisition}"), ("subject", f"Patient/{patient}")],
+            restrict=access.restriction,
+        ).matches
+        items = work_items(tx, orders)
+        names = names_of(tx, [("Patient", patient)] + [
+            ("Organization", org) for o in orders for p in o.resource.get("performer") or []
+            if (org := ref_id(p, "Organization"))])  # fmt: skip
+    for order in orders:
+        access.record("read", "ServiceRequest", order.id)
+    rows = [
+        {"order": i.order.id, "test": test_name(i.order.resource.get("code"), lang), "barcode": i.barcode or "",
+         "performer": names.get(("Organization", ref_id((i.order.resource.get("performer") or [None])[0],
+                                                         "Organization") or ""), "")}
+        for i in items
+    ]  # fmt: skip
+    context = {"patient": patient, "patient_name": names[("Patient", patient)], "requisition": requisition,
+               "rows": rows}  # fmt: skip
+    return _page(request, "placed.html", context)
+
+
+@router.get("/orders/results", response_class=HTMLResponse)
+def results_page(request: Request, access: PageAccess) -> Response:
+    """The doctor's own orders, newest first, with their results' flags, and the critical-value alerts."""
+    practitioner = access.principal.practitioner
+    if not practitioner:
+        text = N_("This page lists a doctor's own orders: this account is linked to no practitioner")
+        raise Forbidden(gettext(text, request_language(request)))
+    lang = request_language(request)
+    with _store(request).reader() as tx:
+        access.require("search", "ServiceRequest")
+        orders = tx.search(
+            "ServiceRequest",
+            [("requester", f"Practitioner/{practitioner}"), ("_sort", "-authored"), ("_count", "50")],
+            restrict=access.restriction,
+        ).matches
+        alerts = tx.search(
+            "Communication",
+            [("recipient", f"Practitioner/{practitioner}"), ("category", "alert"), ("_sort", "-sent"),
+             ("_count", "20")],
+            restrict=access.restriction,
+        ).matches  # fmt: skip
+        items = work_items(tx, orders)
+        patients = [pid for o in orders if (pid := service.subject_id(o.resource))]
+        patients += [pid for a in alerts if (pid := service.subject_id(a.resource))]
+        names = names_of(tx, [("Patient", pid) for pid in patients])
+        rows = []
+        for item in items:
+            report = item.report.resource if item.report is not None else {}
+            released = report.get("status") == "final"
+            lines = [result_line(o, lang) for o in results_of(tx, report)] if released else []
+            rows.append({
+                "order": item.order.id, "test": test_name(item.order.resource.get("code"), lang),
+                "patient": names.get(("Patient", service.subject_id(item.order.resource) or ""), ""),
+                "patient_id": service.subject_id(item.order.resource) or "",
+                "stage": item.stage if item.order.resource.get("status") != "revoked" else "cancelled",
+                "authored": str(item.order.resource.get("authoredOn", ""))[:16].replace("T", " "),
+                "lines": lines, "conclusion": report.get("conclusion", "") if released else "",
+                "critical": any(line.critical for line in lines), "abnormal": any(line.abnormal for line in lines),
+            })  # fmt: skip
+    for order in orders:
+        access.record("read", "ServiceRequest", order.id)
+    for alert in alerts:
+        access.record("read", "Communication", alert.id)
+    shown_alerts = [
+        {"patient": names.get(("Patient", service.subject_id(a.resource) or ""), ""),
+         "test": test_name((a.resource.get("reasonCode") or [None])[0], lang),
+         "text": ((a.resource.get("payload") or [{}])[0]).get("contentString", "").partition(": ")[2],
+         "sent": str(a.resource.get("sent", ""))[:16].replace("T", " ")}
+        for a in alerts
+    ]  # fmt: skip
+    return _page(request, "results.html", {"rows": rows, "alerts": shown_alerts})

@@ -1,0 +1,92 @@
+"""What the ordering and laboratory pages show of orders and results: names in the reader's language, a result's
+value, range and flag. Reads only; no rules here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from medcity.orders.catalogue import Test, catalogue, loinc_code
+from medcity.store.repository import JSON, StoredResource, Tx
+
+ABNORMAL = frozenset({"H", "L", "A", "HH", "LL", "AA"})
+CRITICAL = frozenset({"HH", "LL", "AA"})
+
+
+def person_name(data: JSON) -> str:
+    name = (data.get("name") or [{}])[0]
+    if not isinstance(name, dict):
+        return ""
+    return " ".join([str(name.get("family", "")), *[str(g) for g in name.get("given") or []]]).strip()
+
+
+def names_of(tx: Tx, refs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Display names of people and organisations, read in one go; a missing one shows its id."""
+    found = {(s.type, s.id): s.resource for s in tx.read_many(list(dict.fromkeys(refs)))}
+    shown = {}
+    for ref in refs:
+        data = found.get(ref, {})
+        text = data.get("name") if isinstance(data.get("name"), str) else person_name(data)
+        shown[ref] = text or ref[1]
+    return shown
+
+
+def test_name(code: Any, lang: str) -> str:
+    """A test's or analyte's name in `lang` from the catalogue, else the concept's own text."""
+    key = loinc_code(code) or ""
+    known: Test | None = catalogue().tests.get(key)
+    if known is not None:
+        return known.name(lang)
+    analyte = catalogue().analytes.get(key)
+    if analyte is not None:
+        return analyte.name(lang)
+    return str((code or {}).get("text") or key)
+
+
+def flag_of(observation: JSON) -> str:
+    for concept in observation.get("interpretation") or []:
+        for coding in (concept or {}).get("coding") or []:
+            if isinstance(coding.get("code"), str):
+                return str(coding["code"])
+    return ""
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    id: str
+    name: str
+    value: str
+    unit: str
+    range: str
+    flag: str
+    status: str
+
+    @property
+    def abnormal(self) -> bool:
+        return self.flag in ABNORMAL
+
+    @property
+    def critical(self) -> bool:
+        return self.flag in CRITICAL
+
+
+def _bound(quantity: Any) -> str:
+    value = (quantity or {}).get("value")
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def result_line(observation: StoredResource, lang: str) -> ResultLine:
+    data = observation.resource
+    quantity = data.get("valueQuantity") or {}
+    first = (data.get("referenceRange") or [{}])[0] or {}
+    low, high = _bound(first.get("low")), _bound(first.get("high"))
+    shown = f"{low}–{high}" if low and high else f"≥ {low}" if low else f"≤ {high}" if high else ""
+    return ResultLine(
+        id=observation.id,
+        name=test_name(data.get("code"), lang),
+        value=_bound(quantity),
+        unit=str(quantity.get("unit") or quantity.get("code") or ""),
+        range=shown,
+        flag=flag_of(data),
+        status=str(data.get("status", "")),
+    )
