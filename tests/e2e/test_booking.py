@@ -8,10 +8,7 @@ database, as an administrator would."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from tests.e2e.logins import add_user, e2e_database, log_in
 
 from medcity.registry.identifiers import OMS_SYSTEM, generate_oms
 
@@ -77,21 +75,12 @@ class City:
         return pid, oms
 
     def user(self, role: str, **links: str) -> str:
-        """A login made with the CLI, as an administrator would; the password is `<username>-password`."""
-        username = f"{role}-{uuid.uuid4().hex[:8]}"
-        options = [f"--{name}={value}" for name, value in links.items()]
-        env = {**os.environ, "MEDCITY_DATABASE_URL": f"sqlite:///{self.database}", "MEDCITY_REGION": "77"}
-        done = subprocess.run(
-            [sys.executable, "-m", "medcity.cli", "users", "add", "--username", username, "--role", role, *options],
-            input=f"{username}-password\n", env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return username
+        return add_user(self.database, role, **links)
 
 
 @pytest.fixture
 def city(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
-    [database] = {found.resolve() for found in tmp_path_factory.getbasetemp().glob("e2e*/e2e.db")}
+    database = e2e_database(tmp_path_factory)
     tag = uuid.uuid4().hex[:6]
     with httpx.Client(base_url=server_url, timeout=30) as api:
         built = City(api, database, "", "", tag)
@@ -104,14 +93,6 @@ def city(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             }
         )
         yield built
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", f"{username}-password")
-    page.get_by_role("button", name="Войти").click()
-    expect(page.locator(".session__user")).to_have_text(username)
 
 
 def find_times(page: Page, specialty: str) -> None:
