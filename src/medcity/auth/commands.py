@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from medcity.auth import clients, scopes, tokens, users
+from medcity.auth import clients, proxy, scopes, tokens, users
 from medcity.auth.gate import fhir_base
 from medcity.auth.users import Role
 from medcity.kit.config import get_settings
@@ -21,6 +21,7 @@ from medcity.store.repository import Store, Tx
 
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 clients_app = typer.Typer(help="OAuth clients: other systems and SMART apps", no_args_is_help=True)
+proxy_app = typer.Typer(help="Proxies: people who act for a patient", no_args_is_help=True)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -36,16 +37,20 @@ def add(
     patient: str | None = typer.Option(None, help="Patient id the user is (or represents, for a proxy)"),
     organization: str | None = typer.Option(None, help="Organization id the user works for"),
 ) -> None:
-    """Add a user. The password is read from stdin; with none there, one is generated and printed once."""
+    """Add a user. The password is read from stdin; with none there, one is generated and printed once. A proxy
+    of a child under 15 acts at once; a proxy of an adult only after the represented person confirms with the
+    one-time code printed here (hand it to the represented person, not to the proxy)."""
     settings = get_settings()
     piped = "" if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     password = piped or (None if role == Role.SYSTEM else users.generate_password())
     engine = make_engine(settings.database_url)
+    represented = patient if role == Role.PROXY else None
     try:
-        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            user = users.add_user(conn, region=settings.region, username=username, role=role, password=password,
-                                  practitioner=practitioner, patient=patient, organization=organization,
-                                  now=datetime.now(UTC))  # fmt: skip
+        with Store(engine, settings.region).transaction() as tx:
+            user = users.add_user(tx.conn, region=settings.region, username=username, role=role, password=password,
+                                  practitioner=practitioner, patient=None if represented else patient,
+                                  organization=organization, now=datetime.now(UTC))  # fmt: skip
+            link = proxy.link(tx, proxy=user, patient=represented, now=datetime.now(UTC)) if represented else None
     except MedcityError as error:
         raise _fail(error.diagnostics) from None
     finally:
@@ -53,6 +58,28 @@ def add(
     typer.echo(f"user {user.username} ({user.role}) added")
     if password and not piped:
         typer.echo(f"password: {password}")
+    if link is not None and link.code:
+        typer.echo(f"proxy waits for confirmation: give this one-time code to the represented person: {link.code}")
+    elif link is not None:
+        typer.echo(f"proxy of a child under {proxy.CHILD_UNDER}: active (RelatedPerson/{link.related_person})")
+
+
+@proxy_app.command("confirm")
+def confirm_proxy(
+    patient: str = typer.Option(..., help="The represented person's Patient id (identity checked in person)"),
+    code: str = typer.Option(..., help="The one-time code the represented person was given"),
+) -> None:
+    """Confirm an adult's proxy at the registry desk, with the code the represented person tells."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with Store(engine, settings.region).transaction() as tx:
+            confirmed = proxy.confirm(tx, patient=patient, code=code, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    if confirmed is None:
+        raise _fail("wrong or expired code (a request is void after 5 wrong codes)")
+    typer.echo(f"proxy {confirmed.username} now acts for Patient/{patient}")
 
 
 def _first(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> str | None:
@@ -95,8 +122,12 @@ def demo_logins() -> None:
             accounts = _demo_accounts(tx)
             for role, username, links in accounts:
                 if users.get_user(tx.conn, region=settings.region, username=username) is None:
-                    users.add_user(tx.conn, region=settings.region, username=username, role=role,
-                                   password=f"{username}-demo", now=datetime.now(UTC), **links)  # fmt: skip
+                    links = dict(links)  # the printed list below keeps its own copy
+                    represented = links.pop("patient") if role == Role.PROXY else None
+                    user = users.add_user(tx.conn, region=settings.region, username=username, role=role,
+                                          password=f"{username}-demo", now=datetime.now(UTC), **links)  # fmt: skip
+                    if represented:  # the demo child is under 15: the parent acts at once
+                        proxy.link(tx, proxy=user, patient=represented, now=datetime.now(UTC))
     finally:
         engine.dispose()
     typer.echo("demo logins (username / password — for `medcity token --user USERNAME`):")
@@ -197,4 +228,5 @@ def add_app(
 def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(clients_app, name="clients")
+    app.add_typer(proxy_app, name="proxy")
     app.command("token")(token)

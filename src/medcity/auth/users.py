@@ -97,8 +97,9 @@ def add_user(
     username = username.strip()
     if not username or len(username) > 128:
         raise InvalidRequest("A username must have 1 to 128 characters")
-    if role in (Role.PATIENT, Role.PROXY) and not patient:
-        raise InvalidRequest(f"A {role} user must be linked to a Patient (--patient)")
+    # A proxy may start unlinked: `medcity.auth.proxy` links it (at once for a child, after confirmation otherwise).
+    if role == Role.PATIENT and not patient:
+        raise InvalidRequest("A patient user must be linked to a Patient (--patient)")
     if patient and practitioner:
         raise InvalidRequest("A user is linked to a Practitioner or to a Patient, not both")
     if password is not None and len(password) < 8:
@@ -142,14 +143,14 @@ def authenticate(conn: Connection, *, region: str, username: str, password: str,
     failed = Unauthenticated("Wrong username or password")
     row = conn.execute(select(app_user).where(app_user.c.partition == region, app_user.c.username == username)).first()
     if row is None or row.password_hash is None:
-        _verify(_DUMMY_HASH, password)
+        verify_password(_DUMMY_HASH, password)
         raise failed
     if not row.active:
         raise Unauthenticated("This account is disabled")
     if row.locked_until and row.locked_until > _instant(now):
         raise Unauthenticated("Too many failed logins: this account is locked for a while; try again later")
     where = (app_user.c.partition == region, app_user.c.id == row.id)
-    if not _verify(row.password_hash, password):
+    if not verify_password(row.password_hash, password):
         failures = row.failed_logins + 1
         locked = _instant(now + LOCKOUT) if failures >= MAX_FAILURES else None
         # A lockout starts the count afresh, so the next window allows MAX_FAILURES tries again.
@@ -166,7 +167,7 @@ def authenticate(conn: Connection, *, region: str, username: str, password: str,
     return _to_user(row._mapping)
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

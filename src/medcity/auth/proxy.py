@@ -1,0 +1,144 @@
+"""Proxies: a person who acts for a patient (issue 3). The link is a FHIR RelatedPerson of the represented patient
+(``active`` while the proxy may act) plus the proxy account's ``patient`` — which is what its sessions and tokens
+act for (``Principal.patient``), so a link that is not active gives the proxy nothing.
+
+A parent of a child under 15 is a proxy at once. An adult's proxy waits until the represented person confirms
+with a one-time code: six digits, stored only as an argon2id hash, valid for a day, five wrong tries and it is
+void. The code is handed to the represented person (never to the proxy), who enters it in their own portal, or
+tells it at the registry desk after showing an identity document (``medcity proxy confirm``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+
+from medcity.auth.tables import app_user, proxy_code
+from medcity.auth.users import Role, User, get_user_by_id, hash_password, verify_password
+from medcity.kit.errors import Conflict, InvalidRequest, NotFound
+from medcity.kit.ids import new_id
+from medcity.store.repository import Tx
+
+CHILD_UNDER = 15
+CODE_LIFETIME = timedelta(days=1)
+MAX_ATTEMPTS = 5
+ROLE_CODES = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+USERNAME_SYSTEM = "urn:medcity:username"
+_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@dataclass(frozen=True)
+class Link:
+    related_person: str
+    active: bool
+    code: str | None = None  # the one-time code, for an adult; shown once, never stored
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: str
+    proxy: str  # the proxy's username
+    expires: datetime
+
+
+def _earliest_birth(birth_date: str) -> date | None:
+    """The earliest day a (possibly partial) FHIR birthDate can mean, so that "under 15" is never guessed."""
+    parts = birth_date.split("-")
+    try:
+        return date(int(parts[0]), int(parts[1]) if len(parts) > 1 else 1, int(parts[2]) if len(parts) > 2 else 1)
+    except (ValueError, IndexError):
+        return None
+
+
+def is_child(birth_date: str | None, today: date) -> bool:
+    born = _earliest_birth(birth_date) if birth_date else None
+    if born is None:
+        return False
+    try:
+        fifteenth = born.replace(year=born.year + CHILD_UNDER)
+    except ValueError:  # born on 29 February
+        fifteenth = born.replace(year=born.year + CHILD_UNDER, day=28) + timedelta(days=1)
+    return today < fifteenth
+
+
+def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
+    """Make ``proxy`` the representative of ``patient``: at once for a child under 15; otherwise pending, with the
+    one-time code the represented person confirms with."""
+    if proxy.role != Role.PROXY:
+        raise InvalidRequest(f"'{proxy.username}' is a {proxy.role}, not a proxy account")
+    if proxy.patient:
+        raise Conflict(f"'{proxy.username}' already represents a patient")
+    stored = tx.current("Patient", patient)
+    if stored is None or stored.deleted:
+        raise NotFound(f"Patient/{patient} is not known")
+    child = is_child(stored.resource.get("birthDate"), now.date())
+    related = {
+        "resourceType": "RelatedPerson",
+        "active": child,
+        "patient": {"reference": f"Patient/{patient}"},
+        "identifier": [{"system": USERNAME_SYSTEM, "value": proxy.username}],
+        "relationship": [{"coding": [{"system": ROLE_CODES, "code": "PRN" if child else "POWATT"}]}],
+    }
+    related_id = tx.create(related).stored.id
+    if child:
+        _set_patient(tx, proxy, patient)
+        return Link(related_id, active=True)
+    code = f"{secrets.randbelow(10**6):06d}"
+    tx.conn.execute(
+        insert(proxy_code).values(
+            partition=tx.region,
+            id=new_id(),
+            user_id=proxy.id,
+            patient=patient,
+            related_person=related_id,
+            code_hash=hash_password(code),
+            expires=(now + CODE_LIFETIME).strftime(_INSTANT),
+            attempts=0,
+        )
+    )
+    return Link(related_id, active=False, code=code)
+
+
+def pending(tx: Tx, *, patient: str, now: datetime) -> list[Pending]:
+    """Requests to represent ``patient`` still waiting for the code."""
+    rows = tx.conn.execute(
+        select(proxy_code.c.id, proxy_code.c.expires, app_user.c.username)
+        .join(app_user, (app_user.c.partition == proxy_code.c.partition) & (app_user.c.id == proxy_code.c.user_id))
+        .where(proxy_code.c.partition == tx.region, proxy_code.c.patient == patient,
+               proxy_code.c.expires > now.strftime(_INSTANT))
+        .order_by(proxy_code.c.expires)
+    ).all()  # fmt: skip
+    return [Pending(row.id, row.username, datetime.strptime(row.expires, _INSTANT)) for row in rows]
+
+
+def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
+    """The proxy that ``code`` activates for ``patient``, or None. A wrong code counts against every request
+    waiting for this patient, and a request is void after MAX_ATTEMPTS wrong codes or when it expires. The
+    caller commits either way, so that the count sticks."""
+    where = (proxy_code.c.partition == tx.region, proxy_code.c.patient == patient)
+    tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.expires <= now.strftime(_INSTANT)))
+    rows = tx.conn.execute(select(proxy_code).where(*where)).all()
+    code = code.strip()
+    match = next((row for row in rows if code.isdigit() and verify_password(row.code_hash, code)), None)
+    if match is None:
+        if rows:
+            tx.conn.execute(update(proxy_code).where(*where).values(attempts=proxy_code.c.attempts + 1))
+            tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.attempts >= MAX_ATTEMPTS))
+        return None
+    tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.id == match.id))
+    proxy = get_user_by_id(tx.conn, region=tx.region, user_id=match.user_id)
+    stored = tx.current("RelatedPerson", match.related_person)
+    if proxy is None or proxy.patient or stored is None:
+        return None
+    tx.update({**stored.resource, "active": True})
+    _set_patient(tx, proxy, patient)
+    return get_user_by_id(tx.conn, region=tx.region, user_id=proxy.id)
+
+
+def _set_patient(tx: Tx, proxy: User, patient: str) -> None:
+    tx.conn.execute(
+        update(app_user).where(app_user.c.partition == tx.region, app_user.c.id == proxy.id).values(patient=patient)
+    )
