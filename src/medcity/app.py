@@ -52,6 +52,7 @@ DOMAIN_PAGES = (
     "medcity.lab.pages",
     "medcity.referrals.pages",
     "medcity.hospital.pages",
+    "medcity.visits.pages",
 )
 
 
