@@ -16,6 +16,8 @@ COMMAND_GROUPS = (
     ("medcity.demo.commands", "demo"),
     ("medcity.ai.commands", "ai"),
     ("medcity.scheduling.commands", "scheduling"),
+    ("medcity.referrals.commands", "referrals"),
+    ("medcity.hospital.commands", "hospital"),
     ("medcity.auth.commands", None),
 )
 
