@@ -70,7 +70,7 @@ def report_study(
         "resourceType": "DiagnosticReport",
         "status": "final",
         "category": [{"coding": [{"system": REPORT_CATEGORY, "code": code, "display": display}]}],
-        "code": concept(test.code, test.en),
+        "code": concept(test.code, test.en, test.ru),
         "subject": stored.resource["subject"],
         "basedOn": [ref("ServiceRequest", stored.id)],
         "effectiveDateTime": now_instant(),

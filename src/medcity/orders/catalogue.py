@@ -142,5 +142,7 @@ def loinc_code(concept: Any) -> str | None:
     return None
 
 
-def concept(code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display}
+def concept(code: str, display: str, text: str) -> dict[str, Any]:
+    """A LOINC concept: the English display with the code, the region's own words as its text (as the demo city
+    writes them), which the record shows."""
+    return {"coding": [{"system": LOINC, "code": code, "display": display}], "text": text}

@@ -153,7 +153,7 @@ def _order(
         "intent": "order",
         "requisition": {"system": REQUISITION_SYSTEM, "value": requisition},
         "category": [category_concept(category_of(test))],
-        "code": concept(test.code, test.en),
+        "code": concept(test.code, test.en, test.ru),
         "subject": ref("Patient", patient),
         "authoredOn": now_instant(),
         "performer": [ref("Organization", performer)] if performer else [],
