@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,3 +80,90 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
     assert found["doctor"] and (found["doctor"].practitioner, found["doctor"].organization) == (doctor, clinic)
     assert found["lab"] and found["lab"].organization == lab
     assert found["admin"] and found["admin"].role.value == "admin"
+
+
+def test_clients_add_registers_a_system_that_gets_tokens(env: Path, auth_engine: Engine, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from medcity.app import create_app
+    from tests.auth.oauth_helpers import assertion, credentials_form, new_key, public_jwks
+
+    key = new_key()
+    jwks_file = tmp_path / "clinic-jwks.json"
+    jwks_file.write_text(json.dumps(public_jwks(key)))
+    runner = CliRunner()
+    args = ["clients", "add", "--client-id", "clinic-his", "--organization", "org-1", "--scope",
+            "system/*.rs system/Encounter.cu", "--jwks", str(jwks_file)]  # fmt: skip
+    added = runner.invoke(app, args)
+    assert added.exit_code == 0, added.output
+    assert "/oauth/token" in added.output
+    assert runner.invoke(app, args).exit_code == 1  # registered already
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    leaked = runner.invoke(app, [*args[:2], "--client-id", "leaky", *args[4:-1], str(private)])
+    assert leaked.exit_code == 1 and "private" in leaked.output
+    wrong_scope = runner.invoke(app, [*args[:2], "--client-id", "x", "--organization", "o", "--scope", "user/*.rs",
+                                      "--jwks", str(jwks_file)])  # fmt: skip
+    assert wrong_scope.exit_code == 1
+    settings = get_settings().model_copy(update={"base_url": "http://testserver"})
+    with TestClient(create_app(settings, engine=auth_engine)) as client:
+        response = client.post("/oauth/token", data=credentials_form(assertion(key, "clinic-his")))
+    assert response.status_code == 200, response.text
+    claims = tokens.verify(response.json()["access_token"], tokens.signing_key(env), issuer="http://testserver",
+                           audience="http://testserver/fhir", region=settings.region, now=datetime.now(UTC),
+                           is_revoked=lambda _j: False)  # fmt: skip
+    assert (claims.role, claims.organization, claims.client_id) == ("system", "org-1", "clinic-his")
+
+
+def test_clients_add_app_registers_public_and_confidential_apps(env: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    public = runner.invoke(
+        app,
+        [
+            "clients",
+            "add-app",
+            "--client-id",
+            "phr",
+            "--name",
+            "Мой дневник",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "launch/patient patient/*.rs",
+        ],
+    )
+    assert public.exit_code == 0 and "public" in public.output, public.output
+    no_redirect = runner.invoke(
+        app,
+        [
+            "clients",
+            "add-app",
+            "--client-id",
+            "bad",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "javascript:alert(1)",
+            "--scope",
+            "patient/*.rs",
+        ],
+    )
+    assert no_redirect.exit_code == 1
+    missing = runner.invoke(
+        app,
+        [
+            "clients",
+            "add-app",
+            "--client-id",
+            "c",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--scope",
+            "patient/*.rs",
+            "--jwks",
+            str(tmp_path / "no"),
+        ],
+    )
+    assert missing.exit_code == 1 and "cannot read" in missing.output

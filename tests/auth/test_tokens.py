@@ -131,3 +131,13 @@ def test_revoked_is_refused(key: ECKey, write_conn: Connection) -> None:
     tokens.revoke(write_conn, jti=claims.jti, expires=claims.expires, now=NOW)  # twice is harmless
     with pytest.raises(Unauthenticated):
         _verify(token, key, is_revoked=lambda jti: tokens.is_revoked(write_conn, jti))
+
+
+def test_client_id_is_carried_and_signed_claims_read_only_our_own_tokens(key: ECKey) -> None:
+    token = _issue(key, client_id="phr", jti="fixed-jti")
+    claims = _verify(token, key)
+    assert (claims.client_id, claims.jti) == ("phr", "fixed-jti")
+    # Revocation reads a token even after it expired, but never one signed by another key.
+    assert tokens.signed_claims(token, key) is not None
+    assert tokens.signed_claims(_issue(ECKey.generate_key("P-256", auto_kid=True)), key) is None
+    assert tokens.signed_claims("junk", key) is None
