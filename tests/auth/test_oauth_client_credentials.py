@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from medcity.app import create_app
+from medcity.auth.clients import ASSERTION_TYPE as CLIENT_ASSERTION_TYPE
 from medcity.kit.config import Settings
 from medcity.store.repository import Store
 from tests.auth.oauth_helpers import (
@@ -185,3 +189,23 @@ def test_disabled_client_account_gets_no_token(client: TestClient, clinic: str, 
         conn.execute(update(app_user).where(app_user.c.partition == region, app_user.c.username == "his")
                      .values(active=False))  # fmt: skip
     assert _token_error(client, credentials_form(assertion(key, "his"))) == (401, "invalid_client")
+
+
+_FIELDS = ["grant_type", "client_id", "client_assertion", "client_assertion_type", "scope", "code", "code_verifier",
+           "redirect_uri", "refresh_token", "token"]  # fmt: skip
+_VALUES = st.one_of(
+    st.sampled_from(["client_credentials", "authorization_code", "refresh_token", "his", CLIENT_ASSERTION_TYPE,
+                     "system/*.rs", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", ""]),
+    st.text(max_size=300),
+)  # fmt: skip
+
+
+@examples(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=6), path=st.sampled_from(["token", "revoke"]))
+def test_any_form_gets_an_oauth_answer_never_a_500(client: TestClient, clinic: str, form: dict[str, str],
+                                                   path: str) -> None:  # fmt: skip
+    response = client.post(f"/oauth/{path}", data=form)
+    assert response.status_code in (200, 400, 401), response.text
+    if response.status_code != 200:
+        assert response.json()["error"] in ("invalid_request", "invalid_client", "invalid_grant", "invalid_scope",
+                                            "unsupported_grant_type", "unauthorized_client")  # fmt: skip
