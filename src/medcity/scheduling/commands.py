@@ -6,9 +6,11 @@ import typer
 
 from medcity.kit.config import get_settings
 from medcity.kit.db import make_engine
+from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
+from medcity.scheduling.publish import publish_schedule, standard_template
 from medcity.scheduling.resources import parse_instant
 from medcity.scheduling.timer import tick
-from medcity.store.repository import Store
+from medcity.store.repository import Store, Tx
 
 app = typer.Typer(help="Booking: the scheduling clock.", no_args_is_help=True)
 
@@ -39,3 +41,35 @@ def tick_command(
         f"offers lapsed {report.offers_lapsed}, reminders {report.reminders}, "
         f"notices delivered {report.delivered}, failed {report.failed}"
     )
+
+
+def _all(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> list[str]:
+    ids: list[str] = []
+    while True:
+        page = tx.search(rtype, [*params, ("_sort", "_id"), ("_count", "1000"), ("_offset", str(len(ids)))]).matches
+        ids += [found.id for found in page]
+        if len(page) < 1000:
+            return ids
+
+
+@app.command("publish-standard")
+def publish_standard() -> None:
+    """Publish the standard week (weekdays 08:00-14:00, 15-minute slots, a break at 11:00, every fourth slot an
+    emergency reserve) up to the horizon for every doctor of every polyclinic whose PractitionerRole names a
+    location and a specialty: schedules for the demo city. Idempotent: run it daily to move the horizon on."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    store = Store(engine, settings.region)
+    published = 0
+    try:
+        with store.reader() as tx:
+            polyclinics = _all(tx, "Organization", [("type", f"{ORGANIZATION_KIND_SYSTEM}|polyclinic")])
+        for organization in polyclinics:
+            with store.transaction() as tx:
+                for role in _all(tx, "PractitionerRole", [("organization", f"Organization/{organization}")]):
+                    template = standard_template(tx.read("PractitionerRole", role).resource)
+                    if template is not None:
+                        published += len(publish_schedule(tx, template=template))
+    finally:
+        engine.dispose()
+    typer.echo(f"polyclinics {len(polyclinics)}, slots published {published}")

@@ -17,11 +17,12 @@ from sqlalchemy import select, update
 
 from medcity.kit.errors import Unprocessable
 from medcity.kit.ids import new_id
-from medcity.scheduling.resources import schedule_resource, slot_resource, utcnow
+from medcity.registry.catalogue import SPECIALTIES, SPECIALTY_SYSTEM
+from medcity.scheduling.resources import ref_id, schedule_resource, slot_resource, utcnow
 from medcity.scheduling.rules import rules_for
 from medcity.scheduling.tables import SLOT_KINDS, sched_slot
 from medcity.scheduling.waiting import offer_slot
-from medcity.store.repository import Tx
+from medcity.store.repository import JSON, Tx
 
 
 @dataclass(frozen=True)
@@ -166,3 +167,27 @@ def block_slots(tx: Tx, *, role: str, start: datetime, end: datetime) -> list[st
         for row in tx.conn.execute(select(s).where(s.c.partition == tx.region, s.c.id.in_(ids))):
             tx.update(slot_resource(row._mapping))
     return ids
+
+
+# The demo's working week for a doctor without a template of their own: weekdays 08:00-14:00, quarter-hour
+# slots, a break at 11:00, every fourth slot kept as emergency reserve for walk-ins.
+STANDARD_SESSION = (time(8), time(14))
+STANDARD_BREAK = (time(11), time(11, 30))
+STANDARD_KINDS = ("self", "self", "self", "reserve")
+
+
+def standard_template(role: JSON) -> Template | None:
+    """The standard week of a PractitionerRole that names its organisation, a location and a known specialty;
+    None for a role that does not."""
+    organization = ref_id(role.get("organization"), "Organization")
+    rooms = [found for loc in role.get("location") or [] if (found := ref_id(loc, "Location"))]
+    codes = [coding.get("code") for concept in role.get("specialty") or [] for coding in concept.get("coding") or []
+             if coding.get("system") == SPECIALTY_SYSTEM and coding.get("code") in SPECIALTIES]  # fmt: skip
+    if not organization or not rooms or not codes or role.get("active") is False:
+        return None
+    sessions = tuple(
+        Session(weekday=day, start=STANDARD_SESSION[0], end=STANDARD_SESSION[1], room=rooms[0], kinds=STANDARD_KINDS)
+        for day in range(5)
+    )
+    return Template(role=str(role["id"]), organization=organization, specialty=str(codes[0]), sessions=sessions,
+                    slot_minutes=15, breaks=(STANDARD_BREAK,))  # fmt: skip

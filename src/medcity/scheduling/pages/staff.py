@@ -72,10 +72,11 @@ def schedule_page(
         shown = local_day(tx, day)
         start, end = day_bounds(tx, shown)
         roles, rooms = _roles_and_rooms(tx, organization)
+        names = Names(tx)
         context = {
-            "organization_name": Names(tx).of("Organization", organization), "day": shown,
+            "organization_name": names.of("Organization", organization), "day": shown,
             "previous": shown - timedelta(days=1), "next": shown + timedelta(days=1),
-            "slots": service.slots_of(tx, organization=organization, start=start, end=end), "names": Names(tx),
+            "slots": service.slots_of(tx, organization=organization, start=start, end=end), "names": names,
             "roles": roles, "rooms": rooms, "kinds": SLOT_KINDS, "week": WEEK, "done": done, "count": count,
             "specialties": specialties(request_language(request)),
         }  # fmt: skip
