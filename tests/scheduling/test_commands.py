@@ -56,3 +56,28 @@ def test_publish_standard_gives_every_polyclinic_doctor_a_week(configured: Store
                                                           end=NOW.replace(year=2100))}  # fmt: skip
     assert kinds == {"self", "reserve"} and roles == {"ther1"}
     assert "slots published 0" in CliRunner().invoke(app, ["scheduling", "publish-standard"]).output
+
+
+def test_the_served_app_runs_the_clock(
+    store: Store, live: dict[str, list[str]], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from medcity import app as app_module
+    from medcity.scheduling import notices, pages
+
+    monkeypatch.setattr(pages, "TICK_SECONDS", 0.01)
+    with store.transaction() as tx:
+        service.book(tx, patient="p1", slot_id=live["ther1"][0], channel="self")
+    with TestClient(app_module.create_app(settings, engine=store.engine)):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with store.reader() as tx:
+                if not notices.pending(tx):
+                    break
+            time.sleep(0.05)
+    with store.reader() as tx:
+        assert notices.pending(tx) == []
+        assert [n.resource["status"] for n in notices.notices_of(tx, patient="p1")] == ["completed"]
