@@ -125,3 +125,13 @@ def test_waiting_list_place_offer_and_acceptance(client: Client, store: Store, l
     assert accepted.status_code == 200
     [appointment] = appointment_ids(accepted.text)
     assert client.get(f"/fhir/Appointment/{appointment}").json()["status"] == "booked"
+
+
+def test_bad_input_is_a_clear_refusal(client: Client, live: dict[str, list[str]]) -> None:
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    assert client.get("/patient/booking/confirm", params={"slot": "no-such-slot"}).status_code == 404
+    assert client.post("/patient/booking/confirm", data={"slot": "no-such", "csrf_token": token}).status_code == 404
+    joined = client.post("/patient/waiting", data={"specialty": "astrologer", "csrf_token": token})
+    assert joined.status_code == 422 and "astrologer" in joined.text
+    assert client.post("/patient/waiting/nope/accept", data={"csrf_token": token}).status_code == 404
+    assert client.post("/patient/waiting/nope/bribe", data={"csrf_token": token}).status_code == 404

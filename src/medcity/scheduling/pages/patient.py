@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -89,7 +90,7 @@ def confirm(
             made.append(service.book(tx, patient=patient, slot_id=slot, channel="self",
                                      referral=referral.strip() or None).id)  # fmt: skip
 
-    response = act(request, run, back=f"/patient/booking/confirm?slot={slot}",
+    response = act(request, run, back=f"/patient/booking/confirm?{urlencode({'slot': slot})}",
                    then=see("/patient/appointments", done="rescheduled" if reschedule else "booked"))  # fmt: skip
     for appointment in made:
         access.record("create", "Appointment", appointment)
@@ -130,7 +131,7 @@ def cancel(request: Request, access: PageAccess, appointment: str) -> Response:
 def join(request: Request, access: PageAccess, specialty: Annotated[str, Form(max_length=64)]) -> Response:
     patient = own_patient(access)
     return act(request, lambda tx: waiting.join_waiting_list(tx, patient=patient, specialty=specialty),
-               back=f"/patient/booking?specialty={specialty}",
+               back=f"/patient/booking?{urlencode({'specialty': specialty})}",
                then=see("/patient/appointments", done="waiting"))  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -193,7 +194,7 @@ def desk(
         else:
             checkin.check_in_patient(tx, patient=patient, organization=organization, day_end=day_end)
 
-    back = f"/registry/desk?oms={oms}&birth_date={birth_date}"
+    back = f"/registry/desk?{urlencode({'oms': oms, 'birth_date': birth_date})}"
     response = act(request, run, back=back, then=see("/registry/desk", oms=oms, birth_date=birth_date, done=step))
     access.record("update", "Patient", patient)
     return response
