@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,11 +14,25 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import Engine
 
+from medcity.app import create_app
 from medcity.auth import clients
+from medcity.kit.config import Settings
 from medcity.kit.db import WRITE
 
 TOKEN_URL = "http://testserver/oauth/token"
 FHIR_BASE = "http://testserver/fhir"
+
+
+def oauth_settings(engine: Engine, region: str, tmp_path: Path) -> Settings:
+    """A server at http://testserver that needs a token for everything; a test module makes it its fixture with
+    ``settings = pytest.fixture(oauth_settings)`` (and ``client = pytest.fixture(oauth_client)``)."""
+    return Settings(database_url=engine.url.render_as_string(hide_password=False), region=region,
+                    base_url="http://testserver", secret_dir=tmp_path / "keys", auth_required=True)  # fmt: skip
+
+
+def oauth_client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=engine)) as test_client:
+        yield test_client
 
 
 def new_key(alg: str = "ES384") -> ECKey | RSAKey:

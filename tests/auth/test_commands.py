@@ -1,27 +1,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from medcity.auth import tokens
 from medcity.cli import app
 from medcity.kit.config import get_settings
-
-
-@pytest.fixture
-def env(auth_engine: Engine, region: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("MEDCITY_DATABASE_URL", auth_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MEDCITY_REGION", region)
-    monkeypatch.setenv("MEDCITY_SECRET_DIR", str(tmp_path / "keys"))
-    get_settings.cache_clear()
-    yield tmp_path / "keys"
-    get_settings.cache_clear()
 
 
 def test_users_add_and_token(env: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,32 +11,23 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from medcity.app import create_app
 from medcity.auth.clients import ASSERTION_TYPE as CLIENT_ASSERTION_TYPE
-from medcity.kit.config import Settings
 from medcity.store.repository import Store
 from tests.auth.oauth_helpers import (
     FHIR_BASE,
     assertion,
     credentials_form,
     new_key,
+    oauth_client,
+    oauth_settings,
     public_jwks,
     register_system,
     system_token,
 )
 from tests.fhir.helpers import observation, patient
 
-
-@pytest.fixture
-def settings(auth_engine: Engine, region: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=auth_engine.url.render_as_string(hide_password=False), region=region,
-                    base_url="http://testserver", secret_dir=tmp_path / "keys", auth_required=True)  # fmt: skip
-
-
-@pytest.fixture
-def client(auth_engine: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=auth_engine)) as test_client:
-        yield test_client
+settings = pytest.fixture(oauth_settings)
+client = pytest.fixture(oauth_client)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ and every way a code or a verifier is refused."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -13,14 +11,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
-from medcity.app import create_app
 from medcity.auth import pkce
 from medcity.auth.tables import oauth_code
 from medcity.auth.users import Role
-from medcity.kit.config import Settings
 from medcity.kit.db import WRITE
 from medcity.store.repository import Store
-from tests.auth.oauth_helpers import FHIR_BASE, assertion, new_key, public_jwks, register_app
+from tests.auth.oauth_helpers import (
+    FHIR_BASE,
+    assertion,
+    new_key,
+    oauth_client,
+    oauth_settings,
+    public_jwks,
+    register_app,
+)
 from tests.fhir.helpers import patient
 from tests.web_login import add_web_user, csrf_of, log_in
 
@@ -28,16 +32,8 @@ REDIRECT = "https://app.example/callback"
 APP_SCOPE = "launch/patient openid fhirUser offline_access patient/*.rs user/*.rs"
 
 
-@pytest.fixture
-def settings(auth_engine: Engine, region: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=auth_engine.url.render_as_string(hide_password=False), region=region,
-                    base_url="http://testserver", secret_dir=tmp_path / "keys", auth_required=True)  # fmt: skip
-
-
-@pytest.fixture
-def client(auth_engine: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=auth_engine)) as test_client:
-        yield test_client
+settings = pytest.fixture(oauth_settings)
+client = pytest.fixture(oauth_client)
 
 
 @pytest.fixture

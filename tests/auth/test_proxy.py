@@ -5,7 +5,6 @@ own page. The link is a RelatedPerson plus the proxy account's patient."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,6 @@ def test_under_15_is_judged_on_the_earliest_possible_birthday() -> None:
     assert not proxy.is_child(None, today) and not proxy.is_child("garbage", today)
 
 
-@pytest.fixture
-def env(auth_engine: Engine, region: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setenv("MEDCITY_DATABASE_URL", auth_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MEDCITY_REGION", region)
-    monkeypatch.setenv("MEDCITY_SECRET_DIR", str(tmp_path / "keys"))
-    get_settings.cache_clear()
-    yield Store(auth_engine, region)
-    get_settings.cache_clear()
-
-
 def _person(store: Store, birth: str) -> str:
     return store.create({"resourceType": "Patient", "active": True, "birthDate": birth}).id
 
@@ -62,37 +51,37 @@ def _token_claims(username: str) -> tokens.TokenClaims:
                          is_revoked=lambda _j: False)  # fmt: skip
 
 
-def test_parent_of_a_child_acts_at_once(env: Store) -> None:
-    child = _person(env, f"{date.today().year - 5}-03-01")
+def test_parent_of_a_child_acts_at_once(env: Path, store: Store) -> None:
+    child = _person(store, f"{date.today().year - 5}-03-01")
     added = CliRunner().invoke(cli, ["users", "add", "--username", "mama", "--role", "proxy", "--patient", child],
                                input="mama-password\n")  # fmt: skip
     assert added.exit_code == 0, added.output
     assert "active" in added.output and "code" not in added.output
-    [related] = _related(env, child)
+    [related] = _related(store, child)
     assert related["active"] is True and related["identifier"][0]["value"] == "mama"
     assert related["relationship"][0]["coding"][0]["code"] == "PRN"
     assert _token_claims("mama").patient == child
 
 
-def test_adult_proxy_waits_for_the_code_and_a_wrong_code_does_not_help(env: Store) -> None:
-    adult = _person(env, "1950-01-01")
+def test_adult_proxy_waits_for_the_code_and_a_wrong_code_does_not_help(env: Path, store: Store) -> None:
+    adult = _person(store, "1950-01-01")
     runner = CliRunner()
     added = runner.invoke(cli, ["users", "add", "--username", "son", "--role", "proxy", "--patient", adult],
                           input="son-password\n")  # fmt: skip
     assert added.exit_code == 0, added.output
     code = re.search(r"one-time code.*: (\d{6})$", added.output.strip())
     assert code, added.output
-    [related] = _related(env, adult)
+    [related] = _related(store, adult)
     assert related["active"] is False
     assert _token_claims("son").patient is None  # acts for nobody yet
-    with env.engine.connect() as conn:
-        stored = conn.execute(select(proxy_code.c.code_hash).where(proxy_code.c.partition == env.region)).scalar()
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(proxy_code.c.code_hash).where(proxy_code.c.partition == store.region)).scalar()
     assert stored and stored.startswith("$argon2id$") and code.group(1) not in stored
     wrong = "000000" if code.group(1) != "000000" else "111111"
     assert runner.invoke(cli, ["proxy", "confirm", "--patient", adult, "--code", wrong]).exit_code == 1
     confirmed = runner.invoke(cli, ["proxy", "confirm", "--patient", adult, "--code", code.group(1)])
     assert confirmed.exit_code == 0, confirmed.output
-    assert _related(env, adult)[0]["active"] is True
+    assert _related(store, adult)[0]["active"] is True
     assert _token_claims("son").patient == adult
     # Single use: the same code again does nothing.
     assert runner.invoke(cli, ["proxy", "confirm", "--patient", adult, "--code", code.group(1)]).exit_code == 1
@@ -113,47 +102,47 @@ def _confirm(store: Store, patient: str, code: str) -> bool:
         return proxy.confirm(tx, patient=patient, code=code, now=datetime.now(UTC)) is not None
 
 
-def test_five_wrong_codes_void_the_request(env: Store) -> None:
-    adult, code = _pending(env, "nephew")
+def test_five_wrong_codes_void_the_request(store: Store) -> None:
+    adult, code = _pending(store, "nephew")
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(proxy.MAX_ATTEMPTS):
-        assert not _confirm(env, adult, wrong)
-    assert not _confirm(env, adult, code)
-    with env.engine.connect() as conn:
-        assert get_user(conn, region=env.region, username="nephew").patient is None  # type: ignore[union-attr]
+        assert not _confirm(store, adult, wrong)
+    assert not _confirm(store, adult, code)
+    with store.engine.connect() as conn:
+        assert get_user(conn, region=store.region, username="nephew").patient is None  # type: ignore[union-attr]
 
 
-def test_an_expired_code_is_refused(env: Store) -> None:
-    adult, code = _pending(env, "late")
-    with env.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        conn.execute(update(proxy_code).where(proxy_code.c.partition == env.region)
+def test_an_expired_code_is_refused(store: Store) -> None:
+    adult, code = _pending(store, "late")
+    with store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        conn.execute(update(proxy_code).where(proxy_code.c.partition == store.region)
                      .values(expires="2000-01-01T00:00:00.000000Z"))  # fmt: skip
-    assert not _confirm(env, adult, code)
+    assert not _confirm(store, adult, code)
 
 
-def test_a_code_confirms_only_for_its_own_patient(env: Store) -> None:
-    adult, code = _pending(env, "stranger")
-    other = _person(env, "1970-01-01")
-    assert not _confirm(env, other, code)
-    assert _confirm(env, adult, code)
+def test_a_code_confirms_only_for_its_own_patient(store: Store) -> None:
+    adult, code = _pending(store, "stranger")
+    other = _person(store, "1970-01-01")
+    assert not _confirm(store, other, code)
+    assert _confirm(store, adult, code)
 
 
-def test_refusals_when_linking(env: Store) -> None:
+def test_refusals_when_linking(store: Store) -> None:
     from medcity.kit.errors import Conflict, InvalidRequest, NotFound
 
-    child = _person(env, f"{date.today().year - 3}-01-01")
-    with env.transaction() as tx:
-        doctor = add_user(tx.conn, region=env.region, username="dr", role=Role.DOCTOR, password=None,
+    child = _person(store, f"{date.today().year - 3}-01-01")
+    with store.transaction() as tx:
+        doctor = add_user(tx.conn, region=store.region, username="dr", role=Role.DOCTOR, password=None,
                           now=datetime.now(UTC))  # fmt: skip
-        parent = add_user(tx.conn, region=env.region, username="papa", role=Role.PROXY, password=None,
+        parent = add_user(tx.conn, region=store.region, username="papa", role=Role.PROXY, password=None,
                           now=datetime.now(UTC))  # fmt: skip
         with pytest.raises(InvalidRequest):
             proxy.link(tx, proxy=doctor, patient=child, now=datetime.now(UTC))
         with pytest.raises(NotFound):
             proxy.link(tx, proxy=parent, patient="no-such-patient", now=datetime.now(UTC))
         proxy.link(tx, proxy=parent, patient=child, now=datetime.now(UTC))
-    with env.transaction() as tx:
-        linked = get_user(tx.conn, region=env.region, username="papa")
+    with store.transaction() as tx:
+        linked = get_user(tx.conn, region=store.region, username="papa")
         assert linked is not None
         with pytest.raises(Conflict):
             proxy.link(tx, proxy=linked, patient=child, now=datetime.now(UTC))

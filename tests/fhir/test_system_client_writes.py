@@ -4,35 +4,23 @@ visit and the diagnosis in the same record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from medcity.app import create_app
 from medcity.auth import tokens
 from medcity.auth.gate import fhir_base
 from medcity.demo.clinical import ACT_CODE, CONDITION_CLINICAL, CONDITION_VERIFICATION, ICD10
 from medcity.kit.config import Settings
 from medcity.store.repository import Store
-from tests.auth.oauth_helpers import new_key, public_jwks, register_system, system_token
+from tests.auth.oauth_helpers import new_key, oauth_client, oauth_settings, public_jwks, register_system, system_token
 from tests.fhir.helpers import patient
 
-
-@pytest.fixture
-def settings(engine: Engine, region: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=engine.url.render_as_string(hide_password=False), region=region,
-                    base_url="http://testserver", secret_dir=tmp_path / "keys", auth_required=True)  # fmt: skip
-
-
-@pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=engine)) as test_client:
-        yield test_client
+settings = pytest.fixture(oauth_settings)
+client = pytest.fixture(oauth_client)
 
 
 def _ref(rtype: str, rid: str) -> dict[str, str]:

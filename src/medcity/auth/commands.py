@@ -10,8 +10,7 @@ from pathlib import Path
 
 import typer
 
-from medcity.auth import clients, proxy, scopes, tokens, users
-from medcity.auth.gate import fhir_base
+from medcity.auth import clients, oauth, proxy, scopes, users
 from medcity.auth.users import Role
 from medcity.kit.config import get_settings
 from medcity.kit.db import WRITE, make_engine
@@ -153,24 +152,8 @@ def token(
     for item in scope.split():
         if item in scopes.CONTEXT_SCOPES or not scopes.fits_role(item, account.role):
             raise _fail(f"a {account.role} may not ask for '{item}'")
-    fhir_user = f"Practitioner/{account.practitioner}" if account.practitioner else None
-    if account.patient and account.role == Role.PATIENT:
-        fhir_user = f"Patient/{account.patient}"
-    typer.echo(
-        tokens.issue(
-            tokens.signing_key(settings.secret_dir),
-            issuer=settings.base_url,
-            audience=fhir_base(settings),
-            region=settings.region,
-            subject=account.username,
-            role=account.role.value,
-            scope=scope,
-            now=datetime.now(UTC),
-            patient=account.patient,
-            fhir_user=fhir_user,
-            organization=account.organization,
-        )
-    )
+    issued = oauth.mint(settings, account, scope, datetime.now(UTC), patient=account.patient, client_id=None)
+    typer.echo(issued.access_token)
 
 
 def _read_jwks(path: Path) -> object:

@@ -19,7 +19,7 @@ from typing import Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from medcity.auth import clients, pkce, scopes, tokens
 from medcity.auth.clients import Client
@@ -68,30 +68,38 @@ class Issued:
         return body
 
 
-def _mint_for_user(
-    settings: Settings, user: User, scope: str, patient: str | None, client_id: str, now: datetime
+def mint(
+    settings: Settings,
+    account: User,
+    scope: str,
+    now: datetime,
+    *,
+    patient: str | None,
+    client_id: str | None,
+    lifetime: timedelta = USER_TOKEN_LIFETIME,
 ) -> Issued:
-    fhir_user = f"Practitioner/{user.practitioner}" if user.practitioner else None
-    if user.role == Role.PATIENT and user.patient:
-        fhir_user = f"Patient/{user.patient}"
+    """An access token for ``account`` (a person, or a system client's own account)."""
+    fhir_user = f"Practitioner/{account.practitioner}" if account.practitioner else None
+    if account.role == Role.PATIENT and account.patient:
+        fhir_user = f"Patient/{account.patient}"
     jti = tokens.new_jti()
     token = tokens.issue(
         tokens.signing_key(settings.secret_dir),
         issuer=settings.base_url,
         audience=fhir_base(settings),
         region=settings.region,
-        subject=user.username,
-        role=user.role.value,
+        subject=account.username,
+        role=account.role.value,
         scope=scope,
         now=now,
         patient=patient,
         fhir_user=fhir_user,
-        organization=user.organization,
+        organization=account.organization,
         client_id=client_id,
         jti=jti,
-        lifetime=USER_TOKEN_LIFETIME,
+        lifetime=lifetime,
     )
-    return Issued(token, jti, _epoch(now + USER_TOKEN_LIFETIME), USER_TOKEN_LIFETIME, scope)
+    return Issued(token, jti, _epoch(now + lifetime), lifetime, scope)
 
 
 # ---- client authentication -------------------------------------------------------------------------------------
@@ -138,6 +146,15 @@ def authenticate_client(conn: Connection, settings: Settings, form: Mapping[str,
 # ---- the grants ------------------------------------------------------------------------------------------------
 
 
+def _held_by(conn: Connection, table: Table, region: str, secret: str, client: Client, what: str) -> tuple[Any, Any]:
+    """The row of a code or refresh token (found by its hash) and its key, when it was issued to ``client``."""
+    where = (table.c.partition == region, table.c.id == _hash(secret))
+    row = conn.execute(select(table).where(*where)).first()
+    if row is None or row.client_id != client.client_id:
+        raise invalid_grant(f"Unknown {what}")
+    return where, row
+
+
 def client_credentials(conn: Connection, settings: Settings, form: Mapping[str, str], now: datetime) -> dict[str, Any]:
     if "client_assertion" not in form:
         raise invalid_client("A system client authenticates with a private_key_jwt client_assertion")
@@ -151,23 +168,8 @@ def client_credentials(conn: Connection, settings: Settings, form: Mapping[str, 
     granted = [item for item in scopes.narrow(asked, list(client.scope)) if item.startswith("system/")]
     if not granted:
         raise OAuthError("invalid_scope", "None of the requested scopes is granted to this client")
-    scope = " ".join(granted)
-    jti = tokens.new_jti()
-    token = tokens.issue(
-        tokens.signing_key(settings.secret_dir),
-        issuer=settings.base_url,
-        audience=fhir_base(settings),
-        region=settings.region,
-        subject=client.client_id,
-        role=Role.SYSTEM.value,
-        scope=scope,
-        now=now,
-        organization=account.organization,
-        client_id=client.client_id,
-        jti=jti,
-        lifetime=SYSTEM_TOKEN_LIFETIME,
-    )
-    issued = Issued(token, jti, _epoch(now + SYSTEM_TOKEN_LIFETIME), SYSTEM_TOKEN_LIFETIME, scope)
+    issued = mint(settings, account, " ".join(granted), now, patient=None, client_id=client.client_id,
+                  lifetime=SYSTEM_TOKEN_LIFETIME)  # fmt: skip
     return issued.response()
 
 
@@ -176,10 +178,7 @@ def authorization_code(conn: Connection, settings: Settings, form: Mapping[str, 
     code, verifier, redirect_uri = form.get("code"), form.get("code_verifier"), form.get("redirect_uri")
     if not code or not verifier or not redirect_uri:
         raise invalid_request("code, code_verifier and redirect_uri are required")
-    where = (oauth_code.c.partition == settings.region, oauth_code.c.id == _hash(code))
-    row = conn.execute(select(oauth_code).where(*where)).first()
-    if row is None or row.client_id != client.client_id:
-        raise invalid_grant("Unknown authorization code")
+    where, row = _held_by(conn, oauth_code, settings.region, code, client, "authorization code")
     if row.used:
         # A code used twice was stolen or replayed: what it bought is withdrawn too (RFC 6749 §4.1.2).
         if row.access_jti and row.access_expires:
@@ -195,7 +194,7 @@ def authorization_code(conn: Connection, settings: Settings, form: Mapping[str, 
     user = get_user_by_id(conn, region=settings.region, user_id=row.user_id)
     if user is None or not user.active:
         raise invalid_grant("The user's account is disabled")
-    issued = _mint_for_user(settings, user, row.scope, row.patient, client.client_id, now)
+    issued = mint(settings, user, row.scope, now, patient=row.patient, client_id=client.client_id)
     # Only one exchange wins even when two race: the row flips from unused to used exactly once.
     flipped = conn.execute(
         update(oauth_code)
@@ -213,10 +212,7 @@ def refresh(conn: Connection, settings: Settings, form: Mapping[str, str], now: 
     presented = form.get("refresh_token")
     if not presented:
         raise invalid_request("refresh_token is required")
-    where = (refresh_token.c.partition == settings.region, refresh_token.c.id == _hash(presented))
-    row = conn.execute(select(refresh_token).where(*where)).first()
-    if row is None or row.client_id != client.client_id:
-        raise invalid_grant("Unknown refresh token")
+    where, row = _held_by(conn, refresh_token, settings.region, presented, client, "refresh token")
     if row.used:
         _revoke_family(conn, settings.region, row.family)  # a rotated-away token came back: it was copied
         raise invalid_grant("This refresh token was used already; its family is revoked")
@@ -234,7 +230,7 @@ def refresh(conn: Connection, settings: Settings, form: Mapping[str, str], now: 
         != 1
     ):
         raise invalid_grant("This refresh token was used already")
-    issued = _mint_for_user(settings, user, scope, row.patient, client.client_id, now)
+    issued = mint(settings, user, scope, now, patient=row.patient, client_id=client.client_id)
     rotated = _new_refresh(conn, settings.region, row.family, client, user, scope, row.patient, now)
     return issued.response(patient=_launch_patient(scope, row.patient), refresh_token=rotated)
 
