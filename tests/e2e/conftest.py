@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,20 +66,13 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
     pytest.fail(f"the server did not answer {url} within {STARTUP_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a real medcity server on a fresh SQLite database, for the whole session."""
-    workdir = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "MEDCITY_DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
-        "MEDCITY_REGION": "77",
-        "MEDCITY_SECRET_DIR": str(workdir / "keys"),
-    }
-    # A developer's own default language must not change what the tests see.
-    env.pop("MEDCITY_DEFAULT_LANGUAGE", None)
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "medcity.cli", "db", "upgrade"],
+def medcity(
+    env: dict[str, str], workdir: Path, *args: str, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the `medcity` command line against the test server's database; fails the test when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", "medcity.cli", *args],
+        input=input_text,
         env=env,
         cwd=workdir,
         capture_output=True,
@@ -86,9 +80,28 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=300,
         check=False,
     )
-    if upgrade.returncode != 0:
-        pytest.fail(f"medcity db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
+    if done.returncode != 0:
+        pytest.fail(f"medcity {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
 
+
+def server_env(workdir: Path, name: str) -> dict[str, str]:
+    """The environment of a server on its own SQLite database `name` in `workdir`, migrated."""
+    env = {
+        **os.environ,
+        "MEDCITY_DATABASE_URL": f"sqlite:///{workdir / name}",
+        "MEDCITY_REGION": "77",
+        "MEDCITY_SECRET_DIR": str(workdir / "keys"),
+    }
+    # A developer's own default language must not change what the tests see.
+    env.pop("MEDCITY_DEFAULT_LANGUAGE", None)
+    medcity(env, workdir, "db", "upgrade")
+    return env
+
+
+@contextmanager
+def serving(env: dict[str, str], workdir: Path) -> Iterator[str]:
+    """A real medcity server (uvicorn in a subprocess) with `env`; yields its base URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = workdir / "server.log"
@@ -123,6 +136,14 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real medcity server on a fresh SQLite database, for the whole session."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    with serving(server_env(workdir, "e2e.db"), workdir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     require_chromium()
     with sync_playwright() as playwright:
@@ -142,3 +163,15 @@ def page(browser: Browser, server_url: str) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """A server on the small demo city (`medcity demo seed --scale small`) with the demo logins
+    (`medcity users demo`): its base URL, its environment and its work folder (for more `medcity` commands)."""
+    workdir = tmp_path_factory.mktemp("e2e-demo")
+    env = server_env(workdir, "demo.db")
+    medcity(env, workdir, "demo", "seed", "--scale", "small")
+    medcity(env, workdir, "users", "demo")
+    with serving(env, workdir) as url:
+        yield url, env, workdir
