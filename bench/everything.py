@@ -1,0 +1,56 @@
+"""`Patient/$everything` for a patient with 1,000 resources, as a doctor with a bearer token (policy and audit on),
+one client, one uvicorn worker: the first page (the default 100 entries) and the whole record in one page.
+
+Target: p95 <= 100 ms, on SQLite and on PostgreSQL.
+Usage: python bench/everything.py [--engine sqlite|postgresql|both] [--requests 200] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _common import database, report, served
+from chart_render import REGION, RESOURCES, add_doctor, load_record, measure
+
+
+def doctor_token(url: str) -> str:
+    medcity = Path(sys.executable).parent / "medcity"
+    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": REGION}
+    done = subprocess.run([str(medcity), "token", "--user", "bench.doctor"], env=env, check=True, capture_output=True,
+                          text=True)  # fmt: skip
+    return done.stdout.strip().splitlines()[-1]
+
+
+def run(engine: str, requests: int, runs: int) -> dict[str, Any]:
+    with database(engine) as url, served(url, REGION) as base:
+        pid, polyclinic = load_record(base)
+        add_doctor(url, polyclinic)
+        headers = {"Authorization": f"Bearer {doctor_token(url)}", "Accept": "application/fhir+json"}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            whole = client.get(f"/fhir/Patient/{pid}/$everything?_count=1000").json()
+            assert whole["total"] >= RESOURCES, whole.get("total")
+            return {
+                "first_page_100": measure(base, client, f"/fhir/Patient/{pid}/$everything", requests, runs),
+                "one_page_1000": measure(base, client, f"/fhir/Patient/{pid}/$everything?_count=1000", requests, runs),
+                "total": whole["total"],
+            }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    report("everything", {e: run(e, args.requests, args.runs) for e in engines} | {"target_p95_ms": 100})
+
+
+if __name__ == "__main__":
+    main()
