@@ -291,16 +291,16 @@ def followup(
          ("date", f"ge{since}"), ("_sort", "-date"), ("_count", "200")],
         restrict=restrict,
     ).matches  # fmt: skip
-    seen = _seen(tx, [s.id for s in found])
+    seen = _seen(tx, organization, ("authored-on", f"ge{since}")) if found else set()
     return [FollowUp(summary=s, seen=s.id in seen) for s in found]
 
 
-def _seen(tx: Tx, ids: list[str]) -> set[str]:
-    if not ids:
-        return set()
+def _seen(tx: Tx, organization: str, narrowed: tuple[str, str]) -> set[str]:
+    """The summaries the organisation has marked seen, among the marks `narrowed` selects (made since the window
+    opened, or on one summary): a search by the organisation, not by a long list of summaries."""
     marks = tx.search(
         "Task",
-        [("code", f"{TASK_KIND}|{FOLLOWUP_SEEN}"), ("focus", ",".join(f"Composition/{i}" for i in ids)),
+        [("code", f"{TASK_KIND}|{FOLLOWUP_SEEN}"), ("requester", f"Organization/{organization}"), narrowed,
          ("_count", "1000")],
     ).matches  # fmt: skip
     return {cid for mark in marks if (cid := ref_id(mark.resource.get("focus"), "Composition"))}
@@ -313,7 +313,7 @@ def mark_seen(
     stored = tx.current("Composition", summary)
     if stored is None or stored.deleted or not is_discharge_summary(stored.resource):
         raise NotFound(f"Composition/{summary} is not a discharge summary")
-    if _seen(tx, [summary]):
+    if _seen(tx, organization, ("focus", f"Composition/{summary}")):
         return None
     task: JSON = {
         "resourceType": "Task",
