@@ -23,7 +23,6 @@ from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import gettext
 from medcity.registry.catalogue import SPECIALTIES
 from medcity.store.repository import Store, StoredResource, Tx
-from medcity.store.values import now_instant
 from medcity.terminology import service as terminology
 from medcity.visits import protocol, service, vitals
 from medcity.visits.rules import VisitError
@@ -343,14 +342,11 @@ def _save(
             if checked.warnings and not confirmed:
                 warnings = [word(w.text, w.values, lang) for w in checked.warnings]
                 return _visit_page(request, tx, access, visit, values=typed, warnings=warnings)
-            planned = service.planned_resources(checked, visit=visit, practitioner=principal.practitioner or "",
-                                                organization=principal.organization, when=now_instant())  # fmt: skip
-            for data in planned:
-                access.require("create", data["resourceType"], data)
             access.require("update", "Encounter", visit.encounter.resource)
-            signed = service.sign(tx, visit=visit, practitioner=principal.practitioner,
-                                  organization=principal.organization, form=parsed, planned=planned,
-                                  checked=checked)  # fmt: skip
+            signed = service.sign(
+                tx, visit=visit, practitioner=principal.practitioner, organization=principal.organization,
+                form=parsed, checked=checked, ask=lambda data: access.require("create", data["resourceType"], data),
+            )  # fmt: skip
             for stored in signed.written:
                 access.record("create" if stored.version == 1 else "update", stored.type, stored.id)
     except VisitError as refused:

@@ -13,6 +13,7 @@ even when two signings race (the second one finds the visit finished, or fails o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -414,11 +415,12 @@ def sign(
     practitioner: str | None,
     organization: str | None,
     form: ProtocolForm,
-    planned: list[JSON] | None = None,
     checked: Checked | None = None,
+    ask: Callable[[JSON], None] | None = None,
     when: str | None = None,
 ) -> Signed:
-    """Sign the protocol: everything is written in `tx`, after every check; a second signing is 409."""
+    """Sign the protocol: everything is written in `tx`, after every check; a second signing is 409. `ask` is
+    shown each resource to be created first (the caller's access policy), and may refuse by raising."""
     doctor = _require_open(visit, practitioner)
     when = when or now_instant()
     checked = checked or check_protocol(form)
@@ -427,8 +429,10 @@ def sign(
     current = tx.current("Encounter", visit.id, for_update=True)
     if current is None or current.version != visit.encounter.version:
         raise conflict(N_("This visit was changed at the same time: reload the page"))
-    planned = planned or planned_resources(checked, visit=visit, practitioner=doctor, organization=organization,
-                                           when=when)  # fmt: skip
+    planned = planned_resources(checked, visit=visit, practitioner=doctor, organization=organization, when=when)
+    for data in planned:
+        if ask is not None:
+            ask(data)
     written = [tx.create(data).stored for data in planned]
     conditions = [ref("Condition", s.id) for s in written if s.type == "Condition"]
     diagnosis_text = "\n".join(f"{code} {terminology.display(code, 'ru') or ''}".strip() for code in checked.codes)

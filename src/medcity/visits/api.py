@@ -1,0 +1,64 @@
+"""FHIR face of the visit: `POST /fhir/Encounter/{id}/$sign-visit` signs the protocol of a visit in progress, with
+the same checks and the same one transaction as the doctor's page.
+
+In: a Parameters resource with `complaints`, `anamnesis`, `examination`, `recommendations` (valueString),
+`diagnosis` (valueCoding or valueCode, repeated, the main one first), vital signs `systolic`, `diastolic`,
+`pulse`, `temperature` (°C), `height` (cm), `weight` (kg), `spo2` (%) as valueDecimal, optional `suggestion-id`
+(from `Condition/$suggest`) and `confirm` (valueBoolean: sign although some vital signs are unusual).
+Out: the signed Composition. Refusals: 403 (another doctor's visit), 409 (already signed), 422 (what is wrong).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medcity.kit.hooks import JSON, OperationCall, operation
+from medcity.kit.i18n import N_
+from medcity.kit.parameters import Parameters
+from medcity.visits import protocol, service, vitals
+from medcity.visits.rules import unprocessable
+
+
+def _diagnoses(params: Parameters) -> list[str]:
+    codes = []
+    for value in params.all("diagnosis"):
+        code = value.get("code") if isinstance(value, dict) else value
+        if isinstance(code, str):
+            codes.append(code)
+    return codes
+
+
+def protocol_form(parameters: Any) -> service.ProtocolForm:
+    params = Parameters(parameters)
+    return service.ProtocolForm(
+        texts={name: params.text(name) or "" for name in protocol.TEXT_FIELDS},
+        diagnoses=_diagnoses(params),
+        vitals={m.field: params.text(m.field) for m in vitals.ENTERED},
+        suggestion_id=params.text("suggestion-id"),
+    )
+
+
+@operation("sign-visit", resource_types=("Encounter",), type_level=False, instance_level=True, affects_state=True,
+           description="Sign a visit's protocol: Encounter finished, Conditions, vital signs and the Composition "
+           "in one transaction")  # fmt: skip
+def sign_visit(call: OperationCall) -> JSON:
+    form = protocol_form(call.parameters)
+    confirmed = Parameters(call.parameters).boolean("confirm") or False
+    principal = call.principal
+    access = call.access
+    with call.store.transaction() as tx:
+        visit = service.load_visit(tx, encounter_id=call.resource_id or "")
+        if access is not None:
+            access.require("update", "Encounter", visit.encounter)
+        checked = service.check_protocol(form)
+        if checked.warnings and not confirmed:
+            unusual = "; ".join(w.text % w.values for w in checked.warnings)
+            raise unprocessable(N_("Unusual vital signs (%(unusual)s): check them, and send confirm=true to sign"),
+                                field="confirm", unusual=unusual)  # fmt: skip
+        ask = (lambda data: access.require("create", data["resourceType"], data)) if access is not None else None
+        signed = service.sign(tx, visit=visit, practitioner=principal.practitioner,
+                              organization=principal.organization, form=form, checked=checked, ask=ask)  # fmt: skip
+    if access is not None:
+        for stored in signed.written:
+            access.record("create" if stored.version == 1 else "update", stored.type, stored.id)
+    return signed.document.resource
