@@ -141,13 +141,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(url: str, region: str = "77") -> Iterator[str]:
-    """One uvicorn worker serving the app on `url`, so figures compare per core."""
+def served(url: str, region: str = "77", workers: int = 1) -> Iterator[str]:
+    """Uvicorn serving the app on `url`: one worker by default, so figures compare per core."""
     port = free_port()
     env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "medcity.app:create_app", "--factory", "--port", str(port),
-         "--workers", "1", "--log-level", "warning", "--no-access-log"],
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
         env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from medcity.kit.i18n import N_
 from medcity.lab.rules import DOCUMENT_TYPES
-from medcity.lab.service import REPORT_CATEGORY, addressed_order, reports_for, test_of
-from medcity.orders.catalogue import DIAGNOSTIC, concept
+from medcity.lab.service import addressed_order, report_body, reports_for, test_of
+from medcity.orders.catalogue import DIAGNOSTIC
 from medcity.orders.errors import Refusal
 from medcity.orders.service import now_instant, write
 from medcity.scheduling.resources import ref
@@ -65,24 +65,10 @@ def report_study(
         raise Refusal(N_("The order is %(state)s; its report cannot be written"), state=stored.resource.get("status"))
     if reports_for(tx, [stored.id]):
         raise Refusal(N_("This study already has a report"))
-    code, display = SECTION[test.category or "imaging"]
-    body: JSON = {
-        "resourceType": "DiagnosticReport",
-        "status": "final",
-        "category": [{"coding": [{"system": REPORT_CATEGORY, "code": code, "display": display}]}],
-        "code": concept(test.code, test.en, test.ru),
-        "subject": stored.resource["subject"],
-        "basedOn": [ref("ServiceRequest", stored.id)],
-        "effectiveDateTime": now_instant(),
-        "issued": now_instant(),
-        "conclusion": conclusion.strip(),
-    }
-    if organization:
-        body["performer"] = [ref("Organization", organization)]
+    body = report_body(stored, test, SECTION[test.category or "imaging"], organization, status="final")
+    body.update({"issued": now_instant(), "conclusion": conclusion.strip()})
     if interpreter:
         body["resultsInterpreter"] = [ref("Practitioner", interpreter)]
-    if "encounter" in stored.resource:
-        body["encounter"] = stored.resource["encounter"]
     if imaging_study:
         found = tx.current("ImagingStudy", imaging_study.strip())
         if found is None or found.deleted:

@@ -193,6 +193,25 @@ def _observation(order: StoredResource, specimen: str | None, code: str, value: 
     return data
 
 
+def report_body(order: StoredResource, test: Test, section: tuple[str, str], organization: str | None, *,
+                status: str) -> JSON:  # fmt: skip
+    """A DiagnosticReport of `order` by `organization` in the v2-0074 diagnostic service `section` (code, display)."""
+    body: JSON = {
+        "resourceType": "DiagnosticReport",
+        "status": status,
+        "category": [{"coding": [{"system": REPORT_CATEGORY, "code": section[0], "display": section[1]}]}],
+        "code": concept(test.code, test.en, test.ru),
+        "subject": order.resource["subject"],
+        "basedOn": [ref("ServiceRequest", order.id)],
+        "effectiveDateTime": now_instant(),
+    }
+    if organization:
+        body["performer"] = [ref("Organization", organization)]
+    if "encounter" in order.resource:
+        body["encounter"] = order.resource["encounter"]
+    return body
+
+
 def enter_results(
     tx: Tx,
     *,
@@ -234,22 +253,10 @@ def enter_results(
             results.append(write(tx, data))
         elif code in previous:
             results.append(previous[code])
-    body: JSON = {
-        "resourceType": "DiagnosticReport",
-        "status": "preliminary",
-        "category": [{"coding": [{"system": REPORT_CATEGORY, "code": "LAB", "display": "Laboratory"}]}],
-        "code": concept(test.code, test.en, test.ru),
-        "subject": stored.resource["subject"],
-        "basedOn": [ref("ServiceRequest", stored.id)],
-        "effectiveDateTime": now_instant(),
-        "result": [ref("Observation", o.id) for o in results],
-    }
+    body = report_body(stored, test, ("LAB", "Laboratory"), organization, status="preliminary")
+    body["result"] = [ref("Observation", o.id) for o in results]
     if specimen:
         body["specimen"] = [ref("Specimen", specimen)]
-    if organization:
-        body["performer"] = [ref("Organization", organization)]
-    if "encounter" in stored.resource:
-        body["encounter"] = stored.resource["encounter"]
     if report is not None:
         body["id"] = report["id"]
     return write(tx, _with_extension(body, ENTERED_BY, entered_by))

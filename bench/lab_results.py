@@ -1,0 +1,128 @@
+"""Laboratory results ingest: transaction Bundles of one DiagnosticReport with 10 Observations, each for an open
+order, posted to /fhir by concurrent clients (as a laboratory's middleware would) into PostgreSQL. Every result
+passes the laboratory's rules (known open order, unit, physically possible, range and flag filled in), and each
+report completes its order and notifies the patient (and the doctor, for a critical value) in its transaction.
+Target: >= 300 reports/s on this machine.
+
+Usage: python bench/lab_results.py [--engine postgresql|sqlite] [--reports 600] [--clients 8] [--workers 2]
+                                   [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import orjson
+from _common import FHIR_JSON, database, median, patient, report, served
+from sqlalchemy import Engine
+
+from medcity.kit.db import make_engine
+from medcity.orders.catalogue import LOINC, UCUM, catalogue
+from medcity.orders.service import category_concept
+from medcity.store.repository import Store
+
+# Ten catalogued analytes with a typical value and spread: a blood count and a chemistry panel.
+PANEL = [("6690-2", 6.5, 1.5), ("789-8", 4.6, 0.4), ("718-7", 140, 12), ("4544-3", 42, 3), ("777-3", 250, 50),
+         ("2823-3", 4.3, 0.4), ("2951-2", 140, 3), ("14749-6", 5.4, 1.0), ("14682-9", 85, 15), ("1988-5", 3, 2)]  # fmt: skip
+REGION = "77"
+
+
+def setup(url: str, reports: int, seed: int) -> list[tuple[str, str]]:
+    """Patients, a laboratory and a doctor, and one open order per report: (patient, order) pairs."""
+    rng = random.Random(seed)
+    engine: Engine = make_engine(url)
+    store = Store(engine, REGION)
+    with store.transaction() as tx:
+        lab = tx.create({"resourceType": "Organization", "name": "Лаборатория"}).stored.id
+        doctor = tx.create({"resourceType": "Practitioner", "name": [{"family": "Врачев"}]}).stored.id
+        patients = [tx.create(patient(rng, i)).stored.id for i in range(max(1, reports // 5))]
+        pairs = []
+        for i in range(reports):
+            who = patients[i % len(patients)]
+            order = tx.create({
+                "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                "category": [category_concept("lab")],
+                "code": {"coding": [{"system": LOINC, "code": "58410-2"}]},
+                "subject": {"reference": f"Patient/{who}"},
+                "requester": {"reference": f"Practitioner/{doctor}"},
+                "performer": [{"reference": f"Organization/{lab}"}],
+            }).stored.id  # fmt: skip
+            pairs.append((who, order))
+    engine.dispose()
+    return pairs
+
+
+def bundle(rng: random.Random, who: str, order: str) -> dict[str, Any]:
+    analytes = catalogue().analytes
+    entries = []
+    for i, (code, mean, sd) in enumerate(PANEL):
+        low, high = analytes[code].limits
+        value = round(min(max(rng.gauss(mean, sd), low), high), analytes[code].decimals)
+        unit = analytes[code].unit
+        entries.append({
+            "fullUrl": f"urn:uuid:{order[:8]}-0000-4000-8000-{i:012d}",
+            "resource": {
+                "resourceType": "Observation", "status": "final",
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                          "code": "laboratory"}]}],
+                "code": {"coding": [{"system": LOINC, "code": code}]},
+                "subject": {"reference": f"Patient/{who}"}, "basedOn": [{"reference": f"ServiceRequest/{order}"}],
+                "effectiveDateTime": "2026-11-30T08:00:00Z",
+                "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+            },
+            "request": {"method": "POST", "url": "Observation"},
+        })  # fmt: skip
+    report_entry = {
+        "resource": {
+            "resourceType": "DiagnosticReport", "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}],
+            "code": {"coding": [{"system": LOINC, "code": "58410-2"}]},
+            "subject": {"reference": f"Patient/{who}"}, "basedOn": [{"reference": f"ServiceRequest/{order}"}],
+            "issued": "2026-11-30T10:00:00Z", "result": [{"reference": e["fullUrl"]} for e in entries],
+        },
+        "request": {"method": "POST", "url": "DiagnosticReport"},
+    }  # fmt: skip
+    return {"resourceType": "Bundle", "type": "transaction", "entry": [*entries, report_entry]}
+
+
+def run_once(engine: str, reports: int, clients: int, workers: int, seed: int) -> float:
+    rng = random.Random(seed)
+    with database(engine) as url:
+        pairs = setup(url, reports + 1, seed)
+        bodies = [orjson.dumps(bundle(rng, who, order)) for who, order in pairs]
+        with served(url, REGION, workers=workers) as base:
+            with httpx.Client(base_url=base, timeout=120) as warm:
+                warm.post("/fhir", content=bodies.pop(), headers=FHIR_JSON).raise_for_status()
+
+            def send(body: bytes) -> None:
+                with httpx.Client(base_url=base, timeout=120) as client:
+                    client.post("/fhir", content=body, headers=FHIR_JSON).raise_for_status()
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(send, bodies))
+            elapsed = time.perf_counter() - start
+    return len(bodies) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine", default="postgresql", choices=["sqlite", "postgresql"])
+    parser.add_argument("--reports", type=int, default=600)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    rates = [run_once(args.engine, args.reports, args.clients, args.workers, seed) for seed in range(args.runs)]
+    report("lab_results", {"engine": args.engine, "observations_per_report": len(PANEL), "reports": args.reports,
+                           "clients": args.clients, "workers": args.workers, "reports_per_s": round(median(rates), 1),
+                           "runs": [round(r, 1) for r in rates], "target_reports_per_s": 300})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
