@@ -130,7 +130,7 @@ def test_analyst_sees_no_patient_data(client: TestClient, settings: Settings, da
 def test_doctor_and_admin(client: TestClient, settings: Settings, data: dict[str, str]) -> None:
     doctor = _token(settings, "doctor", "user/*.cruds", fhir_user="Practitioner/pr1", organization="pc1")
     assert client.get(f"/fhir/Observation/{data['o1']}", headers=doctor).status_code == 200  # p1 is attached to pc1
-    assert client.get(f"/fhir/Observation/{data['o2']}", headers=doctor).status_code == 404  # p2 is not in care
+    assert client.get(f"/fhir/Observation/{data['o2']}", headers=doctor).status_code == 403  # not in care: test_care
     assert client.delete(f"/fhir/Observation/{data['o1']}", headers=doctor).status_code == 403
     admin = _token(settings, "admin", "user/*.cruds")
     assert client.delete(f"/fhir/Observation/{data['o2']}", headers=admin).status_code in (200, 204)

@@ -33,7 +33,11 @@ def test_a_page_sends_a_stranger_to_the_login_and_back(guarded: TestClient) -> N
     response = guarded.get("/test/patient/p1?tab=results", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=%2Ftest%2Fpatient%2Fp1%3Ftab%3Dresults"
-    add_web_user(guarded, "dr.who", Role.DOCTOR)
+    # The doctor's care relationship: p1 is attached to the doctor's organisation.
+    guarded.app.state.store.update(
+        {"resourceType": "Patient", "id": "p1", "managingOrganization": {"reference": "Organization/o1"}}
+    )
+    add_web_user(guarded, "dr.who", Role.DOCTOR, organization="o1")
     assert log_in(guarded, "dr.who", next_path="/test/patient/p1?tab=results") == "/test/patient/p1?tab=results"
     assert guarded.get("/test/patient/p1").json() == {"shown": "p1"}
 

@@ -1,0 +1,195 @@
+"""Access policy overhead: the same reads and searches with the policy switched off, and through it.
+
+"Off" is a test-only build of the app: no token, the anonymous operator, and the audit write replaced by nothing, so
+neither authentication, policy nor audit runs. "On" sends a bearer token: a patient reading their own record, and
+a doctor of a polyclinic with 1,000 attached patients (out of 5,000) and 500 booked appointments, reading and
+searching patients in their care (the care set is an SQL subquery checked per read and joined into each search).
+Each figure is the median requests/s of closed-loop HTTP clients against one uvicorn worker.
+
+Target (issue 3): authentication + policy + audit cost at most 15 % on `GET /fhir/Patient/{id}` and on a search.
+Usage: python bench/auth_overhead.py [--engine sqlite|postgresql|both] [--runs 3] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _common import ROOT, database, free_port, median, patient, report
+
+from medcity.app import create_app
+from medcity.auth import gate, tokens
+from medcity.kit.db import make_engine
+from medcity.store.repository import Store
+
+BASE_URL = "http://bench.local"
+PATIENTS, ATTACHED, BOOKED = 5000, 1000, 500
+CLIENTS = 16
+
+
+def off_app() -> Any:
+    """The app with the policy off: no token (auth not required) and no audit write."""
+    gate.audit.write = lambda *args, **kwargs: None  # type: ignore[assignment]
+    return create_app()
+
+
+def seed(url: str, region: str) -> dict[str, Any]:
+    rng = random.Random(11)
+    engine = make_engine(url)
+    store = Store(engine, region)
+    try:
+        with store.transaction() as tx:
+            clinic = tx.create({"resourceType": "Organization", "name": "Поликлиника 1"}).stored.id
+            other = tx.create({"resourceType": "Organization", "name": "Поликлиника 2"}).stored.id
+            doctor = tx.create({"resourceType": "Practitioner", "name": [{"family": "Врачова"}]}).stored.id
+            links = {"practitioner": {"reference": f"Practitioner/{doctor}"},
+                     "organization": {"reference": f"Organization/{clinic}"}}  # fmt: skip
+            role = tx.create({"resourceType": "PractitionerRole", **links}).stored.id
+        ids: list[str] = []
+        for start in range(0, PATIENTS, 500):
+            with store.transaction() as tx:
+                for i in range(start, start + 500):
+                    org = clinic if i < ATTACHED else other
+                    data = {**patient(rng, i), "managingOrganization": {"reference": f"Organization/{org}"}}
+                    pid = tx.create(data).stored.id
+                    ids.append(pid)
+                    for _ in range(2):
+                        tx.create(_observation(pid))
+                    if ATTACHED <= i < ATTACHED + BOOKED:
+                        tx.create(_appointment(pid, role, rng))
+    finally:
+        engine.dispose()
+    cared = ids[:ATTACHED] + ids[ATTACHED : ATTACHED + BOOKED]
+    return {"doctor": doctor, "clinic": clinic, "cared": cared, "patient": ids[0]}
+
+
+def _observation(pid: str) -> dict[str, Any]:
+    return {"resourceType": "Observation", "status": "final", "code": {"text": "Пульс"},
+            "subject": {"reference": f"Patient/{pid}"}, "valueQuantity": {"value": 70}}  # fmt: skip
+
+
+def _appointment(pid: str, role: str, rng: random.Random) -> dict[str, Any]:
+    when = (datetime.now(UTC) + timedelta(days=rng.randint(-200, 30))).strftime("%Y-%m-%dT10:00:00Z")
+    return {"resourceType": "Appointment", "status": "booked", "start": when, "end": when,
+            "participant": [{"actor": {"reference": f"Patient/{pid}"}, "status": "accepted"},
+                            {"actor": {"reference": f"PractitionerRole/{role}"}, "status": "accepted"}]}  # fmt: skip
+
+
+def _token(secret_dir: Path, region: str, role: str, scope: str, **claims: Any) -> str:
+    return tokens.issue(tokens.signing_key(secret_dir), issuer=BASE_URL, audience=f"{BASE_URL}/fhir", region=region,
+                        subject=f"bench-{role}", role=role, scope=scope, now=datetime.now(UTC),
+                        lifetime=timedelta(hours=2), **claims)  # fmt: skip
+
+
+@contextmanager
+def serve(url: str, region: str, secret_dir: Path, factory: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region, "MEDCITY_BASE_URL": BASE_URL,
+           "MEDCITY_SECRET_DIR": str(secret_dir), "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT / 'src'}"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port),
+                             "--log-level", "warning", "--no-access-log"], env=env)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def load(base: str, seconds: float, request: Callable[[httpx.Client, random.Random], httpx.Response]) -> float:
+    """Requests/s of CLIENTS closed-loop clients for `seconds`; any non-2xx answer is an error."""
+    done: list[int] = []
+    stop = time.monotonic() + seconds
+
+    def worker(seed: int) -> None:
+        rng, count = random.Random(seed), 0
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while time.monotonic() < stop:
+                response = request(client, rng)
+                if response.status_code >= 300:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+                count += 1
+        done.append(count)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENTS)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if len(done) != CLIENTS:
+        raise RuntimeError("a client failed")
+    return sum(done) / (time.monotonic() - started)
+
+
+def run(engine: str, runs: int, seconds: int) -> dict[str, Any]:
+    region = "77"
+    with database(engine) as url, tempfile.TemporaryDirectory() as keys:
+        secret_dir = Path(keys)
+        world = seed(url, region)
+        cared, own = world["cared"], world["patient"]
+        doctor = {"authorization": "Bearer " + _token(secret_dir, region, "doctor", "user/*.cruds",
+                                                      fhir_user=f"Practitioner/{world['doctor']}",
+                                                      organization=world["clinic"])}  # fmt: skip
+        me = {"authorization": "Bearer " + _token(secret_dir, region, "patient", "patient/*.rs", patient=own)}
+
+        def read(headers: dict[str, str] | None, fixed: str | None = None) -> Callable[..., httpx.Response]:
+            return lambda c, rng: c.get(f"/fhir/Patient/{fixed or rng.choice(cared)}", headers=headers)
+
+        def search(headers: dict[str, str] | None) -> Callable[..., httpx.Response]:
+            return lambda c, rng: c.get(f"/fhir/Observation?subject=Patient/{rng.choice(cared)}", headers=headers)
+
+        figures: dict[str, list[float]] = {}
+        for label, factory in (("off", "auth_overhead:off_app"), ("on", "medcity.app:create_app")):
+            with serve(url, region, secret_dir, factory) as base:
+                load(base, 2, read(None if label == "off" else doctor))  # warm up
+                for _ in range(runs):
+                    if label == "off":
+                        figures.setdefault("read_off", []).append(load(base, seconds, read(None)))
+                        figures.setdefault("search_off", []).append(load(base, seconds, search(None)))
+                    else:
+                        figures.setdefault("read_patient_token", []).append(load(base, seconds, read(me, own)))
+                        figures.setdefault("read_doctor_token", []).append(load(base, seconds, read(doctor)))
+                        figures.setdefault("search_doctor_token", []).append(load(base, seconds, search(doctor)))
+        rps = {key: round(median(values)) for key, values in figures.items()}
+        return {
+            "rps": rps,
+            "overhead_read_patient": round(1 - rps["read_patient_token"] / rps["read_off"], 3),
+            "overhead_read_doctor": round(1 - rps["read_doctor_token"] / rps["read_off"], 3),
+            "overhead_search_doctor": round(1 - rps["search_doctor_token"] / rps["search_off"], 3),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    args = parser.parse_args()
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    report("auth_overhead", {e: run(e, args.runs, args.seconds) for e in engines} | {"target_overhead": 0.15})
+
+
+if __name__ == "__main__":
+    main()
