@@ -2,7 +2,8 @@
 transaction (rules, inventory row, FHIR Slot update, FHIR Appointment create), from several processes so that the
 GIL is not the limit; then the same check that no slot was booked twice. In the same run, pgbench with 64 clients
 runs the minimal SQL transaction a booking needs (claim the slot row, insert the appointment row): the ratio says
-how close to the database's limit the booking path is.
+how close to the database's limit the booking path is. A booking also writes its notice to the patient (a
+Communication), as every booking does.
 
 Target: >= 500 bookings/s, zero double bookings.
 Usage: python bench/booking_throughput.py [--runs 3] [--seconds 15] [--processes 4] [--clients 64]
@@ -48,14 +49,16 @@ COMMIT;
 
 
 def setup(url: str, *, roles: int, patients: int) -> tuple[list[str], list[str]]:
-    """Every day 08:00-12:00, 15-minute slots, for `roles` district therapists; `patients` patients."""
+    """Every day 08:00-12:00, 15-minute slots, from tomorrow on (so that no slot begins during the runs), for
+    `roles` district therapists; `patients` patients."""
     store = Store(make_engine(url), REGION)
     slots: list[str] = []
+    tomorrow = (utcnow() + timedelta(days=1)).date()
     for r in range(roles):
         sessions = tuple(Session(weekday=d, start=clock(8), end=clock(12), room=f"loc{r % 50}") for d in range(7))
         template = Template(role=f"role{r}", organization=f"org{r % 50}", specialty=SPECIALTY, sessions=sessions)
         with store.transaction() as tx:
-            slots += publish_schedule(tx, template=template)
+            slots += publish_schedule(tx, template=template, first_day=tomorrow)
     ids: list[str] = []
     while len(ids) < patients:
         with store.transaction() as tx:
