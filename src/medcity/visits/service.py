@@ -21,9 +21,9 @@ from typing import Any
 from medcity.ai import service as ai
 from medcity.ai import tables as ai_feedback
 from medcity.ai.service import Suggestion
-from medcity.kit.errors import NotFound
+from medcity.kit.errors import NotFound, PreconditionFailed
 from medcity.kit.i18n import N_
-from medcity.kit.ids import is_valid_id
+from medcity.kit.ids import is_valid_id, new_id
 from medcity.registry.catalogue import SPECIALTIES, specialty_concept
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import StoredResource, Tx
@@ -236,6 +236,7 @@ class Visit:
     encounter: StoredResource
     patient: StoredResource
     draft: dict[str, str] = field(default_factory=dict)
+    draft_resource: StoredResource | None = None
     document: StoredResource | None = None
 
     @property
@@ -281,6 +282,7 @@ def load_visit(tx: Tx, *, encounter_id: str) -> Visit:
     visit = Visit(encounter=encounter, patient=tx.read("Patient", patient))
     draft = tx.current("QuestionnaireResponse", draft_id(encounter_id))
     if draft is not None and not draft.deleted:
+        visit.draft_resource = draft
         visit.draft = {
             str(item.get("linkId")): str((item.get("answer") or [{}])[0].get("valueString", ""))
             for item in draft.resource.get("item") or []
@@ -424,17 +426,29 @@ def sign(
     doctor = _require_open(visit, practitioner)
     when = when or now_instant()
     checked = checked or check_protocol(form)
-    # Locks the encounter row (PostgreSQL) or holds the write lock (SQLite) before the final check, so two
-    # signings of one visit cannot both pass it.
-    current = tx.current("Encounter", visit.id, for_update=True)
-    if current is None or current.version != visit.encounter.version:
-        raise conflict(N_("This visit was changed at the same time: reload the page"))
     planned = planned_resources(checked, visit=visit, practitioner=doctor, organization=organization, when=when)
     for data in planned:
         if ask is not None:
             ask(data)
-    written = [tx.create(data).stored for data in planned]
-    conditions = [ref("Condition", s.id) for s in written if s.type == "Condition"]
+    # Ids first, so that the Encounter and the document can point at the Conditions before they are written.
+    ids = [new_id() for _ in planned]
+    conditions = [ref("Condition", rid) for rid, data in zip(ids, planned, strict=True)
+                  if data["resourceType"] == "Condition"]  # fmt: skip
+    finished = {**visit.encounter.resource, "status": "finished"}
+    finished["period"] = {**(finished.get("period") or {}), "end": when}
+    finished["diagnosis"] = [{"condition": c, "rank": rank} for rank, c in enumerate(conditions, start=1)]
+    finished["reasonCode"] = [{"text": checked.texts["complaints"][:500]}]
+    # The update locks the encounter's row (PostgreSQL; SQLite holds the write lock already) and fails when it
+    # changed since the visit was read, so two signings of one visit cannot both pass. Updates go first and
+    # creates last, so that the creates are written together, in bulk, at the end.
+    try:
+        written = [tx.update(finished, if_match=visit.encounter.version).stored]
+    except PreconditionFailed:
+        raise conflict(N_("This visit was changed at the same time: reload the page")) from None
+    if visit.draft_resource is not None:
+        completed = {**visit.draft_resource.resource, "status": "completed", "authored": when}
+        written.append(tx.update(completed, if_match=visit.draft_resource.version).stored)
+    written += [tx.create(data, rid=rid).stored for rid, data in zip(ids, planned, strict=True)]
     diagnosis_text = "\n".join(f"{code} {terminology.display(code, 'ru') or ''}".strip() for code in checked.codes)
     document = protocol.composition(
         texts=checked.texts, diagnosis_text=diagnosis_text, conditions=conditions,
@@ -442,19 +456,7 @@ def sign(
         author=ref("Practitioner", doctor), custodian=ref("Organization", organization) if organization else None,
         when=when,
     )  # fmt: skip
-    document["id"] = document_id(visit.id)
-    if tx.current("Composition", document["id"]) is not None:
-        raise conflict(N_("This visit is already signed: it can only be corrected"))
-    stored_document = tx.create(document, rid=document["id"]).stored
-    finished = {**visit.encounter.resource, "status": "finished"}
-    finished["period"] = {**(finished.get("period") or {}), "end": when}
-    finished["diagnosis"] = [{"condition": c, "rank": rank} for rank, c in enumerate(conditions, start=1)]
-    finished["reasonCode"] = [{"text": checked.texts["complaints"][:500]}]
-    written.append(tx.update(finished, if_match=visit.encounter.version).stored)
-    if visit.draft:
-        draft = tx.current("QuestionnaireResponse", draft_id(visit.id))
-        if draft is not None and not draft.deleted:
-            written.append(tx.update({**draft.resource, "status": "completed", "authored": when}).stored)
+    stored_document = tx.create(document, rid=document_id(visit.id)).stored
     if form.suggestion_id:
         _record_choice(tx, suggestion_id=form.suggestion_id, code=checked.codes[0])
     return Signed(document=stored_document, written=[*written, stored_document])
