@@ -48,8 +48,9 @@ def _page(request: Request, template: str, context: dict[str, Any], *, status_co
 
 def _organisations(tx: Tx, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
     query = ",".join(f"{ORGANIZATION_KIND_SYSTEM}|{kind}" for kind in kinds)
-    found = tx.search("Organization", [("type", query), ("_count", "200")]).matches
-    return sorted(((o.id, str(o.resource.get("name") or o.id)) for o in found), key=lambda o: o[1])
+    # In id order, as `medcity users demo` picks the demo laboratory: the first one offered is the demo's.
+    found = tx.search("Organization", [("type", query), ("_sort", "_id"), ("_count", "200")]).matches
+    return [(o.id, str(o.resource.get("name") or o.id)) for o in found]
 
 
 def _packages(region: str, lang: str) -> list[tuple[str, str, str]]:
