@@ -135,6 +135,8 @@ def test_released_bundle_completes_the_order_alerts_and_notifies(client: TestCli
     notices = client.get("/fhir/Communication", params={"recipient": f"Patient/{city.patient}",
                                                         "category": "notification"}).json()  # fmt: skip
     assert len(notices["entry"]) == 1
+    text = notices["entry"][0]["resource"]["payload"][0]["contentString"]
+    assert text.startswith("Готовы результаты: Электролиты (калий, натрий)."), text
     observations = client.get("/fhir/Observation", params={"based-on": f"ServiceRequest/{order}"}).json()
     assert sorted(interpretation(e["resource"]) for e in observations["entry"]) == ["HH", "N"]
 

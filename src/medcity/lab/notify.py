@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from medcity.kit.config import get_settings
+from medcity.kit.i18n import N_, gettext
 from medcity.lab.rules import CRITICAL, FINAL, forget, interpretation_code, orders_of
 from medcity.orders.catalogue import catalogue, loinc_code
 from medcity.orders.service import now_instant, subject_id
@@ -71,14 +73,21 @@ def on_report(tx: Tx, report: JSON) -> None:
         if order.get("status") == "active":
             tx.update({**order, "status": "completed"})
             forget(tx, "ServiceRequest", rid)
+    # Said in the region's language: the notice is the message itself (see scheduling's outbox channel).
+    lang = get_settings().default_language
     test = catalogue().tests.get(loinc_code(report.get("code")) or "")
-    text = f"Your results are ready: {test.en if test else (report.get('code') or {}).get('text', 'a report')}"
+    name = test.name(lang) if test else str((report.get("code") or {}).get("text") or "")
     notice = _communication(
         NOTIFICATION,
         patient=patient,
         about=[rid for rid, _order in orders],
         recipient={"reference": f"Patient/{patient}"},
-        text=text,
+        text=gettext(N_("Your results are ready: %(test)s. You can see them in your medical record."), lang)
+        % {"test": name},
         code=report.get("code"),
     )
+    notice["language"] = lang
+    performers = report.get("performer") or []
+    if performers:
+        notice["sender"] = performers[0]
     tx.create(notice)
