@@ -350,11 +350,18 @@ def _save(
             for stored in signed.written:
                 access.record("create" if stored.version == 1 else "update", stored.type, stored.id)
     except VisitError as refused:
-        with store.reader() as tx:
-            visit = service.load_visit(tx, encounter_id=encounter)
-            return _visit_page(request, tx, access, visit, values=typed, error=worded(request, refused),
-                               error_field=refused.field, status_code=refused.status)  # fmt: skip
+        return _protocol_refused(request, access, encounter, typed, refused)
     return RedirectResponse(f"/doctor/visits/{encounter}?saved=signed", status_code=303)
+
+
+def _protocol_refused(
+    request: Request, access: Access, encounter: str, typed: dict[str, str], refused: VisitError
+) -> Response:
+    """The protocol page again, with what was typed, saying what is wrong (nothing was saved)."""
+    with _store(request).reader() as tx:
+        visit = service.load_visit(tx, encounter_id=encounter)
+        return _visit_page(request, tx, access, visit, values=typed, error=worded(request, refused),
+                           error_field=refused.field, status_code=refused.status)  # fmt: skip
 
 
 @router.post("/doctor/visits/{encounter}/correction", dependencies=CSRF)
@@ -378,10 +385,7 @@ def _correct(request: Request, encounter: str, access: Access, typed: dict[str, 
             access.record("update", "Composition", document.id)
             access.record("create", "Provenance", provenance.id)
     except VisitError as refused:
-        with store.reader() as tx:
-            visit = service.load_visit(tx, encounter_id=encounter)
-            return _visit_page(request, tx, access, visit, values=typed, error=worded(request, refused),
-                               error_field=refused.field, status_code=refused.status)  # fmt: skip
+        return _protocol_refused(request, access, encounter, typed, refused)
     return RedirectResponse(f"/doctor/visits/{encounter}?saved=corrected", status_code=303)
 
 
