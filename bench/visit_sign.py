@@ -3,7 +3,8 @@ Condition, seven vital-sign Observations (blood pressure panel, pulse, temperatu
 the protocol Composition — exactly as the doctor's "Sign" button does (`medcity.visits.service.sign`, after
 `load_visit`), over a store that already holds other patients' visits.
 
-Target: p95 <= 50 ms.
+Target: p95 <= 50 ms. Besides wall time it prints this process's CPU time per signing (`time.process_time`), which
+a busy shared machine inflates far less than wall time (for PostgreSQL the server's own work is not in it).
 Usage: python bench/visit_sign.py [--engine sqlite|postgresql|both] [--visits 300] [--runs 3]
 """
 
@@ -43,26 +44,30 @@ def open_visits(store: Store, count: int) -> tuple[str, str, list[str]]:
 
 
 def run(engine_name: str, visits: int, runs: int) -> dict[str, Any]:
-    p50s, p95s = [], []
+    p50s, p95s, cpu95s = [], [], []
     with database(engine_name) as url:
         engine = make_engine(url)
         store = Store(engine, REGION)
         for _ in range(runs):
             org, doctor, encounters = open_visits(store, visits)
-            times = []
+            times, cpu = [], []
             for encounter in encounters:
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 with store.transaction() as tx:
                     visit = service.load_visit(tx, encounter_id=encounter)
                     signed = service.sign(tx, visit=visit, practitioner=doctor, organization=org, form=FORM)
                 times.append((time.perf_counter() - began) * 1000)
+                cpu.append((time.process_time() - began_cpu) * 1000)
                 assert len(signed.written) == 10
             times.sort()
             p50s.append(times[len(times) // 2])
             p95s.append(times[int(len(times) * 0.95)])
+            cpu.sort()
+            cpu95s.append(cpu[int(len(cpu) * 0.95)])
         engine.dispose()
     return {"resources_per_signing": 10, "p50_ms_runs": [round(p, 2) for p in p50s],
-            "p95_ms_runs": [round(p, 2) for p in p95s], "p95_ms_median": round(median(p95s), 2)}  # fmt: skip
+            "p95_ms_runs": [round(p, 2) for p in p95s], "p95_ms_median": round(median(p95s), 2),
+            "client_cpu_p95_ms_runs": [round(p, 2) for p in cpu95s]}  # fmt: skip
 
 
 def main() -> None:
