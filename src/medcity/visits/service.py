@@ -381,10 +381,8 @@ def check_protocol(form: ProtocolForm) -> Checked:
     return Checked(texts=texts, codes=codes, measured=measured, warnings=measured.warnings)
 
 
-def planned_resources(
-    checked: Checked, *, visit: Visit, practitioner: str, organization: str | None, when: str
-) -> list[JSON]:
-    """What signing will write, Encounter last (for the caller to ask the access policy about each)."""
+def planned_resources(checked: Checked, *, visit: Visit, practitioner: str, when: str) -> list[JSON]:
+    """The resources signing creates (Conditions, then vital signs), for the caller to ask the policy about."""
     subject, encounter = ref("Patient", visit.patient.id), ref("Encounter", visit.id)
     doctor = ref("Practitioner", practitioner)
     out: list[JSON] = [_condition(code, subject=subject, encounter=encounter, doctor=doctor, when=when)
@@ -426,7 +424,7 @@ def sign(
     doctor = _require_open(visit, practitioner)
     when = when or now_instant()
     checked = checked or check_protocol(form)
-    planned = planned_resources(checked, visit=visit, practitioner=doctor, organization=organization, when=when)
+    planned = planned_resources(checked, visit=visit, practitioner=doctor, when=when)
     for data in planned:
         if ask is not None:
             ask(data)
