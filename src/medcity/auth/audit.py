@@ -1,7 +1,7 @@
 """The audit trail: one `audit_log` row per resource a caller touched or was refused, and one per break-glass.
 
-A write's row is inserted on the write's own connection, inside its transaction (`write_in`, called by
-`Access.record` when the write passes its `Tx`), so the record and its audit commit or roll back together.
+A write's row is queued in the write's own transaction (`queue_write`, called by `Access.record` when the write
+passes its `Tx`) and flushed with its bulk writes, so the record and its audit commit or roll back together.
 Reads, searches, refusals and break-glasses are written after the request in one short transaction of their own
 (`write`). A touch made while the caller holds an open break-glass for that patient is flagged: its action gets
 the suffix `#btg`, which the patient's access log shows as purpose "break the glass". Rows hold ids only, never
@@ -25,6 +25,7 @@ from medcity.store.schema import resource
 
 if TYPE_CHECKING:
     from medcity.auth.gate import Access
+    from medcity.store.repository import Tx
 
 _INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 BREAK_GLASS = "break-glass"
@@ -38,6 +39,26 @@ def write(engine: Engine, region: str, access: Access) -> None:
         write_in(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
 
 
+def _base(region: str, access: Access) -> dict[str, Any]:
+    principal = access.principal
+    return {
+        "partition": region,
+        "recorded": datetime.now(UTC).strftime(_INSTANT),
+        "username": principal.username or (OPERATOR if principal.kind == "anonymous" else None),
+        "role": principal.role,
+        "organization": principal.organization,
+        "source": (access.source or "")[:64] or None,
+    }
+
+
+def queue_write(tx: Tx, region: str, access: Access, action: str, rtype: str, rid: str, patient: str | None) -> None:
+    """The audit row of a write, queued in the write's own transaction: both commit, or neither does."""
+    flagged = patient is not None and patient in _open_glass(tx.conn, region, access)
+    tx.queue(audit_log, {**_base(region, access), "id": new_id(), "action": (action + FLAG if flagged else action)[:64],
+                         "resource_type": rtype or None, "resource_id": rid or None, "patient": patient,
+                         "outcome": "allowed"})  # fmt: skip
+
+
 def write_in(
     conn: Connection,
     region: str,
@@ -47,15 +68,7 @@ def write_in(
     refused: Sequence[tuple[str, str, str, str | None]] = (),
     opened: Sequence[str] = (),
 ) -> None:
-    principal = access.principal
-    base: dict[str, Any] = {
-        "partition": region,
-        "recorded": datetime.now(UTC).strftime(_INSTANT),
-        "username": principal.username or (OPERATOR if principal.kind == "anonymous" else None),
-        "role": principal.role,
-        "organization": principal.organization,
-        "source": (access.source or "")[:64] or None,
-    }
+    base = _base(region, access)
     patients = _patients(conn, region, touched)
     glass = _open_glass(conn, region, access) if touched else set()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, or_, select, union
+from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from medcity.store.schema import idx_date, idx_reference, idx_token, resource
@@ -71,42 +71,42 @@ class Actors:
         )
 
 
-def care_patients(actors: Actors, since_ms: int) -> Select[Any]:
-    """Patients in a care relationship with `actors` (see the module docstring)."""
-    parts: list[Select[Any]] = []
+def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
+    """Whether `patient` (the outer row's patient column, or a literal) is in a care relationship with `actors`
+    (see the module docstring). Correlated on the patient, so the database looks up only that patient's own
+    attachment and records through the indexes, whatever the size of the organisation's care set."""
+    options: list[ColumnElement[bool]] = []
     if actors.organization:
         attached = idx_reference.alias("attached")
-        parts.append(
-            select(attached.c.id.label("patient")).where(
-                attached.c.partition == actors.region, attached.c.type == "Patient",
+        options.append(exists(
+            select(attached.c.id).where(
+                attached.c.partition == actors.region, attached.c.type == "Patient", attached.c.id == patient,
                 attached.c.param == "organization", attached.c.target_type == "Organization",
                 attached.c.target_id == actors.organization,
             )
-        )  # fmt: skip
+        ))  # fmt: skip
     if actors.practitioner or actors.organization:
-        ref = idx_reference.alias("involved")
-        rec = resource.alias("care_record")
-        day = idx_date.alias("care_date")
+        rec, ref, day = resource.alias("care_record"), idx_reference.alias("involved"), idx_date.alias("care_date")
+        params = tuple(sorted({p for ps in CARE_RECORDS.values() for p in ps}))
+        named = exists(
+            select(ref.c.id).where(
+                ref.c.partition == rec.c.partition, ref.c.type == rec.c.type, ref.c.id == rec.c.id,
+                ref.c.param.in_(params), actors.named_by(ref),
+            )
+        )  # fmt: skip
         dated = exists(
             select(day.c.id).where(
                 day.c.partition == rec.c.partition, day.c.type == rec.c.type, day.c.id == rec.c.id,
                 day.c.param.in_(CARE_DATES), day.c.high > since_ms,
             )
         )  # fmt: skip
-        params = tuple({p for ps in CARE_RECORDS.values() for p in ps})
-        parts.append(
-            select(rec.c.patient.label("patient"))
-            .select_from(ref.join(rec, and_(rec.c.partition == ref.c.partition, rec.c.type == ref.c.type,
-                                            rec.c.id == ref.c.id)))
-            .where(
-                ref.c.partition == actors.region, ref.c.type.in_(tuple(CARE_RECORDS)), ref.c.param.in_(params),
-                actors.named_by(ref), rec.c.deleted.is_(False), rec.c.patient.is_not(None),
-                dated,
+        options.append(exists(
+            select(rec.c.id).where(
+                rec.c.partition == actors.region, rec.c.patient == patient, rec.c.type.in_(tuple(CARE_RECORDS)),
+                rec.c.deleted.is_(False), dated, named,
             )
-        )  # fmt: skip
-    if not parts:
-        return select(resource.c.patient).where(false())
-    return select(union(*parts).subquery().c.patient)
+        ))  # fmt: skip
+    return or_(false(), *options)
 
 
 def glass_patients(region: str, username: str | None, since_iso: str) -> Select[Any]:

@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, true, union
-from sqlalchemy import select as sql_select
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, true
 
 from medcity.auth import care, consent
 from medcity.auth.care import Actors
@@ -255,7 +254,6 @@ class Rows:
         self.principal = principal
         self.context = context
         self.actors = Actors(context.region, principal.practitioner, principal.organization)
-        self._patients: Select[Any] | None = None
 
     @property
     def region_wide(self) -> bool:
@@ -266,18 +264,15 @@ class Rows:
             return None
         return care.glass_patients(self.context.region, self.principal.username, _instant(self.context.glass_since))
 
-    def patients(self) -> Select[Any]:
-        """The patients this caller may see: their care set (and open break-glasses), or a laboratory's."""
-        if self._patients is None:
-            since = self.context.now - self.context.care_window
-            since_ms = int((since - _EPOCH).total_seconds() * 1000)
-            if self.principal.role == Role.LAB:
-                self._patients = care.patients_served(self.actors, "ServiceRequest", ("performer",))
-            else:
-                cared = care.care_patients(self.actors, since_ms)
-                glass = self.glass()
-                self._patients = cared if glass is None else sql_select(union(cared, glass).subquery().c.patient)
-        return self._patients
+    def visible_patient(self, patient: Any) -> ColumnElement[bool]:
+        """Whether `patient` (a column or a literal) is one this caller may see: in their care or under an open
+        break-glass, or for a laboratory, one with an order addressed to it."""
+        if self.principal.role == Role.LAB:
+            return patient.in_(care.patients_served(self.actors, "ServiceRequest", ("performer",)))
+        since = self.context.now - self.context.care_window
+        cared = care.in_care(self.actors, patient, int((since - _EPOCH).total_seconds() * 1000))
+        glass = self.glass()
+        return cared if glass is None else or_(cared, patient.in_(glass))
 
     def condition(self, table: Any, rtype: str) -> ColumnElement[bool] | None:
         """The row condition for `rtype`, the type-level decision taken (None: every row)."""
@@ -291,7 +286,7 @@ class Rows:
             return table.c.id.in_(self.actors.referring("Schedule", ("actor",)))
         if rtype not in compartment_types() or self.region_wide or role == Role.ADMIN:
             return None
-        cond = table.c.patient.in_(self.patients())
+        cond = self.visible_patient(table.c.patient)
         if rtype == "Condition":
             visible = consent.visible_condition(table, self.actors, self.context.sensitive, self.glass())
             if visible is not None:
@@ -310,7 +305,7 @@ class Rows:
         patient = compartment_patient({**body, "resourceType": rtype})
         if patient is None or role in (Role.ADMIN, Role.PATIENT, Role.PROXY) or self.region_wide:
             return None
-        return literal(patient).in_(self.patients())
+        return self.visible_patient(literal(patient))
 
     def _names_actors(self, body: dict[str, Any]) -> ColumnElement[bool]:
         refs = [(row[1], row[2]) for row in extract(body).get("reference", [])]

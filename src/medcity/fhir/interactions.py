@@ -53,7 +53,7 @@ def create(
     data = apply_write_rules(tx, data)
     taken = _intercepted(tx, access, data, "create")
     result = WriteResult(stored=taken, created=True) if taken else tx.create(data, rid=rid)
-    access.record("create", rtype, result.stored.id, tx=tx)
+    access.record("create", rtype, result.stored.id, tx=tx, patient=result.stored.patient)
     return result
 
 
@@ -66,7 +66,7 @@ def update(tx: Tx, access: Access, data: JSON, *, if_match: int | None = None) -
         raise PreconditionFailed(f"{rtype}/{rid} is at version {current.version}, not {if_match}")
     taken = _intercepted(tx, access, data, "update" if current and not current.deleted else "create")
     result = WriteResult(stored=taken, created=False) if taken else tx.update(data, if_match=if_match)
-    access.record("update", rtype, result.stored.id, tx=tx)
+    access.record("update", rtype, result.stored.id, tx=tx, patient=result.stored.patient)
     return result
 
 
@@ -89,7 +89,7 @@ def delete(tx: Tx, access: Access, rtype: str, rid: str) -> StoredResource | Non
     access.require("delete", rtype, current, tx=tx)
     _intercepted(tx, access, {"resourceType": rtype, "id": rid}, "delete")
     stored = tx.delete(rtype, rid)
-    access.record("delete", rtype, rid, tx=tx)
+    access.record("delete", rtype, rid, tx=tx, patient=current.patient if current else None)
     return stored
 
 

@@ -181,6 +181,12 @@ class Tx:
                 delete(table).where(table.c.partition == self.region, table.c.type == rtype, table.c.id == rid)
             )
 
+    def queue(self, table: Any, row: JSON) -> None:
+        """Write `row` into `table` with this transaction's next bulk flush (at the latest, at commit): for rows that
+        must commit with the transaction's writes, such as their audit."""
+        self._require_writable()
+        self._pending.setdefault(table, []).append(row)
+
     def flush(self) -> None:
         """Write the queued rows: a bundle costs one bulk write per table (COPY on PostgreSQL), not one per row."""
         if not self._pending:
