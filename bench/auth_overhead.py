@@ -5,7 +5,7 @@ so neither authentication, policy nor audit runs. "On" sends a bearer token: a p
 and a doctor of a polyclinic with a fifth of the patients attached (1,000 of 5,000 by default) and a tenth booked,
 reading and searching patients in their care (the care set is an SQL subquery checked per read and joined into each
 search).
-Each figure is the median requests/s of closed-loop HTTP clients against one uvicorn worker.
+Each figure is the median requests/s of 16 closed-loop keep-alive connections against one uvicorn worker.
 
 Target (issue 3): authentication + policy + audit cost at most 15 % on `GET /fhir/Patient/{id}` and on a search.
 Usage: python bench/auth_overhead.py [--engine sqlite|postgresql|both] [--runs 3] [--seconds 8]
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -120,18 +121,26 @@ def serve(url: str, region: str, secret_dir: Path, factory: str) -> Iterator[str
         proc.wait(timeout=20)
 
 
-def load(base: str, seconds: float, request: Callable[[httpx.Client, random.Random], httpx.Response]) -> float:
-    """Requests/s of CLIENTS closed-loop clients for `seconds`; any non-2xx answer is an error."""
+def load(base: str, seconds: float, path: Callable[[random.Random], str], headers: dict[str, str]) -> float:
+    """Requests/s of CLIENTS closed-loop keep-alive connections for `seconds` (raw sockets: a Python HTTP client
+    would cost more than the server); any non-2xx answer is an error."""
+    host, port = base.removeprefix("http://").split(":")
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     done: list[int] = []
     stop = time.monotonic() + seconds
 
     def worker(seed: int) -> None:
         rng, count = random.Random(seed), 0
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with socket.create_connection((host, int(port))) as sock, sock.makefile("rb") as answers:
             while time.monotonic() < stop:
-                response = request(client, rng)
-                if response.status_code >= 300:
-                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+                sock.sendall(f"GET {path(rng)} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode())
+                status, length = int(answers.readline().split()[1]), 0
+                while (line := answers.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                body = answers.read(length)
+                if status >= 300:
+                    raise RuntimeError(f"{status}: {body[:300]!r}")
                 count += 1
         done.append(count)
 
@@ -157,24 +166,28 @@ def run(engine: str, runs: int, seconds: int, patients: int) -> dict[str, Any]:
                                                       organization=world["clinic"])}  # fmt: skip
         me = {"authorization": "Bearer " + _token(secret_dir, region, "patient", "patient/*.rs", patient=own)}
 
-        def read(headers: dict[str, str] | None, fixed: str | None = None) -> Callable[..., httpx.Response]:
-            return lambda c, rng: c.get(f"/fhir/Patient/{fixed or rng.choice(cared)}", headers=headers)
+        def read_any(rng: random.Random) -> str:
+            return f"/fhir/Patient/{rng.choice(cared)}"
 
-        def search(headers: dict[str, str] | None) -> Callable[..., httpx.Response]:
-            return lambda c, rng: c.get(f"/fhir/Observation?subject=Patient/{rng.choice(cared)}", headers=headers)
+        def search(rng: random.Random) -> str:
+            return f"/fhir/Observation?subject=Patient/{rng.choice(cared)}"
+
+        def read_own(rng: random.Random) -> str:
+            return f"/fhir/Patient/{own}"
 
         figures: dict[str, list[float]] = {}
+        cases = {
+            "off": {"read_off": (read_any, {}), "search_off": (search, {})},
+            "on": {"read_patient_token": (read_own, me), "read_doctor_token": (read_any, doctor),
+                   "search_doctor_token": (search, doctor)},
+        }  # fmt: skip
         for label, factory in (("off", "auth_overhead:off_app"), ("on", "medcity.app:create_app")):
             with serve(url, region, secret_dir, factory) as base:
-                load(base, 2, read(None if label == "off" else doctor))  # warm up
+                for path, headers in cases[label].values():
+                    load(base, 2, path, headers)  # warm up
                 for _ in range(runs):
-                    if label == "off":
-                        figures.setdefault("read_off", []).append(load(base, seconds, read(None)))
-                        figures.setdefault("search_off", []).append(load(base, seconds, search(None)))
-                    else:
-                        figures.setdefault("read_patient_token", []).append(load(base, seconds, read(me, own)))
-                        figures.setdefault("read_doctor_token", []).append(load(base, seconds, read(doctor)))
-                        figures.setdefault("search_doctor_token", []).append(load(base, seconds, search(doctor)))
+                    for name, (path, headers) in cases[label].items():
+                        figures.setdefault(name, []).append(load(base, seconds, path, headers))
         rps = {key: round(median(values)) for key, values in figures.items()}
         return {
             "rps": rps,

@@ -2,14 +2,16 @@
 
 A write's row is queued in the write's own transaction (`queue_write`, called by `Access.record` when the write
 passes its `Tx`) and flushed with its bulk writes, so the record and its audit commit or roll back together.
-Reads, searches, refusals and break-glasses are written after the request in one short transaction of their own
-(`write`). A touch made while the caller holds an open break-glass for that patient is flagged: its action gets
-the suffix `#btg`, which the patient's access log shows as purpose "break the glass". Rows hold ids only, never
-patient data (names, codes, reasons): the break-glass reason lives in the AuditEvent resource (breakglass.py).
+Reads, searches, refusals and break-glasses are written at the end of the request, before it answers, in a
+transaction shared with the other requests finishing at that moment (`write`, a group commit). A touch made while
+the caller holds an open break-glass for that patient is flagged: its action gets the suffix `#btg`, which the
+patient's access log shows as purpose "break the glass". Rows hold ids only, never patient data (names, codes,
+reasons): the break-glass reason lives in the AuditEvent resource (breakglass.py).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -35,8 +37,61 @@ OPERATOR = "(local operator)"
 
 
 def write(engine: Engine, region: str, access: Access) -> None:
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        write_in(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
+    """The request's rows, committed before it returns: concurrent requests share one transaction (group commit),
+    so a database that takes one writer at a time (SQLite) is not asked for a write transaction per read."""
+    with engine.connect() as conn:
+        rows = rows_of(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
+    if rows:
+        _committer(engine).commit(rows)
+
+
+class _GroupCommit:
+    """Rows from many threads, inserted in as few transactions as possible: whoever arrives while no batch is being
+    written writes everything waiting (its own rows and others'), the rest wait until their batch has committed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.ready = threading.Condition()
+        self.pending: list[dict[str, Any]] = []
+        self.writing = False
+        self.next_batch = 0  # the batch that rows added now belong to
+        self.committed = 0  # every batch below this one is written
+        self.failed: dict[int, BaseException] = {}
+
+    def commit(self, rows: list[dict[str, Any]]) -> None:
+        with self.ready:
+            self.pending.extend(rows)
+            batch = self.next_batch
+            while self.writing and self.committed <= batch:
+                self.ready.wait()
+            if self.committed > batch:
+                if batch in self.failed:
+                    raise RuntimeError("the audit could not be written") from self.failed[batch]
+                return
+            taken, self.pending, self.writing = self.pending, [], True
+            self.next_batch += 1
+        try:
+            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                conn.execute(insert(audit_log), taken)
+        except BaseException as exc:
+            with self.ready:
+                self.failed[batch] = exc
+            raise
+        finally:
+            with self.ready:
+                self.writing = False
+                self.committed = batch + 1
+                self.failed = {k: v for k, v in self.failed.items() if k >= batch}
+                self.ready.notify_all()
+
+
+_committers: dict[Engine, _GroupCommit] = {}
+_committers_lock = threading.Lock()
+
+
+def _committer(engine: Engine) -> _GroupCommit:
+    with _committers_lock:
+        return _committers.setdefault(engine, _GroupCommit(engine))
 
 
 def _base(region: str, access: Access) -> dict[str, Any]:
@@ -59,7 +114,7 @@ def queue_write(tx: Tx, region: str, access: Access, action: str, rtype: str, ri
                          "outcome": "allowed"})  # fmt: skip
 
 
-def write_in(
+def rows_of(
     conn: Connection,
     region: str,
     access: Access,
@@ -67,7 +122,7 @@ def write_in(
     *,
     refused: Sequence[tuple[str, str, str, str | None]] = (),
     opened: Sequence[str] = (),
-) -> None:
+) -> list[dict[str, Any]]:
     base = _base(region, access)
     patients = _patients(conn, region, touched)
     glass = _open_glass(conn, region, access) if touched else set()
@@ -89,8 +144,7 @@ def write_in(
          "resource_id": rid[:64] or None, "patient": patient, "outcome": "refused"}
         for action, rtype, rid, patient in refused
     ]  # fmt: skip
-    if rows:
-        conn.execute(insert(audit_log), rows)
+    return rows
 
 
 def _open_glass(conn: Connection, region: str, access: Access) -> set[str]:
