@@ -138,6 +138,7 @@ def test_expired_code_and_code_of_another_client(client: TestClient, anna: str, 
     assert _exchange(client, code, verifier, client_id="other").json()["error"] == "invalid_grant"
     assert _exchange(client, "made-up", verifier).json()["error"] == "invalid_grant"
     assert _exchange(client, code, verifier, client_id="nobody").status_code == 401
+    assert _exchange(client, code, verifier, client_id="p\x00hr").status_code == 401
     with auth_engine.connect().execution_options(**WRITE) as conn, conn.begin():
         conn.execute(update(oauth_code).values(expires=0))
     assert _exchange(client, code, verifier).json()["error"] == "invalid_grant"
@@ -146,7 +147,7 @@ def test_expired_code_and_code_of_another_client(client: TestClient, anna: str, 
 def test_authorize_refusals(client: TestClient, anna: str) -> None:
     verifier = _verifier()
     # Not a registered redirect URI, or an unknown client: shown to the user, never redirected.
-    for changes in ({"redirect_uri": "https://evil.example/cb"}, {"client_id": "nobody"}):
+    for changes in ({"redirect_uri": "https://evil.example/cb"}, {"client_id": "nobody"}, {"client_id": "p\x00hr"}):
         page = client.get(f"/oauth/authorize?{urlencode(_authorize_query(verifier, **changes))}",
                           follow_redirects=False)  # fmt: skip
         assert page.status_code == 400 and "evil.example" not in page.headers.get("location", "")

@@ -135,6 +135,8 @@ def add_app(
 
 
 def get_client(conn: Connection, *, region: str, client_id: str) -> Client | None:
+    if not client_id.isprintable():
+        return None  # never registered (see _check_id), and PostgreSQL refuses NUL in a query
     row = conn.execute(
         select(oauth_client).where(oauth_client.c.partition == region, oauth_client.c.client_id == client_id[:128])
     ).first()
