@@ -104,7 +104,7 @@ def test_login_form_sets_a_pre_session_csrf_cookie(client: TestClient) -> None:
 def test_login_sets_an_http_only_lax_cookie_and_shows_the_user(client: TestClient, user: User) -> None:
     response = _login(client)
     assert response.status_code == 303  # type: ignore[attr-defined]
-    assert response.headers["location"] == "/"  # type: ignore[attr-defined]
+    assert response.headers["location"] == "/doctor"  # type: ignore[attr-defined]  # the doctor's workstation
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{sessions.COOKIE}="))  # type: ignore[attr-defined]
     assert "HttpOnly" in cookie
     assert "samesite=lax" in cookie.lower()
