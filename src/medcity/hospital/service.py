@@ -254,7 +254,14 @@ def wards_of(tx: Tx, *, hospital: str, restrict: Restriction | None = None) -> l
          ("service-provider", f"Organization/{hospital}"), ("_count", "1000")],
         restrict=restrict,
     ).matches  # fmt: skip
-    by_bed = {bed: stay for stay in stays_now for bed in stays.beds_of(tx, stay.resource)}
+    bed_ids = {place.id for place in places if physical_type(place.resource) == BED}
+    # A stay's beds are its current locations among the hospital's beds: no read per stay.
+    by_bed = {
+        bed: stay
+        for stay in stays_now
+        for entry in stay.resource.get("location") or []
+        if entry.get("status") != "completed" and (bed := ref_id(entry.get("location"), "Location")) in bed_ids
+    }
     beds: dict[str, list[Bed]] = {}
     for place in places:
         data = place.resource
@@ -288,9 +295,11 @@ def followup(
     found = tx.search(
         "Composition",
         [("type", DISCHARGE_SUMMARY_TOKEN), ("patient.organization", f"Organization/{organization}"),
-         ("date", f"ge{since}"), ("_sort", "-date"), ("_count", "200")],
+         ("date", f"ge{since}"), ("_count", "1000")],
         restrict=restrict,
     ).matches  # fmt: skip
+    # Newest first, sorted here: the window bounds the matches, and the store's _sort costs more than this.
+    found = sorted(found, key=lambda s: str(s.resource.get("date") or ""), reverse=True)[:200]
     seen = _seen(tx, organization, ("authored-on", f"ge{since}")) if found else set()
     return [FollowUp(summary=s, seen=s.id in seen) for s in found]
 
