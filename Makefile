@@ -20,6 +20,8 @@ demo: install
 	$(BIN)/medcity db upgrade
 	@# Seed once: the marker is written only after a complete, successful seed.
 	@test -f var/demo.seeded || ($(BIN)/medcity demo seed --scale small && touch var/demo.seeded)
+	@# Idempotent: moves the booking horizon on to today + the region's publishing horizon.
+	$(BIN)/medcity scheduling publish-standard
 	$(BIN)/medcity users demo
 	$(BIN)/medcity serve --host $(HOST) --port $(PORT)
 
