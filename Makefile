@@ -22,6 +22,7 @@ demo: install
 	@test -f var/demo.seeded || ($(BIN)/medcity demo seed --scale small && touch var/demo.seeded)
 	@# Idempotent: moves the booking horizon on to today + the region's publishing horizon.
 	$(BIN)/medcity scheduling publish-standard
+	$(BIN)/medcity demo day
 	$(BIN)/medcity users demo
 	$(BIN)/medcity serve --host $(HOST) --port $(PORT)
 

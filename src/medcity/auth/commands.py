@@ -12,10 +12,10 @@ import typer
 
 from medcity.auth import clients, oauth, proxy, scopes, users
 from medcity.auth.users import Role
+from medcity.demo.accounts import demo_cast
 from medcity.kit.config import get_settings
 from medcity.kit.db import WRITE, make_engine
 from medcity.kit.errors import MedcityError
-from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
 from medcity.store.repository import Store, Tx
 
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
@@ -81,21 +81,11 @@ def confirm_proxy(
     typer.echo(f"proxy {confirmed.username} now acts for Patient/{patient}")
 
 
-def _first(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> str | None:
-    found = tx.search(rtype, [*params, ("_count", "1"), ("_sort", "_id")]).matches
-    return found[0].id if found else None
-
-
 def _demo_accounts(tx: Tx) -> list[tuple[Role, str, dict[str, str | None]]]:
-    """One account per role, linked to the demo city's records (found, not assumed, so any seed works)."""
-    kind = ORGANIZATION_KIND_SYSTEM + "|"
-    polyclinic = _first(tx, "Organization", [("type", kind + "polyclinic")])
-    lab = _first(tx, "Organization", [("type", kind + "laboratory")])
-    pharmacy = _first(tx, "Organization", [("type", kind + "pharmacy")])
-    role = tx.search("PractitionerRole", [("organization", f"Organization/{polyclinic}"), ("_count", "1")]).matches
-    doctor = role[0].resource["practitioner"]["reference"].split("/")[1] if role else None
-    adult = _first(tx, "Patient", [("birthdate", "lt1990-01-01"), ("active", "true")])
-    child = _first(tx, "Patient", [("birthdate", "ge2015-01-01"), ("active", "true")])
+    """One account per role, linked to the demo city's cast (see ``medcity.demo.accounts``)."""
+    cast = demo_cast(tx)
+    polyclinic, doctor, adult, child = cast.polyclinic, cast.doctor, cast.patient, cast.child
+    lab, pharmacy = cast.laboratory, cast.pharmacy
     return [
         (Role.PATIENT, "patient", {"patient": adult}),
         (Role.PROXY, "parent", {"patient": child}),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import typer
 
 from medcity.demo.seed import seed as seed_city
+from medcity.demo.today import book_demo_day
 from medcity.kit.config import get_settings
 from medcity.kit.db import make_engine
 from medcity.kit.errors import MedcityError
@@ -61,6 +62,17 @@ def seed(
     finally:
         engine.dispose()
     counts = ", ".join(f"{rtype} {n}" for rtype, n in sorted(report.counts.items()))
-    typer.echo(
-        f"region {report.region}: {report.total} resources ({counts}); {len(report.duplicates)} duplicates"
-    )
+    typer.echo(f"region {report.region}: {report.total} resources ({counts}); {len(report.duplicates)} duplicates")
+
+
+@app.command()
+def day(count: int = typer.Option(8, min=1, max=40, help="Appointments wanted on the day")) -> None:
+    """Book patients into the demo doctor's next working day (after `medcity scheduling publish-standard`), so the
+    doctor's day list has people in it. Idempotent for a day already filled."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        booked = book_demo_day(Store(engine, settings.region), now=datetime.now(UTC), count=count)
+    finally:
+        engine.dispose()
+    typer.echo(f"demo doctor's day: {booked} appointments booked")

@@ -1,0 +1,69 @@
+"""Which records of the demo city the demo logins and the demo day stand for: found by search, not assumed, so
+any seed works. The demo patient is attached to the demo doctor's polyclinic and has history from more than one
+institution, so that logging in as either shows the one-record idea at work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
+from medcity.store.repository import Tx
+
+# How many attached adults are looked at for one with history from several institutions.
+_CANDIDATES = 60
+
+
+@dataclass(frozen=True)
+class DemoCast:
+    polyclinic: str | None
+    laboratory: str | None
+    pharmacy: str | None
+    doctor_role: str | None  # PractitionerRole id
+    doctor: str | None  # Practitioner id
+    patient: str | None  # an adult attached to the polyclinic
+    child: str | None
+    attached_adults: list[str]
+
+
+def _first(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> str | None:
+    found = tx.search(rtype, [*params, ("_count", "1"), ("_sort", "_id")]).matches
+    return found[0].id if found else None
+
+
+def _institutions(tx: Tx, patient: str) -> int:
+    encounters = tx.search("Encounter", [("patient", f"Patient/{patient}"), ("_count", "200")]).matches
+    return len({(e.resource.get("serviceProvider") or {}).get("reference") for e in encounters} - {None})
+
+
+def demo_cast(tx: Tx) -> DemoCast:
+    kind = ORGANIZATION_KIND_SYSTEM + "|"
+    polyclinic = _first(tx, "Organization", [("type", kind + "polyclinic")])
+    roles = tx.search(
+        "PractitionerRole", [("organization", f"Organization/{polyclinic}"), ("_count", "1"), ("_sort", "_id")]
+    ).matches
+    doctor_role = roles[0].id if roles else None
+    doctor = roles[0].resource["practitioner"]["reference"].split("/")[1] if roles else None
+    adults = [
+        found.id
+        for found in tx.search(
+            "Patient",
+            [
+                ("organization", f"Organization/{polyclinic}"),
+                ("birthdate", "lt1990-01-01"),
+                ("active", "true"),
+                ("_count", str(_CANDIDATES)),
+                ("_sort", "_id"),
+            ],
+        ).matches
+    ]
+    patient = next((p for p in adults if _institutions(tx, p) >= 2), adults[0] if adults else None)
+    return DemoCast(
+        polyclinic=polyclinic,
+        laboratory=_first(tx, "Organization", [("type", kind + "laboratory")]),
+        pharmacy=_first(tx, "Organization", [("type", kind + "pharmacy")]),
+        doctor_role=doctor_role,
+        doctor=doctor,
+        patient=patient,
+        child=_first(tx, "Patient", [("birthdate", "ge2015-01-01"), ("active", "true")]),
+        attached_adults=adults,
+    )
