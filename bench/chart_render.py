@@ -206,7 +206,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    report("chart_render", {e: run(e, args.requests, args.runs) for e in engines} | {"target_p95_ms": 150})
+    for engine in engines:  # each engine as soon as it is measured: a lost database loses only its own figures
+        report("chart_render", {engine: run(engine, args.requests, args.runs), "target_p95_ms": 150})
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    report("everything", {e: run(e, args.requests, args.runs) for e in engines} | {"target_p95_ms": 100})
+    for engine in engines:  # each engine as soon as it is measured: a lost database loses only its own figures
+        report("everything", {engine: run(engine, args.requests, args.runs), "target_p95_ms": 100})
 
 
 if __name__ == "__main__":
