@@ -53,7 +53,9 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
     doctor = store.create({"resourceType": "Practitioner", "name": [{"family": "Врачев"}]}).id
     store.create({"resourceType": "PractitionerRole", "practitioner": {"reference": f"Practitioner/{doctor}"},
                   "organization": {"reference": f"Organization/{clinic}"}})  # fmt: skip
-    adult = store.create({"resourceType": "Patient", "active": True, "birthDate": "1970-01-01"}).id
+    store.create({"resourceType": "Patient", "active": True, "birthDate": "1960-01-01"})  # attached nowhere
+    adult = store.create({"resourceType": "Patient", "active": True, "birthDate": "1970-01-01",
+                          "managingOrganization": {"reference": f"Organization/{clinic}"}}).id  # fmt: skip
     child = store.create({"resourceType": "Patient", "active": True, "birthDate": "2018-01-01"}).id
     runner = CliRunner()
     for _ in range(2):  # idempotent
@@ -63,7 +65,7 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
     with auth_engine.connect() as conn:
         found = {name: get_user(conn, region=settings.region, username=name)
                  for name in ("patient", "parent", "doctor", "lab", "admin")}  # fmt: skip
-    assert found["patient"] and found["patient"].patient == adult
+    assert found["patient"] and found["patient"].patient == adult  # attached to the demo doctor's polyclinic
     assert found["parent"] and found["parent"].patient == child
     assert found["doctor"] and (found["doctor"].practitioner, found["doctor"].organization) == (doctor, clinic)
     assert found["lab"] and found["lab"].organization == lab

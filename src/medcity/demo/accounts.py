@@ -56,7 +56,9 @@ def demo_cast(tx: Tx) -> DemoCast:
             ],
         ).matches
     ]
-    patient = next((p for p in adults if _institutions(tx, p) >= 2), adults[0] if adults else None)
+    patient = next((p for p in adults if _institutions(tx, p) >= 2), adults[0] if adults else None) or _first(
+        tx, "Patient", [("birthdate", "lt1990-01-01"), ("active", "true")]
+    )
     return DemoCast(
         polyclinic=polyclinic,
         laboratory=_first(tx, "Organization", [("type", kind + "laboratory")]),
