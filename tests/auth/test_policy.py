@@ -44,10 +44,20 @@ OBS_P1, OBS_P2 = _stored("Observation", "p1"), _stored("Observation", "p2")
         (_who("doctor"), "create", "AuditEvent", {}, False),  # the audit trail is the server's
         (_who("admin"), "delete", "AuditEvent", _stored("AuditEvent", "p1"), False),
         (_who("doctor"), "update", "Consent", {}, False),  # a consent is the patient's
-        (_who("patient", ("patient/Consent.cru",), patient="p1"), "create", "Consent",
-         {"patient": {"reference": "Patient/p1"}}, True),
-        (_who("patient", ("patient/Consent.cru",), patient="p1"), "create", "Consent",
-         {"patient": {"reference": "Patient/p2"}}, False),
+        (
+            _who("patient", ("patient/Consent.cru",), patient="p1"),
+            "create",
+            "Consent",
+            {"patient": {"reference": "Patient/p1"}},
+            True,
+        ),
+        (
+            _who("patient", ("patient/Consent.cru",), patient="p1"),
+            "create",
+            "Consent",
+            {"patient": {"reference": "Patient/p2"}},
+            False,
+        ),
         (_who("admin"), "delete", "Observation", OBS_P2, True),
         (_who("system", ("system/Observation.rs",)), "read", "Observation", OBS_P2, True),
         (_who("system", ("system/Observation.rs",)), "read", "Patient", _stored("Patient", "p1"), False),
