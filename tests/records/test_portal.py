@@ -71,3 +71,23 @@ def test_staff_and_strangers_have_no_portal(client: TestClient) -> None:
     add_web_user(client, "dr.house", Role.DOCTOR, organization=rec.polyclinic)
     log_in(client, "dr.house")
     assert client.get("/portal").status_code == 403
+
+
+def test_a_patient_sees_a_result_only_once_it_is_released(client: TestClient) -> None:
+    rec = make_record(client)
+    pending: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "preliminary",  # entered, awaiting the second person's validation
+        "code": {"text": "Ферритин"},
+        "subject": {"reference": f"Patient/{rec.patient}"},
+        "effectiveDateTime": "2026-11-30T09:00:00+03:00",
+        "valueQuantity": {"value": 5, "unit": "ng/mL"},
+    }
+    created = client.post("/fhir/Observation", json=pending)
+    assert created.status_code == 201, created.text
+    add_web_user(client, "anna", Role.PATIENT, patient=rec.patient)
+    log_in(client, "anna")
+    assert "Ферритин" not in client.get("/portal", headers={"Accept-Language": "ru"}).text
+    released = {**created.json(), "status": "final"}
+    assert client.put(f"/fhir/Observation/{released['id']}", json=released).status_code == 200
+    assert "Ферритин" in client.get("/portal", headers={"Accept-Language": "ru"}).text

@@ -582,14 +582,28 @@ def _without_collector_pauses() -> Iterator[None]:
         gc.enable()
 
 
-def load_chart(tx: Tx, *, patient: StoredResource, restrict: Restriction | None) -> Chart:
-    """The chart of ``patient`` (already read and allowed by the caller); ``restrict`` is the caller's policy."""
+# Results a patient may see: released by the laboratory, not those still awaiting a second person's validation.
+RELEASED = frozenset({"final", "amended", "corrected"})
+
+
+def load_chart(
+    tx: Tx, *, patient: StoredResource, restrict: Restriction | None, released_only: bool = False
+) -> Chart:
+    """The chart of ``patient`` (already read and allowed by the caller); ``restrict`` is the caller's policy.
+    ``released_only`` leaves out results and reports not released yet (what the patient's own portal shows)."""
     with _without_collector_pauses():
-        return _assemble(tx, patient, restrict)
+        return _assemble(tx, patient, restrict, released_only)
 
 
-def _assemble(tx: Tx, patient: StoredResource, restrict: Restriction | None) -> Chart:
-    b = _Builder(tx, _compartment(tx, patient.id, restrict), restrict)
+def _assemble(tx: Tx, patient: StoredResource, restrict: Restriction | None, released_only: bool) -> Chart:
+    resources = _compartment(tx, patient.id, restrict)
+    if released_only:
+        resources = [
+            r
+            for r in resources
+            if r.get("resourceType") not in ("Observation", "DiagnosticReport") or r.get("status") in RELEASED
+        ]
+    b = _Builder(tx, resources, restrict)
     problems, past = _conditions(b)
     data = patient.resource
     return Chart(

@@ -34,12 +34,12 @@ ROLE_HOME[Role.ANALYST.value] = "/analytics/suggestions"
 ANALYTICS_ROLES = frozenset({Role.ANALYST.value, Role.ADMIN.value})
 
 
-def _open_chart(request: Request, access: Access, patient_id: str) -> Chart:
+def _open_chart(request: Request, access: Access, patient_id: str, *, portal: bool = False) -> Chart:
     store: Store = request.app.state.store
     with store.reader() as tx:
         patient = tx.read("Patient", patient_id)
         access.require("read", "Patient", patient)
-        chart = load_chart(tx, patient=patient, restrict=access.restriction)
+        chart = load_chart(tx, patient=patient, restrict=access.restriction, released_only=portal)
     access.record("read", "Patient", patient_id)
     return chart
 
@@ -90,12 +90,12 @@ def portal_home(access: PageAccess) -> Response:
 
 @router.get("/portal/record.pdf")
 def portal_own_pdf(request: Request, access: PageAccess) -> Response:
-    return _pdf(request, _open_chart(request, access, _own_patient(access)))
+    return _pdf(request, _open_chart(request, access, _own_patient(access), portal=True))
 
 
 @router.get("/portal/{patient_id}", response_class=HTMLResponse)
 def portal_page(request: Request, patient_id: str, access: PageAccess) -> Response:
-    chart = _open_chart(request, access, patient_id)
+    chart = _open_chart(request, access, patient_id, portal=True)
     # A representative's account is linked to the child it represents; a list once more links exist.
     represented = [chart] if access.principal.role == Role.PROXY.value else []
     return _page(request, "portal.html", {"chart": chart, "represented": represented})
@@ -103,7 +103,7 @@ def portal_page(request: Request, patient_id: str, access: PageAccess) -> Respon
 
 @router.get("/portal/{patient_id}/record.pdf")
 def portal_pdf(request: Request, patient_id: str, access: PageAccess) -> Response:
-    return _pdf(request, _open_chart(request, access, patient_id))
+    return _pdf(request, _open_chart(request, access, patient_id, portal=True))
 
 
 # ---- analytics ----------------------------------------------------------------------------------------------
