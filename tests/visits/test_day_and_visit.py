@@ -37,6 +37,9 @@ def test_the_protocol_page_shows_the_patient_and_the_specialty_template(doctor: 
     assert "Иванова Мария" in page.text
     assert "Городская больница № 5" in page.text  # history from another institution
     assert f"/chart/{doctor.patient}" in page.text
+    # Ordering and referring start from the visit, for this patient and encounter.
+    assert f"/orders/new?patient={doctor.patient}&amp;encounter={encounter}" in page.text
+    assert f"/referrals/new?patient={doctor.patient}" in page.text
     # No appointment specialty → no default; a chosen template fills the examination text.
     templated = doctor.client.get(f"/doctor/visits/{encounter}?template=cardiologist").text
     assert "Тоны сердца ритмичные" in templated
