@@ -8,18 +8,12 @@ that lost its browser cannot pass silently.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from tests.e2e.server import Server, medcity, server_env, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,124 +26,36 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-STARTUP_TIMEOUT_S = 60
 
 
 def require_chromium() -> None:
     if CHROMIUM.exists():
         return
     if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: browser tests must run in CI (apt-get install chromium)"
-        )
+        pytest.fail(f"Chromium not found at {CHROMIUM}: browser tests must run in CI (apt-get install chromium)")
     pytest.skip(f"Chromium not found at {CHROMIUM}: browser tests skipped")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the server did not answer {url} within {STARTUP_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
-
-
-def medcity(
-    env: dict[str, str], workdir: Path, *args: str, input_text: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the `medcity` command line against the test server's database; fails the test when it fails."""
-    done = subprocess.run(
-        [sys.executable, "-m", "medcity.cli", *args],
-        input=input_text,
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"medcity {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
-
-
-def server_env(workdir: Path, name: str) -> dict[str, str]:
-    """The environment of a server on its own SQLite database `name` in `workdir`, migrated."""
-    env = {
-        **os.environ,
-        "MEDCITY_DATABASE_URL": f"sqlite:///{workdir / name}",
-        "MEDCITY_REGION": "77",
-        "MEDCITY_SECRET_DIR": str(workdir / "keys"),
-    }
-    # A developer's own default language must not change what the tests see.
-    env.pop("MEDCITY_DEFAULT_LANGUAGE", None)
-    medcity(env, workdir, "db", "upgrade")
-    return env
-
-
-@contextmanager
-def serving(env: dict[str, str], workdir: Path) -> Iterator[str]:
-    """A real medcity server (uvicorn in a subprocess) with `env`; yields its base URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = workdir / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "medcity.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            cwd=workdir,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(f"{url}/", server, log)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+@pytest.fixture(scope="session")
+def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real medcity server on a fresh SQLite database, for the whole session."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    env = server_env(workdir, "e2e.db")
+    with serving(env, workdir) as url:
+        yield Server(url, env, workdir)
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a real medcity server on a fresh SQLite database, for the whole session."""
-    workdir = tmp_path_factory.mktemp("e2e")
-    with serving(server_env(workdir, "e2e.db"), workdir) as url:
-        yield url
+def server_url(e2e_server: Server) -> str:
+    """Base URL of the session's server (``goto("/")`` of the ``page`` fixture is relative to it)."""
+    return e2e_server.url
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     require_chromium()
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.e2e.logins import add_user, e2e_database, log_in
+from tests.e2e.logins import add_user, create, log_in
+from tests.e2e.server import Server
 
 from medcity.registry.identifiers import OMS_SYSTEM, generate_oms
 
@@ -31,15 +31,13 @@ BIRTH_DATE = "1984-03-09"
 @dataclass
 class City:
     api: httpx.Client
-    database: Path
+    server: Server
     organization: str
     room: str
     tag: str
 
     def create(self, resource: dict[str, object]) -> str:
-        response = self.api.post(f"/fhir/{resource['resourceType']}", json=resource)
-        response.raise_for_status()
-        return str(response.json()["id"])
+        return create(self.api, resource)
 
     def doctor(self, family: str) -> tuple[str, str]:
         """A practitioner and their role at the polyclinic; returns (practitioner, role)."""
@@ -75,15 +73,14 @@ class City:
         return pid, oms
 
     def user(self, role: str, **links: str) -> str:
-        return add_user(self.database, role, **links)
+        return add_user(self.server, role, **links)
 
 
 @pytest.fixture
-def city(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
-    database = e2e_database(tmp_path_factory)
+def city(e2e_server: Server) -> Iterator[City]:
     tag = uuid.uuid4().hex[:6]
-    with httpx.Client(base_url=server_url, timeout=30) as api:
-        built = City(api, database, "", "", tag)
+    with httpx.Client(base_url=e2e_server.url, timeout=30) as api:
+        built = City(api, e2e_server, "", "", tag)
         built.organization = built.create({"resourceType": "Organization", "name": f"Поликлиника {tag}"})
         built.room = built.create(
             {

@@ -11,24 +11,19 @@ import uuid
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.e2e.logins import add_user, e2e_database, log_in
+from tests.e2e.logins import add_user, create, log_in
+from tests.e2e.server import Server
 
 from medcity.registry.catalogue import organization_types
 
 pytestmark = pytest.mark.e2e
 
 
-def create(client: httpx.Client, resource: dict[str, object]) -> str:
-    response = client.post(f"/fhir/{resource['resourceType']}", json=resource)
-    response.raise_for_status()
-    return str(response.json()["id"])
-
-
 @pytest.fixture
-def city(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def city(e2e_server: Server) -> dict[str, str]:
     """A polyclinic with a doctor, a laboratory with two staff, and a patient of the polyclinic with a login."""
     tag = uuid.uuid4().hex[:6]
-    with httpx.Client(base_url=server_url) as client:
+    with httpx.Client(base_url=e2e_server.url) as client:
         polyclinic = create(
             client,
             {
@@ -58,13 +53,12 @@ def city(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
                 "managingOrganization": {"reference": f"Organization/{polyclinic}"},
             },
         )
-    database = e2e_database(tmp_path_factory)
     return {
         "patient": patient,
-        "doctor": add_user(database, "doctor", practitioner=doctor, organization=polyclinic),
-        "lab1": add_user(database, "lab", organization=laboratory),
-        "lab2": add_user(database, "lab", organization=laboratory),
-        "patient_login": add_user(database, "patient", patient=patient),
+        "doctor": add_user(e2e_server, "doctor", practitioner=doctor, organization=polyclinic),
+        "lab1": add_user(e2e_server, "lab", organization=laboratory),
+        "lab2": add_user(e2e_server, "lab", organization=laboratory),
+        "patient_login": add_user(e2e_server, "patient", patient=patient),
     }  # fmt: skip
 
 

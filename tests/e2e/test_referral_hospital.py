@@ -8,18 +8,16 @@ set up over FHIR (the e2e server does not require authentication for the API); t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from tests.e2e.logins import add_user, create, log_in
+from tests.e2e.server import Server
 
 pytestmark = pytest.mark.e2e
 PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
@@ -28,13 +26,11 @@ PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 @dataclass
 class City:
     api: httpx.Client
-    database: Path
+    server: Server
     tag: str
 
     def create(self, resource: dict[str, Any]) -> str:
-        response = self.api.post(f"/fhir/{resource['resourceType']}", json=resource)
-        response.raise_for_status()
-        return str(response.json()["id"])
+        return create(self.api, resource)
 
     def place(self, name: str, kind: str, hospital: str, part_of: str | None = None) -> str:
         data: dict[str, Any] = {"resourceType": "Location", "name": name, "status": "active",
@@ -45,31 +41,13 @@ class City:
         return self.create(data)
 
     def user(self, role: str, **links: str) -> str:
-        """A login made with the CLI; the password is `<username>-password`."""
-        username = f"{role}-{uuid.uuid4().hex[:8]}"
-        options = [f"--{name}={value}" for name, value in links.items()]
-        env = {**os.environ, "MEDCITY_DATABASE_URL": f"sqlite:///{self.database}", "MEDCITY_REGION": "77"}
-        done = subprocess.run(
-            [sys.executable, "-m", "medcity.cli", "users", "add", "--username", username, "--role", role, *options],
-            input=f"{username}-password\n", env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return username
+        return add_user(self.server, role, **links)
 
 
 @pytest.fixture
-def city(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
-    [database] = {found.resolve() for found in tmp_path_factory.getbasetemp().glob("e2e*/e2e.db")}
-    with httpx.Client(base_url=server_url, timeout=30) as api:
-        yield City(api, database, uuid.uuid4().hex[:6])
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", f"{username}-password")
-    page.get_by_role("button", name="Войти").click()
-    expect(page.locator(".session__user")).to_have_text(username)
+def city(e2e_server: Server) -> Iterator[City]:
+    with httpx.Client(base_url=e2e_server.url, timeout=30) as api:
+        yield City(api, e2e_server, uuid.uuid4().hex[:6])
 
 
 def test_referral_hospital_stay_and_discharge_summary_back_at_the_polyclinic(page: Page, city: City) -> None:
