@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from medcity.auth.gate import Access, page_access
 from medcity.auth.users import Role, User, add_user
 from medcity.kit.db import WRITE
 
@@ -47,3 +49,20 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "no CSRF field in the page"
     return found.group(1)
+
+
+PATIENT_PAGE = "/test/patient"
+
+
+def add_patient_page(client: TestClient) -> TestClient:
+    """Give the app a page at ``PATIENT_PAGE/{pid}`` that reads a Patient under the policy and audits it, as every
+    domain's pages do; it answers ``{"shown": pid}``."""
+    app: Any = client.app
+
+    @app.get(PATIENT_PAGE + "/{pid}")
+    def patient_page(pid: str, access: Annotated[Access, Depends(page_access)]) -> dict[str, str]:
+        access.require("read", "Patient", pid)
+        access.record("read", "Patient", pid)
+        return {"shown": pid}
+
+    return client

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from medcity.auth.audit import BREAK_GLASS, FLAG
-from medcity.auth.gate import Access, page_access
 from medcity.auth.users import Role
 from tests.auth import world as city
 from tests.auth.world import Tokens, World, audit_rows, ids, observation, ref
-from tests.web_login import add_web_user, csrf_of, log_in
+from tests.web_login import PATIENT_PAGE, add_patient_page, add_web_user, csrf_of, log_in
 
 api, settings, who, world = city.api, city.settings, city.who, city.world  # the fixtures
 
@@ -145,31 +142,24 @@ def test_system_client_stays_inside_its_organisation(api: TestClient, world: Wor
 
 
 def test_break_glass_page_opens_a_refused_page(api: TestClient, world: World, engine: Engine, region: str) -> None:
-    app: Any = api.app
-
-    @app.get("/test/chart/{pid}")
-    def chart(pid: str, access: Annotated[Access, Depends(page_access)]) -> dict[str, str]:
-        access.require("read", "Patient", pid)
-        access.record("read", "Patient", pid)
-        return {"shown": pid}
-
+    add_patient_page(api)
     stranger = world.patients["stranger"]
     add_web_user(api, "dr.web", Role.DOCTOR, practitioner=world.doctor, organization=world.polyclinic)
     log_in(api, "dr.web")
-    own = api.get(f"/test/chart/{world.patients['attached']}")
+    own = api.get(f"{PATIENT_PAGE}/{world.patients['attached']}")
     assert own.status_code == 200, own.text
-    refused = api.get(f"/test/chart/{stranger}", headers={"Accept-Language": "en"})
+    refused = api.get(f"{PATIENT_PAGE}/{stranger}", headers={"Accept-Language": "en"})
     assert refused.status_code == 403
-    link = f"/break-glass/{stranger}?next=/test/chart/{stranger}"
+    link = f"/break-glass/{stranger}?next={PATIENT_PAGE}/{stranger}"
     assert f'href="{link}"' in refused.text
     form = api.get(link, headers={"Accept-Language": "en"})
     assert form.status_code == 200 and 'name="reason"' in form.text
-    data = {"csrf_token": csrf_of(form.text), "reason": "short", "next": f"/test/chart/{stranger}"}
+    data = {"csrf_token": csrf_of(form.text), "reason": "short", "next": f"{PATIENT_PAGE}/{stranger}"}
     assert api.post(f"/break-glass/{stranger}", data=data).status_code == 400  # a reason must say why
     assert api.post(f"/break-glass/{stranger}", data={**data, "reason": ""}, follow_redirects=False).status_code == 400
     opened = api.post(f"/break-glass/{stranger}", data={**data, "reason": "Экстренная госпитализация, нужен анамнез"},
                       follow_redirects=False)  # fmt: skip
-    assert opened.status_code == 303 and opened.headers["location"] == f"/test/chart/{stranger}"
-    assert api.get(f"/test/chart/{stranger}").json() == {"shown": stranger}
+    assert opened.status_code == 303 and opened.headers["location"] == f"{PATIENT_PAGE}/{stranger}"
+    assert api.get(f"{PATIENT_PAGE}/{stranger}").json() == {"shown": stranger}
     assert (BREAK_GLASS, "Patient", stranger, stranger, "allowed") in audit_rows(engine, region, "dr.web")
     assert api.post(f"/break-glass/{stranger}", data={**data, "csrf_token": "forged"}).status_code == 403

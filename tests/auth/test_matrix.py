@@ -4,17 +4,13 @@ shows nothing of it (403, 404, or an empty result: refusals do not confirm exist
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 import pytest
-from fastapi import Depends
 from fastapi.testclient import TestClient
 
-from medcity.auth.gate import Access, page_access
 from medcity.auth.users import Role
 from tests.auth import world as city
 from tests.auth.world import Tokens, World, ids, observation
-from tests.web_login import add_web_user, log_in
+from tests.web_login import PATIENT_PAGE, add_patient_page, add_web_user, log_in
 
 api, settings, who, world = city.api, city.settings, city.who, city.world  # the fixtures
 
@@ -66,18 +62,11 @@ def _shows(api: TestClient, path: str, headers: dict[str, str], patient: str, ob
         return bool(api.post("/fhir/Observation", json=observation(patient), headers=headers).status_code == 201)
     if path == "operation":
         return bool(api.get(f"/fhir/Patient/{patient}/$everything", headers=headers).status_code == 200)
-    return bool(api.get(f"/test/patient/{patient}").status_code == 200)  # the page, as the logged-in browser
+    return bool(api.get(f"{PATIENT_PAGE}/{patient}").status_code == 200)  # the page, as the logged-in browser
 
 
 def _web_login(api: TestClient, role: str, world: World) -> None:
-    app: Any = api.app
-
-    @app.get("/test/patient/{pid}")
-    def patient_page(pid: str, access: Annotated[Access, Depends(page_access)]) -> dict[str, str]:
-        access.require("read", "Patient", pid)
-        access.record("read", "Patient", pid)
-        return {"shown": pid}
-
+    add_patient_page(api)
     links = {
         "patient": {"patient": world.patients["attached"]},
         "doctor": {"practitioner": world.doctor, "organization": world.polyclinic},

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.web_login import add_web_user, log_in
+from tests.web_login import add_patient_page, add_web_user, log_in
 
-from medcity.auth.gate import Access, page_access
 from medcity.auth.tables import audit_log
 from medcity.auth.users import Role
 
@@ -18,15 +16,7 @@ from medcity.auth.users import Role
 @pytest.fixture
 def guarded(client: TestClient) -> TestClient:
     """The real app with one page that reads a Patient under the policy, as every domain's pages do."""
-    app: Any = client.app
-
-    @app.get("/test/patient/{pid}")
-    def patient_page(pid: str, access: Annotated[Access, Depends(page_access)]) -> dict[str, str]:
-        access.require("read", "Patient", pid)
-        access.record("read", "Patient", pid)
-        return {"shown": pid}
-
-    return client
+    return add_patient_page(client)
 
 
 def test_a_page_sends_a_stranger_to_the_login_and_back(guarded: TestClient) -> None:
