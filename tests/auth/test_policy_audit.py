@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from medcity.auth import audit
 from medcity.auth.gate import Access
@@ -45,3 +47,18 @@ def test_the_local_operator_is_audited(engine: Engine, region: str) -> None:
     with engine.connect() as conn:
         row = conn.execute(select(audit_log.c.username).where(audit_log.c.partition == region)).one()
     assert row.username == audit.OPERATOR
+
+
+def test_a_failed_batch_raises_and_does_not_stop_the_next(engine: Engine, region: str) -> None:
+    access = Access(principal=Principal(kind="user", username="u", roles=("admin",)))
+    access.record("read", "Organization", "o1")
+    with engine.connect() as conn:
+        [row] = audit.rows_of(conn, region, access, access.touched)
+    committer = audit._committer(engine)
+    committer.commit([row])
+    with pytest.raises(IntegrityError):
+        committer.commit([row])  # the same id again: this batch fails, and says so
+    committer.commit([{**row, "id": "another"}])
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.partition == region))
+        assert total.scalar_one() == 2

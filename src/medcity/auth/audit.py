@@ -45,6 +45,15 @@ def write(engine: Engine, region: str, access: Access) -> None:
         _committer(engine).commit(rows)
 
 
+class _Batch:
+    """Rows that one transaction inserts; its writer marks it done (and notes why, when it failed)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.done = False
+        self.error: BaseException | None = None
+
+
 class _GroupCommit:
     """Rows from many threads, inserted in as few transactions as possible: whoever arrives while no batch is being
     written writes everything waiting (its own rows and others'), the rest wait until their batch has committed."""
@@ -52,36 +61,29 @@ class _GroupCommit:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.ready = threading.Condition()
-        self.pending: list[dict[str, Any]] = []
+        self.waiting = _Batch()  # the batch that rows added now belong to
         self.writing = False
-        self.next_batch = 0  # the batch that rows added now belong to
-        self.committed = 0  # every batch below this one is written
-        self.failed: dict[int, BaseException] = {}
 
     def commit(self, rows: list[dict[str, Any]]) -> None:
         with self.ready:
-            self.pending.extend(rows)
-            batch = self.next_batch
-            while self.writing and self.committed <= batch:
+            batch = self.waiting
+            batch.rows.extend(rows)
+            while self.writing and not batch.done:
                 self.ready.wait()
-            if self.committed > batch:
-                if batch in self.failed:
-                    raise RuntimeError("the audit could not be written") from self.failed[batch]
+            if batch.done:
+                if batch.error is not None:
+                    raise RuntimeError("the audit could not be written") from batch.error
                 return
-            taken, self.pending, self.writing = self.pending, [], True
-            self.next_batch += 1
+            self.waiting, self.writing = _Batch(), True
         try:
             with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                conn.execute(insert(audit_log), taken)
+                conn.execute(insert(audit_log), batch.rows)
         except BaseException as exc:
-            with self.ready:
-                self.failed[batch] = exc
+            batch.error = exc
             raise
         finally:
             with self.ready:
-                self.writing = False
-                self.committed = batch + 1
-                self.failed = {k: v for k, v in self.failed.items() if k >= batch}
+                batch.done, self.writing = True, False
                 self.ready.notify_all()
 
 
