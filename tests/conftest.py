@@ -9,6 +9,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -100,3 +101,22 @@ def client(engine: Engine, settings: Settings) -> Iterator[object]:
     app = create_app(settings, engine=engine)
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def medcity_cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``medcity_cli("hospital", "add-ward", ...)``: the project's command line, its settings (the environment)
+    pointed at this test's database and region; returns typer's ``Result``."""
+    from typer.testing import CliRunner
+
+    from medcity.cli import app
+    from medcity.kit.config import get_settings
+
+    monkeypatch.setenv("MEDCITY_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MEDCITY_REGION", settings.region)
+    monkeypatch.setenv("MEDCITY_SECRET_DIR", str(tmp_path / "keys"))
+    get_settings.cache_clear()
+    try:
+        yield lambda *args: CliRunner().invoke(app, list(args))
+    finally:
+        get_settings.cache_clear()

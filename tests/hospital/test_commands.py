@@ -3,32 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from medcity.hospital import service as hospital
-from medcity.kit.config import get_settings
 from medcity.referrals import service as referrals
 from medcity.store.repository import Store
 from tests.referrals.city import City, build_city, refer_to_hospital, utcnow
-
-
-@pytest.fixture
-def cli(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from medcity.cli import app
-
-    engine: Any = store.engine
-    monkeypatch.setenv("MEDCITY_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MEDCITY_REGION", store.region)
-    get_settings.cache_clear()
-    try:
-        yield lambda *args: CliRunner().invoke(app, list(args))
-    finally:
-        get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -36,8 +19,8 @@ def city(store: Store) -> City:
     return build_city(store)
 
 
-def test_add_ward_makes_beds_to_admit_into(cli: Any, store: Store, city: City) -> None:
-    result = cli("hospital", "add-ward", "--organization", city.hospital, "--name", "Терапия", "--beds", "3")
+def test_add_ward_makes_beds_to_admit_into(medcity_cli: Any, store: Store, city: City) -> None:
+    result = medcity_cli("hospital", "add-ward", "--organization", city.hospital, "--name", "Терапия", "--beds", "3")
     assert result.exit_code == 0, result.output
     ward = result.output.strip()
     with store.reader() as tx:
@@ -45,15 +28,15 @@ def test_add_ward_makes_beds_to_admit_into(cli: Any, store: Store, city: City) -
     assert [b.name for b in wards[ward].beds] == ["Терапия, койка 1", "Терапия, койка 2", "Терапия, койка 3"]
     with store.transaction() as tx:
         hospital.admit(tx, hospital=city.hospital, bed=wards[ward].beds[0].id, patient=city.patient, now=utcnow())
-    assert cli("hospital", "add-ward", "--organization", "nope", "--name", "X").exit_code == 2
+    assert medcity_cli("hospital", "add-ward", "--organization", "nope", "--name", "X").exit_code == 2
 
 
-def test_expire_writes_expired_on_old_referrals(cli: Any, store: Store, city: City) -> None:
+def test_expire_writes_expired_on_old_referrals(medcity_cli: Any, store: Store, city: City) -> None:
     old = refer_to_hospital(store, city, now=utcnow() - timedelta(days=40))
     refer_to_hospital(store, city)
-    result = cli("referrals", "expire")
+    result = medcity_cli("referrals", "expire")
     assert result.exit_code == 0, result.output
     assert "referrals expired: 1" in result.output
     with store.reader() as tx:
         assert referrals.get(tx, old).resource["status"] == "revoked"
-    assert "referrals expired: 0" in cli("referrals", "expire").output
+    assert "referrals expired: 0" in medcity_cli("referrals", "expire").output

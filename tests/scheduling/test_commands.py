@@ -2,60 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from medcity.cli import app
-from medcity.kit.config import get_settings
 from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM, specialty_concept
 from medcity.scheduling import service
 from medcity.store.repository import Store
 from tests.scheduling.conftest import NOW, City, add_organization, add_role
 
 
-@pytest.fixture
-def configured(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """The CLI's settings point at the test's database and region."""
-    engine: Any = store.engine
-    monkeypatch.setenv("MEDCITY_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("MEDCITY_REGION", store.region)
-    get_settings.cache_clear()
-    yield store
-    get_settings.cache_clear()
-
-
-def test_the_tick_delivers_and_refuses_a_bad_instant(city: City, configured: Store) -> None:
+def test_the_tick_delivers_and_refuses_a_bad_instant(city: City, medcity_cli: Any) -> None:
     with city.store.transaction() as tx:
         service.book(tx, patient="p1", slot_id=city.slots["ther1"][0], channel="self", now=NOW)
-    result = CliRunner().invoke(app, ["scheduling", "tick", "--now", "2026-12-01T05:00:00Z"])
+    result = medcity_cli("scheduling", "tick", "--now", "2026-12-01T05:00:00Z")
     assert result.exit_code == 0, result.output
     assert "notices delivered 1" in result.output
-    again = CliRunner().invoke(app, ["scheduling", "tick", "--now", "2026-12-01T05:00:00Z"])
+    again = medcity_cli("scheduling", "tick", "--now", "2026-12-01T05:00:00Z")
     assert "notices delivered 0" in again.output
-    assert CliRunner().invoke(app, ["scheduling", "tick", "--now", "yesterday"]).exit_code == 2
+    assert medcity_cli("scheduling", "tick", "--now", "yesterday").exit_code == 2
 
 
-def test_publish_standard_gives_every_polyclinic_doctor_a_week(configured: Store) -> None:
-    with configured.transaction() as tx:
+def test_publish_standard_gives_every_polyclinic_doctor_a_week(store: Store, medcity_cli: Any) -> None:
+    with store.transaction() as tx:
         room = add_organization(tx, "pc1")
         org = tx.read("Organization", "pc1").resource
         tx.update({**org, "type": [{"coding": [{"system": ORGANIZATION_KIND_SYSTEM, "code": "polyclinic"}]}]})
         add_role(tx, "ther1", organization="pc1", location=room, specialty="therapist-district")
         tx.create({"resourceType": "PractitionerRole", "organization": {"reference": "Organization/pc1"},
                    "specialty": [specialty_concept("surgeon")]}, rid="no-room")  # fmt: skip
-    first = CliRunner().invoke(app, ["scheduling", "publish-standard"])
+    first = medcity_cli("scheduling", "publish-standard")
     assert first.exit_code == 0, first.output
     assert "polyclinics 1" in first.output
-    with configured.reader() as tx:
+    with store.reader() as tx:
         kinds = {slot.kind for slot in service.slots_of(tx, organization="pc1", start=NOW.replace(year=2000),
                                                           end=NOW.replace(year=2100))}  # fmt: skip
         roles = {slot.role for slot in service.slots_of(tx, organization="pc1", start=NOW.replace(year=2000),
                                                           end=NOW.replace(year=2100))}  # fmt: skip
     assert kinds == {"self", "reserve"} and roles == {"ther1"}
-    assert "slots published 0" in CliRunner().invoke(app, ["scheduling", "publish-standard"]).output
+    assert "slots published 0" in medcity_cli("scheduling", "publish-standard").output
 
 
 def test_the_served_app_runs_the_clock(
