@@ -43,6 +43,7 @@ def _store(request: Request) -> Store:
 
 
 def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    add_template_package("medcity.orders")  # the lab's templates import the orders' macros
     add_template_package("medcity.lab")
     response = render(request, f"lab/{template}", context)
     response.headers["Cache-Control"] = "no-store"

@@ -19,6 +19,7 @@ from medcity.orders.catalogue import LAB, UCUM, Test, catalogue, concept, loinc_
 from medcity.orders.errors import Refusal
 from medcity.orders.service import (
     BARCODE_SYSTEM,
+    CANCELLED,
     CATEGORY,
     SNOMED,
     barcode_of,
@@ -55,7 +56,9 @@ class WorkItem:
 
     @property
     def stage(self) -> str:
-        """waiting (for the sample), received, entered (awaiting validation) or released."""
+        """waiting (for the sample), received, entered (awaiting validation), released, or cancelled."""
+        if self.order.resource.get("status") in CANCELLED:
+            return "cancelled"
         status = self.report.resource.get("status") if self.report else None
         if status == "final":
             return "released"

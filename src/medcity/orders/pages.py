@@ -192,7 +192,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
                 "order": item.order.id, "test": test_name(item.order.resource.get("code"), lang),
                 "patient": names.get(("Patient", service.subject_id(item.order.resource) or ""), ""),
                 "patient_id": service.subject_id(item.order.resource) or "",
-                "stage": item.stage if item.order.resource.get("status") != "revoked" else "cancelled",
+                "stage": item.stage,
                 "authored": str(item.order.resource.get("authoredOn", ""))[:16].replace("T", " "),
                 "lines": lines, "conclusion": report.get("conclusion", "") if released else "",
                 "critical": any(line.critical for line in lines), "abnormal": any(line.abnormal for line in lines),
