@@ -109,12 +109,11 @@ def receive(request: Request, access: PageAccess, barcode: Annotated[str, Form(m
     organization = _organisation(request, access)
     try:
         with _store(request).transaction() as tx:
-            specimen = service.specimen_by_barcode(tx, barcode)
-            for rid in order_refs({"basedOn": specimen.resource.get("request")}):
-                order = service.addressed_order(tx, order=rid, organization=organization)
+            specimen, orders = service.sample(tx, barcode=barcode, organization=organization)
+            for order in orders:
                 access.require("read", "ServiceRequest", order)
             access.require("update", "Specimen", specimen)
-            received = service.receive(tx, barcode=barcode, organization=organization)
+            received = service.receive(tx, specimen)
     except MedcityError as refused:
         return _refused(_lab_page(request, access, error=reason(refused, request_language(request))))
     access.record("update", "Specimen", received.id)
@@ -136,9 +135,8 @@ async def upload(request: Request, access: PageAccess, file: Annotated[UploadFil
     def enter() -> list[StoredResource]:
         with _store(request).transaction() as tx:
             reports = service.upload(tx, text=text, entered_by=_username(access), organization=organization)
-            for report in reports:
-                for rid in order_refs(report.resource):
-                    _writing(access, "DiagnosticReport", tx.read("ServiceRequest", rid), organization)
+            for order in tx.read_many([("ServiceRequest", rid) for r in reports for rid in order_refs(r.resource)]):
+                _writing(access, "DiagnosticReport", order, organization)
             return reports
 
     try:

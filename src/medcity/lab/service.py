@@ -153,11 +153,16 @@ def specimen_by_barcode(tx: Tx, barcode: str) -> StoredResource:
     return found[0]
 
 
-def receive(tx: Tx, *, barcode: str, organization: str | None) -> StoredResource:
-    """Record a sample's arrival at the laboratory its orders are addressed to (again is harmless)."""
+def sample(tx: Tx, *, barcode: str, organization: str | None) -> tuple[StoredResource, list[StoredResource]]:
+    """The sample with this barcode and its orders, which are addressed to `organization` (None: any)."""
     specimen = specimen_by_barcode(tx, barcode)
-    for rid in order_refs({"basedOn": specimen.resource.get("request")}):
-        addressed_order(tx, order=rid, organization=organization)
+    orders = [addressed_order(tx, order=rid, organization=organization)
+              for rid in order_refs({"basedOn": specimen.resource.get("request")})]  # fmt: skip
+    return specimen, orders
+
+
+def receive(tx: Tx, specimen: StoredResource) -> StoredResource:
+    """Record a sample's arrival (again is harmless); `sample` finds it and checks where its orders go."""
     if specimen.resource.get("receivedTime"):
         return specimen
     return write(tx, {**specimen.resource, "receivedTime": now_instant()})
@@ -312,11 +317,13 @@ def read_csv(text: str) -> list[tuple[int, dict[str, str]]]:
 def upload(tx: Tx, *, text: str, entered_by: str, organization: str | None) -> list[StoredResource]:
     """Enter the results of an analyser's CSV export: all of the file, or (on any bad line) none of it."""
     by_order: dict[str, dict[str, tuple[Any, str | None]]] = {}
+    # An analyser reports many analytes per sample: each sample and its orders are looked up once per file.
+    samples: dict[str, list[StoredResource]] = {}
     for line, row in read_csv(text):
         try:
-            specimen = specimen_by_barcode(tx, row["barcode"])
-            orders = [addressed_order(tx, order=rid, organization=organization)
-                      for rid in order_refs({"basedOn": specimen.resource.get("request")})]  # fmt: skip
+            if row["barcode"] not in samples:
+                samples[row["barcode"]] = sample(tx, barcode=row["barcode"], organization=organization)[1]
+            orders = samples[row["barcode"]]
             target = next((o for o in orders if row["loinc"] in (getattr(test_of(o.resource), "analytes", ()))), None)
             if target is None:
                 raise Refusal(N_("the test %(code)s was not ordered on sample %(barcode)s"), code=row["loinc"][:20],
