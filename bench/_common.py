@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -117,6 +118,18 @@ def transaction_bundle(rng: random.Random, start: int, size: int = 100) -> dict[
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
+ENGINES = ("sqlite", "postgresql")
+
+
+def add_engine_option(parser: argparse.ArgumentParser, default: str = "both") -> None:
+    """``--engine sqlite|postgresql|both``; read it back with ``engines(args.engine)``."""
+    parser.add_argument("--engine", default=default, choices=[*ENGINES, "both"])
+
+
+def engines(choice: str) -> list[str]:
+    return list(ENGINES) if choice == "both" else [choice]
+
+
 @contextmanager
 def database(engine_name: str) -> Iterator[str]:
     """A migrated, empty database URL for the whole benchmark."""
@@ -141,12 +154,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(url: str, region: str = "77", workers: int = 1) -> Iterator[str]:
-    """Uvicorn serving the app on `url`: one worker by default, so figures compare per core."""
+def served(
+    url: str, region: str = "77", workers: int = 1, *, factory: str = "medcity.app:create_app", **env_vars: str
+) -> Iterator[str]:
+    """Uvicorn serving the app (`factory`) on `url`, with `env_vars` set too: one worker by default, so figures
+    compare per core."""
     port = free_port()
-    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region}
+    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region, **env_vars}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "medcity.app:create_app", "--factory", "--port", str(port),
+        [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
         env=env,
     )  # fmt: skip

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from _common import database, median, report
+from _common import add_engine_option, database, engines, median, report
 from sqlalchemy import insert
 
 from medcity.kit.db import make_engine
@@ -109,13 +109,12 @@ def run(engine_name: str, practitioners: int, runs: int, queries: int) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    add_engine_option(parser)
     parser.add_argument("--practitioners", type=int, default=25_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--queries", type=int, default=1000)
     args = parser.parse_args()
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    figures = {e: run(e, args.practitioners, args.runs, args.queries) for e in engines}
+    figures = {e: run(e, args.practitioners, args.runs, args.queries) for e in engines(args.engine)}
     report("booking_find", {"practitioners": args.practitioners, "target_p95_ms": 30, **figures})
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import FHIR_JSON, database, report, served
+from _common import FHIR_JSON, add_engine_option, database, engines, report, served
 from sqlalchemy import create_engine
 
 from medcity.auth.users import Role, add_user
@@ -201,12 +201,12 @@ def run(engine: str, requests: int, runs: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
+    add_engine_option(parser)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    for engine in engines:  # each engine as soon as it is measured: a lost database loses only its own figures
+    # Each engine as soon as it is measured: a lost database loses only its own figures.
+    for engine in engines(args.engine):
         report("chart_render", {engine: run(engine, args.requests, args.runs), "target_p95_ms": 150})
 
 

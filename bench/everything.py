@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import database, report, served
+from _common import add_engine_option, database, engines, report, served
 from chart_render import REGION, RESOURCES, add_doctor, load_record, measure
 
 
@@ -44,12 +44,12 @@ def run(engine: str, requests: int, runs: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
+    add_engine_option(parser)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    for engine in engines:  # each engine as soon as it is measured: a lost database loses only its own figures
+    # Each engine as soon as it is measured: a lost database loses only its own figures.
+    for engine in engines(args.engine):
         report("everything", {engine: run(engine, args.requests, args.runs), "target_p95_ms": 100})
 
 

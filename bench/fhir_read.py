@@ -11,7 +11,7 @@ import random
 import tempfile
 
 import httpx
-from _common import FHIR_JSON, database, median, patient, report, served, wrk
+from _common import FHIR_JSON, add_engine_option, database, engines, median, patient, report, served, wrk
 
 LUA = """
 ids = {%s}
@@ -44,12 +44,11 @@ def run(engine: str, runs: int, seconds: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
+    add_engine_option(parser)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    report("fhir_read", {e: run(e, args.runs, args.seconds) for e in engines} | {"target_ratio": 0.5})
+    report("fhir_read", {e: run(e, args.runs, args.seconds) for e in engines(args.engine)} | {"target_ratio": 0.5})
 
 
 if __name__ == "__main__":

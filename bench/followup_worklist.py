@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from _common import database, report
+from _common import add_engine_option, database, engines, report
 
 from medcity.hospital import service as hospital
 from medcity.hospital.codes import ACT_CODE, BED, BED_STATUS, LOINC, PHYSICAL_TYPE, WARD
@@ -119,12 +119,11 @@ def run(engine_name: str, requests: int, polyclinic_count: int) -> dict[str, Any
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
+    add_engine_option(parser)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--polyclinics", type=int, default=POLYCLINICS, help="the city's size (1,500 patients each)")
     args = parser.parse_args()
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    for engine in engines:  # each engine's figures as soon as they are measured
+    for engine in engines(args.engine):  # each engine's figures as soon as they are measured
         figures = run(engine, args.requests, args.polyclinics)
         report("followup_worklist", {engine: figures, "polyclinics": args.polyclinics, "target_p95_ms": 150})
 
