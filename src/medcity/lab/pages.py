@@ -26,7 +26,9 @@ from medcity.lab.rules import range_for_patient
 from medcity.orders.catalogue import LAB, catalogue
 from medcity.orders.errors import reason
 from medcity.orders.service import order_refs, subject_id
-from medcity.orders.views import names_of, result_line, test_name
+from medcity.orders.views import result_line, test_name
+from medcity.records.chart import patient_name
+from medcity.referrals.views import Names
 from medcity.store.repository import Store, StoredResource, Tx
 from medcity.web.render import add_template_package, render, request_language
 
@@ -80,12 +82,12 @@ def _worklist(request: Request, access: Access, kinds: tuple[str, ...]) -> list[
     with _store(request).reader() as tx:
         access.require("search", "ServiceRequest")
         items = service.worklist(tx, organization=organization, kinds=kinds, restrict=access.restriction)
-        names = names_of(tx, [("Patient", subject_id(i.order.resource) or "") for i in items])
+        names = Names(tx, [("Patient", subject_id(i.order.resource)) for i in items])
     for item in items:
         access.record("read", "ServiceRequest", item.order.id)
     return [
         {"order": i.order.id, "test": test_name(i.order.resource.get("code"), lang), "barcode": i.barcode or "",
-         "patient": names[("Patient", subject_id(i.order.resource) or "")], "stage": i.stage,
+         "patient": names.of("Patient", subject_id(i.order.resource)), "stage": i.stage,
          "authored": str(i.order.resource.get("authoredOn", ""))[:16].replace("T", " ")}
         for i in items
     ]  # fmt: skip
@@ -154,14 +156,14 @@ def _username(access: Access) -> str:
 
 def _entry_context(tx: Tx, access: Access, order: StoredResource, lang: str) -> dict[str, Any]:
     item = service.work_items(tx, [order])[0]
-    patient = tx.read("Patient", subject_id(order.resource) or "").resource
+    patient = tx.read("Patient", subject_id(order.resource) or "")
     report = item.report.resource if item.report else None
-    entered = {line.name: line for line in
-               [result_line(o, lang) for o in service.results_of(tx, report)]} if report else {}  # fmt: skip
+    lines = [result_line(o, lang) for o in service.results_of(tx, report)] if report else []
+    entered = {line.name: line for line in lines}
     analytes = []
     for code in item.test.analytes if item.test else ():
         analyte = catalogue().analytes[code]
-        fitting = range_for_patient(analyte, patient)
+        fitting = range_for_patient(analyte, patient.resource)
         bounds = "" if fitting is None else "–".join(
             "" if b is None else f"{b:g}" for b in (fitting.low, fitting.high))  # fmt: skip
         line = entered.get(analyte.name(lang))
@@ -170,10 +172,10 @@ def _entry_context(tx: Tx, access: Access, order: StoredResource, lang: str) -> 
     entered_by = service.extension_value(report, service.ENTERED_BY) if report else None
     return {
         "order": order.id, "test": test_name(order.resource.get("code"), lang), "barcode": item.barcode or "",
-        "patient": names_of(tx, [("Patient", subject_id(order.resource) or "")]).popitem()[1],
+        "patient": patient_name(patient.resource) or patient.id,
         "stage": item.stage, "analytes": analytes, "report": item.report.id if item.report else "",
         "entered_by": entered_by or "", "may_release": bool(entered_by) and entered_by != _username(access),
-        "lines": [result_line(o, lang) for o in service.results_of(tx, report)] if report else [],
+        "lines": lines,
     }  # fmt: skip
 
 
@@ -257,7 +259,8 @@ def _study_page(request: Request, access: Access, order: str, *, error: str = ""
     with _store(request).reader() as tx:
         stored = service.addressed_order(tx, order=order, organization=organization)
         access.require("read", "ServiceRequest", stored)
-        patient = names_of(tx, [("Patient", subject_id(stored.resource) or "")]).popitem()[1]
+        who = subject_id(stored.resource)
+        patient = Names(tx, [("Patient", who)]).of("Patient", who)
     access.record("read", "ServiceRequest", order)
     context = {"order": order, "test": test_name(stored.resource.get("code"), lang), "patient": patient,
                "error": error}  # fmt: skip

@@ -21,7 +21,9 @@ from medcity.lab.service import results_of, work_items
 from medcity.orders import service
 from medcity.orders.catalogue import LAB, catalogue
 from medcity.orders.errors import Refusal, reason
-from medcity.orders.views import names_of, result_line, test_name
+from medcity.orders.views import result_line, test_name
+from medcity.records.chart import patient_name
+from medcity.referrals.views import Names
 from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
 from medcity.scheduling.resources import ref_id
 from medcity.store.repository import Store, Tx
@@ -83,7 +85,7 @@ def _order_page(
         chosen = set(service.package(tx.region, package)) if package else set()
         tests = sorted(catalogue().tests.values(), key=lambda t: (t.kind != LAB, t.name(lang)))
         context = {
-            "patient": stored.id, "patient_name": names_of(tx, [("Patient", stored.id)])[("Patient", stored.id)],
+            "patient": stored.id, "patient_name": patient_name(stored.resource) or stored.id,
             "encounter": encounter, "package": package, "chosen": chosen, "error": error,
             "lab_tests": [(t.code, t.name(lang)) for t in tests if t.kind == LAB],
             "studies": [(t.code, t.name(lang)) for t in tests if t.kind != LAB],
@@ -135,26 +137,25 @@ def place(
 def placed_page(request: Request, access: PageAccess, patient: str, requisition: str) -> Response:
     lang = request_language(request)
     with _store(request).reader() as tx:
-        access.require("read", "Patient", tx.read("Patient", patient))
+        stored = tx.read("Patient", patient)
+        access.require("read", "Patient", stored)
         orders = tx.search(
             "ServiceRequest",
             [("requisition", f"{service.REQUISITION_SYSTEM}|{requisition}"), ("subject", f"Patient/{patient}")],
             restrict=access.restriction,
         ).matches
         items = work_items(tx, orders)
-        names = names_of(tx, [("Patient", patient)] + [
-            ("Organization", org) for o in orders for p in o.resource.get("performer") or []
-            if (org := ref_id(p, "Organization"))])  # fmt: skip
+        performers = {o.id: ref_id((o.resource.get("performer") or [None])[0], "Organization") for o in orders}
+        names = Names(tx, [("Organization", org) for org in performers.values()])
     for order in orders:
         access.record("read", "ServiceRequest", order.id)
     rows = [
         {"order": i.order.id, "test": test_name(i.order.resource.get("code"), lang), "barcode": i.barcode or "",
-         "performer": names.get(("Organization", ref_id((i.order.resource.get("performer") or [None])[0],
-                                                         "Organization") or ""), "")}
+         "performer": names.of("Organization", performers[i.order.id])}
         for i in items
     ]  # fmt: skip
-    context = {"patient": patient, "patient_name": names[("Patient", patient)], "requisition": requisition,
-               "rows": rows}  # fmt: skip
+    context = {"patient": patient, "patient_name": patient_name(stored.resource) or patient,
+               "requisition": requisition, "rows": rows}  # fmt: skip
     return _page(request, "placed.html", context)
 
 
@@ -180,9 +181,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
             restrict=access.restriction,
         ).matches  # fmt: skip
         items = work_items(tx, orders)
-        patients = [pid for o in orders if (pid := service.subject_id(o.resource))]
-        patients += [pid for a in alerts if (pid := service.subject_id(a.resource))]
-        names = names_of(tx, [("Patient", pid) for pid in patients])
+        names = Names(tx, [("Patient", service.subject_id(r.resource)) for r in [*orders, *alerts]])
         rows = []
         for item in items:
             report = item.report.resource if item.report is not None else {}
@@ -190,8 +189,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
             lines = [result_line(o, lang) for o in results_of(tx, report)] if released else []
             rows.append({
                 "order": item.order.id, "test": test_name(item.order.resource.get("code"), lang),
-                "patient": names.get(("Patient", service.subject_id(item.order.resource) or ""), ""),
-                "patient_id": service.subject_id(item.order.resource) or "",
+                "patient": names.of("Patient", service.subject_id(item.order.resource)),
                 "stage": item.stage,
                 "authored": str(item.order.resource.get("authoredOn", ""))[:16].replace("T", " "),
                 "lines": lines, "conclusion": report.get("conclusion", "") if released else "",
@@ -202,7 +200,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
     for alert in alerts:
         access.record("read", "Communication", alert.id)
     shown_alerts = [
-        {"patient": names.get(("Patient", service.subject_id(a.resource) or ""), ""),
+        {"patient": names.of("Patient", service.subject_id(a.resource)),
          "test": test_name((a.resource.get("reasonCode") or [None])[0], lang),
          "text": ((a.resource.get("payload") or [{}])[0]).get("contentString", "").partition(": ")[2],
          "sent": str(a.resource.get("sent", ""))[:16].replace("T", " ")}

@@ -7,28 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from medcity.orders.catalogue import Test, catalogue, loinc_code
-from medcity.store.repository import JSON, StoredResource, Tx
+from medcity.store.repository import JSON, StoredResource
 
 ABNORMAL = frozenset({"H", "L", "A", "HH", "LL", "AA"})
 CRITICAL = frozenset({"HH", "LL", "AA"})
-
-
-def person_name(data: JSON) -> str:
-    name = (data.get("name") or [{}])[0]
-    if not isinstance(name, dict):
-        return ""
-    return " ".join([str(name.get("family", "")), *[str(g) for g in name.get("given") or []]]).strip()
-
-
-def names_of(tx: Tx, refs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Display names of people and organisations, read in one go; a missing one shows its id."""
-    found = {(s.type, s.id): s.resource for s in tx.read_many(list(dict.fromkeys(refs)))}
-    shown = {}
-    for ref in refs:
-        data = found.get(ref, {})
-        text = data.get("name") if isinstance(data.get("name"), str) else person_name(data)
-        shown[ref] = text or ref[1]
-    return shown
 
 
 def test_name(code: Any, lang: str) -> str:
