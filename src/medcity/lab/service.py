@@ -83,10 +83,19 @@ def test_of(order: JSON) -> Test | None:
     return catalogue().tests.get(loinc_code(order.get("code")) or "")
 
 
+def _result_ids(report: JSON) -> list[str]:
+    return [rid for r in report.get("result") or [] if (rid := ref_id(r, "Observation"))]
+
+
 def results_of(tx: Tx, report: JSON) -> list[StoredResource]:
     """A report's Observations, in its order."""
-    ids = [ref_id(r, "Observation") for r in report.get("result") or []]
-    return tx.read_many([("Observation", rid) for rid in ids if rid])
+    return results_of_each(tx, [report])[0]
+
+
+def results_of_each(tx: Tx, reports: list[JSON]) -> list[list[StoredResource]]:
+    """Each report's Observations, in its order, read together."""
+    found = {s.id: s for s in tx.read_many([("Observation", rid) for r in reports for rid in _result_ids(r)])}
+    return [[found[rid] for rid in _result_ids(r) if rid in found] for r in reports]
 
 
 def reports_for(tx: Tx, orders: list[str]) -> dict[str, StoredResource]:

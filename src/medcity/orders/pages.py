@@ -17,7 +17,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Forbidden
 from medcity.kit.i18n import N_, gettext
-from medcity.lab.service import results_of, work_items
+from medcity.lab.service import results_of_each, work_items
 from medcity.orders import service
 from medcity.orders.catalogue import LAB, catalogue
 from medcity.orders.errors import Refusal, reason
@@ -182,17 +182,17 @@ def results_page(request: Request, access: PageAccess) -> Response:
         ).matches  # fmt: skip
         items = work_items(tx, orders)
         names = Names(tx, [("Patient", service.subject_id(r.resource)) for r in [*orders, *alerts]])
+        released = [i.report.resource if i.report and i.report.resource.get("status") == "final" else {}
+                    for i in items]  # fmt: skip
         rows = []
-        for item in items:
-            report = item.report.resource if item.report is not None else {}
-            released = report.get("status") == "final"
-            lines = [result_line(o, lang) for o in results_of(tx, report)] if released else []
+        for item, report, results in zip(items, released, results_of_each(tx, released), strict=True):
+            lines = [result_line(o, lang) for o in results]
             rows.append({
                 "order": item.order.id, "test": test_name(item.order.resource.get("code"), lang),
                 "patient": names.of("Patient", service.subject_id(item.order.resource)),
                 "stage": item.stage,
                 "authored": str(item.order.resource.get("authoredOn", ""))[:16].replace("T", " "),
-                "lines": lines, "conclusion": report.get("conclusion", "") if released else "",
+                "lines": lines, "conclusion": report.get("conclusion", ""),
                 "critical": any(line.critical for line in lines), "abnormal": any(line.abnormal for line in lines),
             })  # fmt: skip
     for order in orders:
