@@ -14,22 +14,17 @@ Usage: python bench/auth_overhead.py [--engine sqlite|postgresql|both] [--runs 3
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-from _common import ROOT, database, free_port, median, patient, report
+from _common import ROOT, add_engine_option, database, engines, median, patient, report, served
 
 from medcity.app import create_app
 from medcity.auth import gate, tokens
@@ -97,30 +92,6 @@ def _token(secret_dir: Path, region: str, role: str, scope: str, **claims: Any) 
                         lifetime=timedelta(hours=2), **claims)  # fmt: skip
 
 
-@contextmanager
-def serve(url: str, region: str, secret_dir: Path, factory: str) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region, "MEDCITY_BASE_URL": BASE_URL,
-           "MEDCITY_SECRET_DIR": str(secret_dir), "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT / 'src'}"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port),
-                             "--log-level", "warning", "--no-access-log"], env=env)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
 def load(base: str, seconds: float, path: Callable[[random.Random], str], headers: dict[str, str]) -> float:
     """Requests/s of CLIENTS closed-loop keep-alive connections for `seconds` (raw sockets: a Python HTTP client
     would cost more than the server); any non-2xx answer is an error."""
@@ -182,7 +153,8 @@ def run(engine: str, runs: int, seconds: int, patients: int) -> dict[str, Any]:
                    "search_doctor_token": (search, doctor)},
         }  # fmt: skip
         for label, factory in (("off", "auth_overhead:off_app"), ("on", "medcity.app:create_app")):
-            with serve(url, region, secret_dir, factory) as base:
+            with served(url, region, factory=factory, MEDCITY_BASE_URL=BASE_URL, MEDCITY_SECRET_DIR=str(secret_dir),
+                        PYTHONPATH=f"{ROOT / 'bench'}:{ROOT / 'src'}") as base:  # fmt: skip
                 for path, headers in cases[label].values():
                     load(base, 2, path, headers)  # warm up
                 for _ in range(runs):
@@ -199,13 +171,12 @@ def run(engine: str, runs: int, seconds: int, patients: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
+    add_engine_option(parser)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--patients", type=int, default=PATIENTS, help="in all; a fifth attached, a tenth booked")
     args = parser.parse_args()
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    figures = {e: run(e, args.runs, args.seconds, args.patients) for e in engines}
+    figures = {e: run(e, args.runs, args.seconds, args.patients) for e in engines(args.engine)}
     report("auth_overhead", figures | {"patients": args.patients, "target_overhead": 0.15})
 
 
