@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medcity.auth.users import Role
+from medcity.orders.service import cancel_order
 from tests.lab.city import City
 from tests.web_login import add_web_user, csrf_of, log_in
 
@@ -164,3 +165,13 @@ def test_a_diagnostic_report_with_its_document(client: TestClient, city: City) -
     binary = client.get(f"/fhir/{report['presentedForm'][0]['url']}")
     assert binary.status_code == 200 and binary.json()["contentType"] == "application/pdf"
     assert client.get(f"/fhir/ServiceRequest/{placed.orders[0].id}").json()["status"] == "completed"
+
+
+def test_a_cancelled_order_says_so_on_the_doctors_results(client: TestClient, city: City, doctor: TestClient) -> None:
+    placed = city.order(client, "14749-6", "24326-1")
+    with city.store(client).transaction() as tx:
+        cancel_order(tx, order=placed.orders[0].id)
+    results = doctor.get("/orders/results").text
+    cancelled = re.search(rf'data-order="{placed.orders[0].id}" data-stage="(\w+)">.*?</p>', results, re.S)
+    assert cancelled and cancelled.group(1) == "cancelled" and "отменена" in cancelled.group(0), results
+    assert f'data-order="{placed.orders[1].id}" data-stage="waiting"' in results
