@@ -58,13 +58,9 @@ def _organisations(tx: Tx, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
 def _packages(region: str, lang: str) -> list[tuple[str, str, str]]:
     """(diagnosis code, its name, the tests' names) of this region's packages."""
     return [
-        (code, terminology.display(code, lang) or code, ", ".join(test_name_of(t, lang) for t in tests))
+        (code, terminology.display(code, lang) or code, ", ".join(catalogue().tests[t].name(lang) for t in tests))
         for code, tests in sorted(catalogue().packages_for(region).items())
     ]
-
-
-def test_name_of(code: str, lang: str) -> str:
-    return catalogue().tests[code].name(lang)
 
 
 @router.get("/orders/new", response_class=HTMLResponse)
