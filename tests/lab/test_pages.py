@@ -175,3 +175,11 @@ def test_a_cancelled_order_says_so_on_the_doctors_results(client: TestClient, ci
     cancelled = re.search(rf'data-order="{placed.orders[0].id}" data-stage="(\w+)">.*?</p>', results, re.S)
     assert cancelled and cancelled.group(1) == "cancelled" and "отменена" in cancelled.group(0), results
     assert f'data-order="{placed.orders[1].id}" data-stage="waiting"' in results
+
+
+def test_an_oversized_analyser_file_is_refused_in_the_readers_language(client: TestClient, city: City) -> None:
+    first = lab_user(client, city, "lab1")
+    token = csrf_of(first.get("/lab").text)
+    big = b"barcode,loinc,value,unit\n" + b"0" * (2 * 1024 * 1024)
+    refused = first.post("/lab/upload", data={"csrf_token": token}, files={"file": ("run.csv", big, "text/csv")})
+    assert refused.status_code == 413 and "Файл анализатора — не больше 2048 КБ" in refused.text

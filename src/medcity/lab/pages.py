@@ -127,7 +127,8 @@ async def upload(request: Request, access: PageAccess, file: Annotated[UploadFil
     organization = _organisation(request, access)
     raw = await file.read(MAX_UPLOAD + 1)
     if len(raw) > MAX_UPLOAD:
-        raise TooLarge(f"An analyser file is at most {MAX_UPLOAD // 1024} KB")
+        text = gettext(N_("An analyser file is at most %(size)s KB"), request_language(request))
+        raise TooLarge(text % {"size": MAX_UPLOAD // 1024})
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
