@@ -14,7 +14,7 @@ even when two signings race (the second one finds the visit finished, or fails o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from medcity.kit.errors import NotFound, PreconditionFailed
 from medcity.kit.i18n import N_
 from medcity.kit.ids import is_valid_id, new_id
 from medcity.registry.catalogue import SPECIALTIES, specialty_concept
+from medcity.scheduling.resources import ref, ref_id
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import StoredResource, Tx
 from medcity.store.values import now_instant
@@ -42,17 +43,6 @@ CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 PROVENANCE_ACTIVITY = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 MAX_DIAGNOSES = 5
 DAY_LIST_MAX = 200
-
-
-def ref(rtype: str, rid: str) -> JSON:
-    return {"reference": f"{rtype}/{rid}"}
-
-
-def ref_id(reference: Any, rtype: str) -> str | None:
-    text = reference.get("reference") if isinstance(reference, dict) else None
-    if not isinstance(text, str) or not text.startswith(f"{rtype}/"):
-        return None
-    return text.removeprefix(f"{rtype}/") or None
 
 
 # ---- the day ---------------------------------------------------------------------------------------------
@@ -122,19 +112,12 @@ def day_list(
             QueueEntry(
                 appointment=stored.id,
                 start=datetime.fromisoformat(str(data["start"]).replace("Z", "+00:00")).astimezone(zone),
-                patient=_patient_of(data) or "",
+                patient=_actor(data, "Patient") or "",
                 status=status,
                 encounter=encounter.id if encounter else None,
             )
         )
     return entries
-
-
-def _patient_of(appointment: JSON) -> str | None:
-    for participant in appointment.get("participant") or []:
-        if (pid := ref_id(participant.get("actor"), "Patient")) is not None:
-            return pid
-    return None
 
 
 def _actor(appointment: JSON, rtype: str) -> str | None:
@@ -188,7 +171,7 @@ def new_visit_for_appointment(
         return existing[0]
     if data.get("status") not in ("booked", "arrived", "checked-in"):
         raise conflict(N_("This appointment is %(status)s: a visit cannot be started"), status=data.get("status"))
-    patient = _patient_of(data)
+    patient = _actor(data, "Patient")
     if patient is None:
         raise unprocessable(N_("The appointment names no patient"))
     encounter = _encounter(patient=patient, practitioner=doctor, organization=organization, now=now_instant())
@@ -332,12 +315,18 @@ def _check_texts(texts: dict[str, str]) -> dict[str, str]:
     return clean
 
 
+def _signed_texts(texts: dict[str, str]) -> dict[str, str]:
+    """The texts of a protocol to sign or correct: checked, and the complaints written."""
+    clean = _check_texts(texts)
+    if not clean.get("complaints"):
+        raise unprocessable(N_("Write the patient's complaints"), field="complaints")
+    return clean
+
+
 def save_draft(tx: Tx, *, visit: Visit, practitioner: str | None, form: ProtocolForm) -> StoredResource:
     """Keep what was typed so far; nothing is checked but the lock and the sizes (a draft may be incomplete)."""
     doctor = _require_open(visit, practitioner)
-    texts = _check_texts(form.texts)
-    items = ProtocolForm(texts=texts, diagnoses=form.diagnoses, vitals=form.vitals,
-                         suggestion_id=form.suggestion_id).draft_items()  # fmt: skip
+    items = replace(form, texts=_check_texts(form.texts)).draft_items()
     return tx.update({
         "resourceType": "QuestionnaireResponse",
         "id": draft_id(visit.id),
@@ -368,9 +357,7 @@ class Checked:
 
 def check_protocol(form: ProtocolForm) -> Checked:
     """Every check signing makes, before anything is written: texts, diagnoses, vital signs."""
-    texts = _check_texts(form.texts)
-    if not texts.get("complaints"):
-        raise unprocessable(N_("Write the patient's complaints"), field="complaints")
+    texts = _signed_texts(form.texts)
     typed = [d for d in form.diagnoses if d.strip()]
     if not typed:
         raise unprocessable(N_("Choose a diagnosis (an ICD-10 code)"), field="diagnosis")
@@ -504,9 +491,7 @@ def correct(
         raise unprocessable(N_("Say why the protocol is corrected"), field="reason")
     if len(reason) > 1000:
         raise unprocessable(N_("The reason is longer than %(max)s characters"), field="reason", max=1000)
-    clean = _check_texts(texts)
-    if not clean.get("complaints"):
-        raise unprocessable(N_("Write the patient's complaints"), field="complaints")
+    clean = _signed_texts(texts)
     when = when or now_instant()
     old = visit.document.resource
     by_field = {s.loinc: s.field for s in protocol.SECTIONS}
