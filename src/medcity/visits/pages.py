@@ -21,12 +21,16 @@ from medcity.auth.pages import ROLE_HOME
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import gettext
+from medcity.records.chart import concept_text, patient_name
+from medcity.referrals.views import Names
 from medcity.registry.catalogue import SPECIALTIES
-from medcity.store.repository import Store, StoredResource, Tx
+from medcity.scheduling.resources import ref_id
+from medcity.store.repository import StoredResource, Tx
 from medcity.terminology import service as terminology
 from medcity.visits import protocol, service, vitals
 from medcity.visits.rules import VisitError
-from medcity.web.render import add_template_package, render, request_language
+from medcity.web.pages_kit import package_page, store_of
+from medcity.web.render import request_language
 
 ROLE_HOME["doctor"] = ROLE_HOME["nurse"] = "/doctor"
 
@@ -35,14 +39,8 @@ CSRF = [Depends(require_csrf)]
 PageAccess = Annotated[Access, Depends(page_access)]
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 def _page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
-    add_template_package("medcity.visits")
-    return render(request, f"visits/{template}", context, status_code=status_code)
+    return package_page(request, "visits", template, context, status_code=status_code)
 
 
 def word(text: str, values: dict[str, object], lang: str) -> str:
@@ -63,35 +61,13 @@ def _refused(request: Request, error: VisitError, back: str) -> HTMLResponse:
 # ---- the day ---------------------------------------------------------------------------------------------
 
 
-class Names:
-    """Display names of the people and organisations on a page, read once each."""
-
-    def __init__(self, tx: Tx) -> None:
-        self.tx = tx
-        self._cache: dict[tuple[str, str], str] = {}
-
-    def of(self, rtype: str, rid: str | None) -> str:
-        if not rid:
-            return ""
-        if (rtype, rid) not in self._cache:
-            stored = self.tx.current(rtype, rid)
-            data = stored.resource if stored is not None and not stored.deleted else {}
-            self._cache[(rtype, rid)] = (
-                person_name(data) if rtype in ("Patient", "Practitioner") else str(data.get("name") or rid)
-            )
-        return self._cache[(rtype, rid)]
-
-    def ref(self, reference: Any) -> str:
-        text = reference.get("reference") if isinstance(reference, dict) else None
-        if not isinstance(text, str) or "/" not in text:
-            return ""
-        rtype, rid = text.split("/", 1)
-        return self.of(rtype, rid)
+def _organization(reference: Any) -> tuple[str, str | None]:
+    return "Organization", ref_id(reference, "Organization")
 
 
-def person_name(data: dict[str, Any]) -> str:
-    name = (data.get("name") or [{}])[0]
-    return " ".join([name.get("family", ""), *name.get("given", [])]).strip() or str(data.get("id", ""))
+def _name(names: Names, named: tuple[str, str | None]) -> str:
+    """The name, or nothing when nobody is named (the page then leaves the place out)."""
+    return names.of(*named) if named[1] else ""
 
 
 @router.get("/doctor", response_class=HTMLResponse)
@@ -102,13 +78,14 @@ def day_page(request: Request, access: PageAccess, day: str | None = None) -> Re
         chosen = date.fromisoformat(day) if day else None
     except ValueError:
         raise InvalidRequest("day must be a date, YYYY-MM-DD") from None
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         local, _start, _end = service.day_bounds(tx.region, chosen)
         entries = service.day_list(tx, practitioner=principal.practitioner, organization=principal.organization,
                                    day=local)  # fmt: skip
-        names = Names(tx)
-        rows = [{"entry": e, "patient": names.of("Patient", e.patient)} for e in entries]
-        doctor = names.of("Practitioner", principal.practitioner)
+        me = ("Practitioner", principal.practitioner)
+        names = Names(tx, [me, *(("Patient", e.patient) for e in entries)])
+    rows = [{"entry": e, "patient": _name(names, ("Patient", e.patient))} for e in entries]
+    doctor = _name(names, me)
     for entry in entries:
         access.record("read", "Appointment", entry.appointment)
     context = {"day": local, "rows": rows, "doctor": doctor, "can_open": bool(principal.practitioner)}
@@ -120,7 +97,7 @@ def open_visit(request: Request, appointment: str, access: PageAccess) -> Respon
     """Opening an appointment starts the visit (or returns to the one already started)."""
     principal = access.principal
     try:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             found = service.new_visit_for_appointment(tx, appointment_id=appointment,
                                                       practitioner=principal.practitioner,
                                                       organization=principal.organization)  # fmt: skip
@@ -135,7 +112,7 @@ def walk_in(request: Request, patient: str, access: PageAccess) -> Response:
     """A visit without an appointment, for a patient attached to the doctor's organisation."""
     principal = access.principal
     try:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             data = service.new_walk_in_visit(tx, patient=patient, practitioner=principal.practitioner,
                                              organization=principal.organization)  # fmt: skip
             encounter = _create(tx, access, data)
@@ -163,8 +140,9 @@ def _load(tx: Tx, access: Access, encounter: str) -> service.Visit:
     return visit
 
 
-def _summary(tx: Tx, access: Access, visit: service.Visit, names: Names) -> dict[str, Any]:
-    """The patient at a glance: active problems and recent visits with the institution that wrote each."""
+def _summary(tx: Tx, access: Access, visit: service.Visit) -> tuple[dict[str, Any], Names]:
+    """The patient at a glance: active problems and recent visits with the institution that wrote each; with the
+    names of everyone the visit page mentions, read together."""
     pid = visit.patient.id
     restrict = access.restriction
     problems = tx.search("Condition", [("patient", f"Patient/{pid}"), ("clinical-status", "active"),
@@ -173,31 +151,36 @@ def _summary(tx: Tx, access: Access, visit: service.Visit, names: Names) -> dict
                                          ("_total", "none")], restrict=restrict).matches  # fmt: skip
     for stored in (*problems, *encounters):
         access.record("read", stored.type, stored.id)
+    data = visit.patient.resource
+    earlier = [e for e in encounters if e.id != visit.id]
+    providers = [_organization(e.resource.get("serviceProvider")) for e in earlier]
+    attached = _organization(data.get("managingOrganization"))
+    names = Names(tx, [*providers, attached, ("Practitioner", visit.doctor),
+                       _organization(visit.encounter.resource.get("serviceProvider"))])  # fmt: skip
     history = [
         {"date": str((e.resource.get("period") or {}).get("start", ""))[:10],
          "kind": (e.resource.get("class") or {}).get("code", ""),
-         "institution": names.ref(e.resource.get("serviceProvider")),
+         "institution": _name(names, provider),
          "reason": "; ".join(str(r.get("text", "")) for r in e.resource.get("reasonCode") or [])}
-        for e in encounters if e.id != visit.id
+        for e, provider in zip(earlier, providers, strict=True)
     ]  # fmt: skip
-    data = visit.patient.resource
-    return {
+    summary = {
         "id": pid,
-        "name": person_name(data),
+        "name": patient_name(data) or pid,
         "birth": data.get("birthDate", ""),
         "age": service.patient_age(data),
         "gender": data.get("gender", ""),
-        "attached": names.ref(data.get("managingOrganization")),
+        "attached": _name(names, attached),
         "problems": [_coded(p.resource.get("code")) for p in problems],
         "history": history,
         "institutions": sorted({h["institution"] for h in history if h["institution"]}),
     }
+    return summary, names
 
 
 def _coded(concept: Any) -> dict[str, str]:
     coding = ((concept or {}).get("coding") or [{}])[0]
-    display = coding.get("display") or (concept or {}).get("text", "")
-    return {"code": str(coding.get("code", "")), "display": str(display)}
+    return {"code": str(coding.get("code", "")), "display": concept_text(concept)}
 
 
 def _form_values(visit: service.Visit, lang: str, template: str | None) -> dict[str, str]:
@@ -227,12 +210,12 @@ def _visit_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     lang = request_language(request)
-    names = Names(tx)
+    summary, names = _summary(tx, access, visit)
     context: dict[str, Any] = {
         "visit": visit,
-        "patient": _summary(tx, access, visit, names),
-        "doctor": names.of("Practitioner", visit.doctor),
-        "institution": names.ref(visit.encounter.resource.get("serviceProvider")),
+        "patient": summary,
+        "doctor": _name(names, ("Practitioner", visit.doctor)),
+        "institution": _name(names, _organization(visit.encounter.resource.get("serviceProvider"))),
         "sections": protocol.SECTIONS,
         "measures": vitals.ENTERED,
         "templates": [(code, SPECIALTIES[code].display(lang)) for code in protocol.TEMPLATES],
@@ -287,7 +270,7 @@ def visit_page(
     lang = request_language(request)
     notice = {"draft": gettext("The draft is saved.", lang), "signed": gettext("The protocol is signed.", lang),
               "corrected": gettext("The correction is saved as a new version.", lang)}.get(saved or "")  # fmt: skip
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         visit = _load(tx, access, encounter)
         return _visit_page(request, tx, access, visit, template=template, version=version, notice=notice)
 
@@ -326,7 +309,7 @@ def _save(
     request: Request, encounter: str, access: Access, parsed: service.ProtocolForm, *, signing: bool,
     confirmed: bool, typed: dict[str, str],
 ) -> Response:  # fmt: skip
-    store = _store(request)
+    store = store_of(request)
     principal = access.principal
     lang = request_language(request)
     try:
@@ -358,7 +341,7 @@ def _protocol_refused(
     request: Request, access: Access, encounter: str, typed: dict[str, str], refused: VisitError
 ) -> Response:
     """The protocol page again, with what was typed, saying what is wrong (nothing was saved)."""
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         visit = service.load_visit(tx, encounter_id=encounter)
         return _visit_page(request, tx, access, visit, values=typed, error=worded(request, refused),
                            error_field=refused.field, status_code=refused.status)  # fmt: skip
@@ -372,7 +355,7 @@ async def correct(request: Request, encounter: str, access: PageAccess) -> Respo
 
 
 def _correct(request: Request, encounter: str, access: Access, typed: dict[str, str]) -> Response:
-    store = _store(request)
+    store = store_of(request)
     try:
         with store.transaction() as tx:
             visit = _load(tx, access, encounter)
@@ -405,7 +388,7 @@ def _suggestions(request: Request, encounter: str, access: Access, text: str) ->
     context: dict[str, Any] = {"encounter": encounter, "items": [], "suggestion_id": "", "doubt": None}
     if text.strip():
         try:
-            with _store(request).transaction() as tx:
+            with store_of(request).transaction() as tx:
                 visit = _load(tx, access, encounter)
                 found, suggestion_id = service.suggest(tx, visit=visit, text=text,
                                                        practitioner=access.principal.practitioner)  # fmt: skip
