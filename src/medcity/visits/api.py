@@ -10,8 +10,6 @@ Out: the signed Composition. Refusals: 403 (another doctor's visit), 409 (alread
 
 from __future__ import annotations
 
-from typing import Any
-
 from medcity.kit.hooks import JSON, OperationCall, operation
 from medcity.kit.i18n import N_
 from medcity.kit.parameters import Parameters
@@ -28,8 +26,7 @@ def _diagnoses(params: Parameters) -> list[str]:
     return codes
 
 
-def protocol_form(parameters: Any) -> service.ProtocolForm:
-    params = Parameters(parameters)
+def protocol_form(params: Parameters) -> service.ProtocolForm:
     return service.ProtocolForm(
         texts={name: params.text(name) or "" for name in protocol.TEXT_FIELDS},
         diagnoses=_diagnoses(params),
@@ -42,20 +39,25 @@ def protocol_form(parameters: Any) -> service.ProtocolForm:
            description="Sign a visit's protocol: Encounter finished, Conditions, vital signs and the Composition "
            "in one transaction")  # fmt: skip
 def sign_visit(call: OperationCall) -> JSON:
-    form = protocol_form(call.parameters)
-    confirmed = Parameters(call.parameters).boolean("confirm") or False
+    params = Parameters(call.parameters)
+    form = protocol_form(params)
+    confirmed = params.boolean("confirm") or False
     principal = call.principal
     access = call.access
     with call.store.transaction() as tx:
         visit = service.load_visit(tx, encounter_id=call.resource_id or "")
         if access is not None:
-            access.require("update", "Encounter", visit.encounter)
+            access.require("update", "Encounter", visit.encounter, tx=tx)
         checked = service.check_protocol(form)
         if checked.warnings and not confirmed:
             unusual = "; ".join(w.text % w.values for w in checked.warnings)
             raise unprocessable(N_("Unusual vital signs (%(unusual)s): check them, and send confirm=true to sign"),
                                 field="confirm", unusual=unusual)  # fmt: skip
-        ask = (lambda data: access.require("create", data["resourceType"], data)) if access is not None else None
+
+        def ask(data: JSON) -> None:
+            if access is not None:
+                access.require("create", data["resourceType"], data, tx=tx)
+
         signed = service.sign(tx, visit=visit, practitioner=principal.practitioner,
                               organization=principal.organization, form=form, checked=checked, ask=ask)  # fmt: skip
     if access is not None:

@@ -122,7 +122,7 @@ def walk_in(request: Request, patient: str, access: PageAccess) -> Response:
 
 
 def _create(tx: Tx, access: Access, data: dict[str, Any]) -> StoredResource:
-    access.require("create", "Encounter", data)
+    access.require("create", "Encounter", data, tx=tx)
     stored = service.create_visit(tx, data)
     access.record("create", "Encounter", stored.id)
     return stored
@@ -133,8 +133,8 @@ def _create(tx: Tx, access: Access, data: dict[str, Any]) -> StoredResource:
 
 def _load(tx: Tx, access: Access, encounter: str) -> service.Visit:
     visit = service.load_visit(tx, encounter_id=encounter)
-    access.require("read", "Encounter", visit.encounter)
-    access.require("read", "Patient", visit.patient)
+    access.require("read", "Encounter", visit.encounter, tx=tx)
+    access.require("read", "Patient", visit.patient, tx=tx)
     access.record("read", "Encounter", visit.id)
     access.record("read", "Patient", visit.patient.id)
     return visit
@@ -317,7 +317,7 @@ def _save(
             visit = _load(tx, access, encounter)
             if not signing:
                 subject = {"subject": {"reference": f"Patient/{visit.patient.id}"}}
-                access.require("update", "QuestionnaireResponse", subject)
+                access.require("update", "QuestionnaireResponse", subject, tx=tx)
                 draft = service.save_draft(tx, visit=visit, practitioner=principal.practitioner, form=parsed)
                 access.record("update", "QuestionnaireResponse", draft.id)
                 return RedirectResponse(f"/doctor/visits/{encounter}?saved=draft", status_code=303)
@@ -325,10 +325,11 @@ def _save(
             if checked.warnings and not confirmed:
                 warnings = [word(w.text, w.values, lang) for w in checked.warnings]
                 return _visit_page(request, tx, access, visit, values=typed, warnings=warnings)
-            access.require("update", "Encounter", visit.encounter.resource)
+            access.require("update", "Encounter", visit.encounter, tx=tx)
             signed = service.sign(
                 tx, visit=visit, practitioner=principal.practitioner, organization=principal.organization,
-                form=parsed, checked=checked, ask=lambda data: access.require("create", data["resourceType"], data),
+                form=parsed, checked=checked,
+                ask=lambda data: access.require("create", data["resourceType"], data, tx=tx),
             )  # fmt: skip
             for stored in signed.written:
                 access.record("create" if stored.version == 1 else "update", stored.type, stored.id)
@@ -360,7 +361,7 @@ def _correct(request: Request, encounter: str, access: Access, typed: dict[str, 
         with store.transaction() as tx:
             visit = _load(tx, access, encounter)
             if visit.document is not None:
-                access.require("update", "Composition", visit.document)
+                access.require("update", "Composition", visit.document, tx=tx)
             document, provenance = service.correct(
                 tx, visit=visit, practitioner=access.principal.practitioner,
                 texts={name: typed.get(name, "") for name in protocol.TEXT_FIELDS}, reason=typed.get("reason", ""),
