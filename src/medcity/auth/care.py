@@ -28,6 +28,7 @@ CARE_RECORDS = {
     "ServiceRequest": ("requester", "performer"),
 }
 CARE_DATES = ("date", "authored", "occurrence")
+_CARE_PARAMS = tuple(sorted({param for params in CARE_RECORDS.values() for param in params}))
 # Break-glass records are AuditEvents tagged so (see breakglass.py); their agent.altId is the username.
 BREAK_GLASS_TAG = "urn:medcity:audit"
 
@@ -87,11 +88,10 @@ def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
         ))  # fmt: skip
     if actors.practitioner or actors.organization:
         rec, ref, day = resource.alias("care_record"), idx_reference.alias("involved"), idx_date.alias("care_date")
-        params = tuple(sorted({p for ps in CARE_RECORDS.values() for p in ps}))
         named = exists(
             select(ref.c.id).where(
                 ref.c.partition == rec.c.partition, ref.c.type == rec.c.type, ref.c.id == rec.c.id,
-                ref.c.param.in_(params), actors.named_by(ref),
+                ref.c.param.in_(_CARE_PARAMS), actors.named_by(ref),
             )
         )  # fmt: skip
         dated = exists(

@@ -248,7 +248,7 @@ def _instant(when: datetime) -> str:
 
 
 class Rows:
-    """The row conditions for one caller, with the patient sets built once and reused by every type."""
+    """The row conditions for one caller: which patients they may see, correlated on each row's patient."""
 
     def __init__(self, principal: Principal, context: Context) -> None:
         self.principal = principal
