@@ -24,13 +24,18 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 _regions = itertools.count(1)
 
 
-def _migrate(url: str) -> None:
+def alembic_config(url: str) -> Any:
+    """The project's Alembic configuration over ``url``."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parents[1] / "src/medcity/migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    return config
+
+
+def _migrate(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
 
 
 @pytest.fixture(scope="session")

@@ -246,10 +246,9 @@ def _admissions(tx: Tx, ids: list[str]) -> set[str]:
 
 
 def _referrals(tx: Tx, params: list[tuple[str, str]], restrict: Restriction | None) -> list[StoredResource]:
-    query = [("category", CATEGORY_TOKEN), *params, ("_count", "1000")]
+    query = [("category", CATEGORY_TOKEN), *params, ("_sort", "-authored"), ("_count", "200")]
     matches: list[StoredResource] = tx.search("ServiceRequest", query, restrict=restrict).matches
-    # Newest first, sorted here: the store's _sort costs more than sorting what a worklist holds.
-    return sorted(matches, key=lambda s: (str(s.resource.get("authoredOn") or ""), s.id), reverse=True)[:200]
+    return matches
 
 
 def sent_by(tx: Tx, *, practitioner: str, restrict: Restriction | None = None) -> list[StoredResource]:

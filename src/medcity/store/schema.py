@@ -77,7 +77,8 @@ Index(
 
 def _index_table(name: str, *value_columns: Column, value_index: tuple[str, ...]) -> Table:
     table = Table(name, metadata, *_key_columns(), Column("param", PARAM, nullable=False), *value_columns)
-    Index(f"ix_{name}_rid", table.c.partition, table.c.type, table.c.id)
+    # With `param` last it also serves the per-resource lookup of one parameter (the _sort key of each match).
+    Index(f"ix_{name}_rid", table.c.partition, table.c.type, table.c.id, table.c.param)
     Index(
         f"ix_{name}_value",
         table.c.partition,

@@ -352,7 +352,9 @@ class _Builder:
             if param is None or param.type == "reference":
                 raise InvalidRequest(f"Cannot sort {self.rtype} by '{code}': no such sortable parameter")
             t = INDEX_TABLES[param.type].alias()
-            value = t.c[_SORT_COLUMN[param.type]]
+            # An expression, not the bare column: SQLite's min/max optimisation would otherwise walk the value
+            # index of the whole parameter for every match instead of looking up this resource's rows.
+            value = func.coalesce(t.c[_SORT_COLUMN[param.type]], None)
             agg = func.max(value) if descending else func.min(value)
             col = (
                 select(agg)
