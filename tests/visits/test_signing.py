@@ -119,3 +119,19 @@ def test_a_correction_needs_a_reason(doctor: Clinic) -> None:
     [document] = doctor.resources("Composition")
     assert document["meta"]["versionId"] == "1"
     assert doctor.resources("Provenance", [("target", f"Composition/{document['id']}")]) == []
+
+
+def test_the_signed_page_shows_the_vital_signs_only_and_names_them_in_russian(doctor: Clinic) -> None:
+    encounter = doctor.visit()
+    assert sign(doctor, encounter).status_code == 303
+    with doctor.store.transaction() as tx:  # another system's result about the same visit, not a vital sign
+        tx.create({"resourceType": "Observation", "status": "final", "code": {"text": "Посев из зева"},
+                   "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                             "code": "laboratory"}]}],
+                   "subject": {"reference": f"Patient/{doctor.patient}"},
+                   "encounter": {"reference": f"Encounter/{encounter}"}, "valueString": "роста нет"})  # fmt: skip
+    page = doctor.client.get(f"/doctor/visits/{encounter}", headers={"Accept-Language": "ru"})
+    assert page.status_code == 200
+    assert page.text.count("data-loinc=") == 7
+    assert '<li data-loinc="85354-9">Артериальное давление: 124/78 mm[Hg]</li>' in page.text
+    assert "роста нет" not in page.text

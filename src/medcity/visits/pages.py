@@ -228,8 +228,10 @@ def _visit_page(
     if visit.signed and visit.document is not None:
         history = service.versions(tx, visit=visit)
         shown = next((v for v in history if v.version == version), history[0]) if history else visit.document
-        observations = tx.search("Observation", [("encounter", f"Encounter/{visit.id}"), ("_count", "50"),
-                                                 ("_total", "none")], restrict=access.restriction).matches  # fmt: skip
+        observations = tx.search("Observation", [
+            ("encounter", f"Encounter/{visit.id}"), ("category", f"{vitals.OBS_CATEGORY}|vital-signs"),
+            ("_count", "50"), ("_total", "none"),
+        ], restrict=access.restriction).matches  # fmt: skip
         conditions = tx.search("Condition", [("encounter", f"Encounter/{visit.id}"), ("_count", "20"),
                                              ("_total", "none")], restrict=access.restriction).matches  # fmt: skip
         context.update({
@@ -254,8 +256,8 @@ def _vital(observation: dict[str, Any]) -> dict[str, str]:
         unit = observation["component"][0]["valueQuantity"]["unit"]
     else:
         numbers, unit = str(observation["valueQuantity"]["value"]), observation["valueQuantity"]["unit"]
-    label = next((m.label for m in (*vitals.ENTERED, vitals.BMI) if m.loinc == coding.get("code")), None)
-    return {"code": str(coding.get("code")), "label": label or "Blood pressure", "value": numbers, "unit": unit}
+    code = str(coding.get("code"))
+    return {"code": code, "label": vitals.LABELS.get(code, code), "value": numbers, "unit": unit}
 
 
 def _diagnosis(code: str, lang: str) -> dict[str, str]:

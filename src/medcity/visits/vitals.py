@@ -45,9 +45,11 @@ SPO2 = Measure("spo2", N_("Oxygen saturation (SpO₂)"), "59408-5",
 BMI = Measure("bmi", N_("Body mass index"), "39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", (5, 150), (15, 45),
               decimals=1)  # fmt: skip
 BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
+BP_LABEL = N_("Blood pressure")
 
 ENTERED = (SYSTOLIC, DIASTOLIC, PULSE, TEMPERATURE, HEIGHT, WEIGHT, SPO2)
 BY_FIELD = {m.field: m for m in (*ENTERED, BMI)}
+LABELS = {BP_PANEL[0]: BP_LABEL, **{m.loinc: m.label for m in (*ENTERED, BMI)}}  # LOINC code → msgid
 
 
 @dataclass(frozen=True)
