@@ -10,7 +10,7 @@ from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
 from medcity.scheduling.publish import publish_schedule, standard_template
 from medcity.scheduling.resources import parse_instant
 from medcity.scheduling.timer import tick
-from medcity.store.repository import Store, Tx
+from medcity.store.repository import Store, StoredResource, Tx
 
 app = typer.Typer(help="Booking: the scheduling clock.", no_args_is_help=True)
 
@@ -43,13 +43,13 @@ def tick_command(
     )
 
 
-def _all(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> list[str]:
-    ids: list[str] = []
+def _all(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> list[StoredResource]:
+    found: list[StoredResource] = []
     while True:
-        page = tx.search(rtype, [*params, ("_sort", "_id"), ("_count", "1000"), ("_offset", str(len(ids)))]).matches
-        ids += [found.id for found in page]
+        page = tx.search(rtype, [*params, ("_sort", "_id"), ("_count", "1000"), ("_offset", str(len(found)))]).matches
+        found += page
         if len(page) < 1000:
-            return ids
+            return found
 
 
 @app.command("publish-standard")
@@ -63,11 +63,11 @@ def publish_standard() -> None:
     published = 0
     try:
         with store.reader() as tx:
-            polyclinics = _all(tx, "Organization", [("type", f"{ORGANIZATION_KIND_SYSTEM}|polyclinic")])
+            polyclinics = [p.id for p in _all(tx, "Organization", [("type", f"{ORGANIZATION_KIND_SYSTEM}|polyclinic")])]
         for organization in polyclinics:
             with store.transaction() as tx:
                 for role in _all(tx, "PractitionerRole", [("organization", f"Organization/{organization}")]):
-                    template = standard_template(tx.read("PractitionerRole", role).resource)
+                    template = standard_template(role.resource)
                     if template is not None:
                         published += len(publish_schedule(tx, template=template))
     finally:
