@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medcity.auth.users import Role
+from medcity.kit.i18n import SUPPORTED_LANGUAGES
 from medcity.orders.service import cancel_order
+from medcity.web import render
 from tests.lab.city import City
 from tests.web_login import add_web_user, csrf_of, log_in
 
@@ -183,3 +185,20 @@ def test_an_oversized_analyser_file_is_refused_in_the_readers_language(client: T
     big = b"barcode,loinc,value,unit\n" + b"0" * (2 * 1024 * 1024)
     refused = first.post("/lab/upload", data={"csrf_token": token}, files={"file": ("run.csv", big, "text/csv")})
     assert refused.status_code == 413 and "Файл анализатора — не больше 2048 КБ" in refused.text
+
+
+def test_the_entry_form_renders_before_any_ordering_page(
+    client: TestClient, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the laboratory may open an entry form before anyone opened an ordering page; the lab's
+    templates import the orders' macros, so the lab pages must make those templates available themselves."""
+    placed = city.order(client, "14749-6")
+    first = lab_user(client, city, "lab1")
+    without_orders = [loader for loader in render._loader.loaders
+                      if getattr(loader, "package_name", "") != "medcity.orders"]  # fmt: skip
+    monkeypatch.setattr(render._loader, "loaders", without_orders)
+    monkeypatch.setattr(render, "_packages", render._packages - {"medcity.orders"})
+    for lang in SUPPORTED_LANGUAGES:  # no template loaded by earlier tests may stand in for the loader
+        monkeypatch.setattr(render.environment(lang), "cache", None)
+    page = first.get(f"/lab/orders/{placed.orders[0].id}")
+    assert page.status_code == 200 and "Глюкоза" in page.text
