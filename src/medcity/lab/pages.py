@@ -29,8 +29,9 @@ from medcity.orders.service import order_refs, subject_id
 from medcity.orders.views import result_line, test_name
 from medcity.records.chart import patient_name
 from medcity.referrals.views import Names
-from medcity.store.repository import Store, StoredResource, Tx
-from medcity.web.render import add_template_package, render, request_language
+from medcity.store.repository import StoredResource, Tx
+from medcity.web.pages_kit import package_page, store_of
+from medcity.web.render import add_template_package, request_language
 
 router = APIRouter(include_in_schema=False)
 PageAccess = Annotated[Access, Depends(page_access)]
@@ -39,15 +40,9 @@ MAX_UPLOAD = 2 * 1024 * 1024
 STUDY_KINDS = ("ecg", "imaging")
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
     add_template_package("medcity.orders")  # the lab's templates import the orders' macros
-    add_template_package("medcity.lab")
-    response = render(request, f"lab/{template}", context)
+    response = package_page(request, "lab", template, context)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -79,7 +74,7 @@ def _writing(access: Access, rtype: str, order: StoredResource, organization: st
 def _worklist(request: Request, access: Access, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     organization = _organisation(request, access)
     lang = request_language(request)
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         access.require("search", "ServiceRequest")
         items = service.worklist(tx, organization=organization, kinds=kinds, restrict=access.restriction)
         names = Names(tx, [("Patient", subject_id(i.order.resource)) for i in items])
@@ -110,7 +105,7 @@ def _lab_page(request: Request, access: Access, *, done: str = "", error: str = 
 def receive(request: Request, access: PageAccess, barcode: Annotated[str, Form(max_length=32)]) -> Response:
     organization = _organisation(request, access)
     try:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             specimen, orders = service.sample(tx, barcode=barcode, organization=organization)
             for order in orders:
                 access.require("read", "ServiceRequest", order)
@@ -136,7 +131,7 @@ async def upload(request: Request, access: PageAccess, file: Annotated[UploadFil
         return _refused(_lab_page(request, access, error=message))
 
     def enter() -> list[StoredResource]:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             reports = service.upload(tx, text=text, entered_by=_username(access), organization=organization)
             for order in tx.read_many([("ServiceRequest", rid) for r in reports for rid in order_refs(r.resource)]):
                 _writing(access, "DiagnosticReport", order, organization)
@@ -187,7 +182,7 @@ def entry_form(request: Request, access: PageAccess, order: str, done: str = "")
 
 def _entry_page(request: Request, access: Access, order: str, *, done: str = "", error: str = "") -> HTMLResponse:
     organization = _organisation(request, access)
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         stored = service.addressed_order(tx, order=order, organization=organization)
         access.require("read", "ServiceRequest", stored)
         context = _entry_context(tx, access, stored, request_language(request))
@@ -205,7 +200,7 @@ async def enter_results(request: Request, access: PageAccess, order: str) -> Res
     }  # fmt: skip
 
     def enter() -> StoredResource:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             stored = service.addressed_order(tx, order=order, organization=organization)
             _writing(access, "DiagnosticReport", stored, organization)
             return service.enter_results(tx, order=order, values=values, entered_by=_username(access),
@@ -224,7 +219,7 @@ def release(request: Request, access: PageAccess, report: str) -> Response:
     organization = _organisation(request, access)
     order = ""
     try:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             stored = tx.read("DiagnosticReport", report)
             order = next(iter(order_refs(stored.resource)), "")
             _writing(access, "DiagnosticReport", tx.read("ServiceRequest", order), organization)
@@ -257,7 +252,7 @@ def study_form(request: Request, access: PageAccess, order: str) -> Response:
 def _study_page(request: Request, access: Access, order: str, *, error: str = "") -> HTMLResponse:
     organization = _organisation(request, access)
     lang = request_language(request)
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         stored = service.addressed_order(tx, order=order, organization=organization)
         access.require("read", "ServiceRequest", stored)
         who = subject_id(stored.resource)
@@ -284,7 +279,7 @@ async def report_study(
         attached = diagnostics.Document(document.content_type or "", data, document.filename)
 
     def sign() -> StoredResource:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             stored = service.addressed_order(tx, order=order, organization=organization)
             _writing(access, "DiagnosticReport", stored, organization)
             return diagnostics.report_study(

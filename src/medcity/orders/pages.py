@@ -26,9 +26,10 @@ from medcity.records.chart import patient_name
 from medcity.referrals.views import Names
 from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
 from medcity.scheduling.resources import ref_id
-from medcity.store.repository import Store, Tx
+from medcity.store.repository import Tx
 from medcity.terminology import service as terminology
-from medcity.web.render import add_template_package, render, request_language
+from medcity.web.pages_kit import package_page, store_of
+from medcity.web.render import request_language
 
 router = APIRouter(include_in_schema=False)
 PageAccess = Annotated[Access, Depends(page_access)]
@@ -36,14 +37,8 @@ PageAccess = Annotated[Access, Depends(page_access)]
 DIAGNOSTIC_KINDS = ("polyclinic", "hospital", "private-clinic")
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def _page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
-    add_template_package("medcity.orders")
-    response = render(request, f"orders/{template}", context, status_code=status_code)
+def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    response = package_page(request, "orders", template, context)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -75,7 +70,7 @@ def _order_page(
     request: Request, access: Access, patient: str, encounter: str, package: str, *, error: str = ""
 ) -> HTMLResponse:
     lang = request_language(request)
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         stored = tx.read("Patient", patient)
         access.require("read", "Patient", stored)
         chosen = set(service.package(tx.region, package)) if package else set()
@@ -109,7 +104,7 @@ def place(
         text = N_("Orders are signed by a doctor: this account is linked to no practitioner")
         raise Forbidden(gettext(text, request_language(request)))
     try:
-        with _store(request).transaction() as tx:
+        with store_of(request).transaction() as tx:
             stored = tx.read("Patient", patient)
             access.require("read", "Patient", stored)
             access.require("create", "ServiceRequest", {"subject": {"reference": f"Patient/{patient}"}})
@@ -132,7 +127,7 @@ def place(
 @router.get("/orders/placed", response_class=HTMLResponse)
 def placed_page(request: Request, access: PageAccess, patient: str, requisition: str) -> Response:
     lang = request_language(request)
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         stored = tx.read("Patient", patient)
         access.require("read", "Patient", stored)
         orders = tx.search(
@@ -163,7 +158,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
         text = N_("This page lists a doctor's own orders: this account is linked to no practitioner")
         raise Forbidden(gettext(text, request_language(request)))
     lang = request_language(request)
-    with _store(request).reader() as tx:
+    with store_of(request).reader() as tx:
         access.require("search", "ServiceRequest")
         orders = tx.search(
             "ServiceRequest",
