@@ -87,6 +87,14 @@ def test_break_glass_opens_the_record_for_a_while_flagged_and_shown_to_the_patie
     rows = audit_rows(engine, region, "doctor-user")
     assert (BREAK_GLASS, "Patient", stranger, stranger, "allowed") in rows
     assert ("read" + FLAG, "Patient", stranger, stranger, "allowed") in rows
+    # Writes are flagged as well, every entry of a bundle.
+    entry = {"resource": observation(stranger), "request": {"method": "POST", "url": "Observation"}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry, entry]}
+    written = api.post("/fhir", json=bundle, headers=doctor)
+    assert written.status_code == 200, written.text
+    created = {e["response"]["location"].split("/")[1] for e in written.json()["entry"]}
+    flagged_writes = {row[2] for row in audit_rows(engine, region, "doctor-user") if row[0] == "create" + FLAG}
+    assert len(created) == 2 and flagged_writes == created
     # The patient sees it: the break-glass AuditEvent (with the reason) and the flagged access log.
     patient = who("patient", "patient/*.rs", patient=stranger)
     events = api.get("/fhir/AuditEvent", headers=patient).json()

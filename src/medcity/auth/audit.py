@@ -150,9 +150,14 @@ def rows_of(
 
 
 def _open_glass(conn: Connection, region: str, access: Access) -> set[str]:
+    """The patients the caller holds an open break-glass for: looked up once a request (not once per write of a
+    bundle or a signed visit), with those the request opened itself."""
     if access.principal.role not in CLINICAL or access.context is None:
         return set()
-    return breakglass.active_patients(conn, region, access.principal.username, access.context.glass_since)
+    if access.glass_held is None:
+        username, since = access.principal.username, access.context.glass_since
+        access.glass_held = breakglass.active_patients(conn, region, username, since)
+    return access.glass_held | set(access.glass_opened)
 
 
 def _patients(conn: Any, region: str, touched: list[tuple[str, str, str]]) -> dict[tuple[str, str], str | None]:

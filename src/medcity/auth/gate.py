@@ -61,6 +61,8 @@ class Access:
     break_glass_reason: str | None = None
     # Patients whose record this request opened by break-glass.
     glass_opened: list[str] = field(default_factory=list)
+    # Patients the caller already held an open break-glass for, once the audit looked them up (audit._open_glass).
+    glass_held: set[str] | None = None
 
     def require(self, action: str, resource_type: str | None, resource: Any = None, *, tx: Tx | None = None) -> None:
         """Raise Forbidden when the principal may not do `action` (read, search, create, update, delete,
