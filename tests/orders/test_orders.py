@@ -20,6 +20,7 @@ from medcity.orders.service import (
     place_orders,
     valid_barcode,
 )
+from medcity.orders.views import Clock, moment
 from tests.lab.city import City
 
 
@@ -120,3 +121,11 @@ def test_samples_obey_their_rules(client: TestClient, city: City) -> None:
     stray = {"resourceType": "Specimen", "subject": {"reference": f"Patient/{city.patient}"},
              "request": [{"reference": "ServiceRequest/none"}]}  # fmt: skip
     assert client.post("/fhir/Specimen", json=stray).status_code == 422
+
+
+def test_pages_show_moments_on_the_regions_clock(client: TestClient, city: City) -> None:
+    with city.store(client).reader() as tx:
+        clock = Clock(tx)  # the test regions keep Moscow time, UTC+3
+        assert moment(clock, "2026-11-30T21:30:00Z") == "01.12.2026 00:30"
+        assert moment(clock, "2026-11-30T08:00:00+00:00") == "30.11.2026 11:00"
+        assert moment(clock, None) == ""

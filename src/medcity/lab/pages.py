@@ -26,7 +26,7 @@ from medcity.lab.rules import range_for_patient
 from medcity.orders.catalogue import LAB, catalogue
 from medcity.orders.errors import reason
 from medcity.orders.service import order_refs, subject_id
-from medcity.orders.views import result_line, test_name
+from medcity.orders.views import Clock, moment, result_line, test_name
 from medcity.records.chart import patient_name
 from medcity.referrals.views import Names
 from medcity.store.repository import StoredResource, Tx
@@ -78,12 +78,13 @@ def _worklist(request: Request, access: Access, kinds: tuple[str, ...]) -> list[
         access.require("search", "ServiceRequest")
         items = service.worklist(tx, organization=organization, kinds=kinds, restrict=access.restriction)
         names = Names(tx, [("Patient", subject_id(i.order.resource)) for i in items])
+        clock = Clock(tx)
     for item in items:
         access.record("read", "ServiceRequest", item.order.id)
     return [
         {"order": i.order.id, "test": test_name(i.order.resource.get("code"), lang), "barcode": i.barcode or "",
          "patient": names.of("Patient", subject_id(i.order.resource)), "stage": i.stage,
-         "authored": str(i.order.resource.get("authoredOn", ""))[:16].replace("T", " ")}
+         "authored": moment(clock, i.order.resource.get("authoredOn"))}
         for i in items
     ]  # fmt: skip
 

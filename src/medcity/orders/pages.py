@@ -21,7 +21,7 @@ from medcity.lab.service import results_of_each, work_items
 from medcity.orders import service
 from medcity.orders.catalogue import LAB, catalogue
 from medcity.orders.errors import Refusal, reason
-from medcity.orders.views import result_line, test_name
+from medcity.orders.views import Clock, moment, result_line, test_name
 from medcity.records.chart import patient_name
 from medcity.referrals.views import Names
 from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
@@ -173,6 +173,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
         ).matches  # fmt: skip
         items = work_items(tx, orders)
         names = Names(tx, [("Patient", service.subject_id(r.resource)) for r in [*orders, *alerts]])
+        clock = Clock(tx)
         released = [i.report.resource if i.report and i.report.resource.get("status") == "final" else {}
                     for i in items]  # fmt: skip
         rows = []
@@ -182,7 +183,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
                 "order": item.order.id, "test": test_name(item.order.resource.get("code"), lang),
                 "patient": names.of("Patient", service.subject_id(item.order.resource)),
                 "stage": item.stage,
-                "authored": str(item.order.resource.get("authoredOn", ""))[:16].replace("T", " "),
+                "authored": moment(clock, item.order.resource.get("authoredOn")),
                 "lines": lines, "conclusion": report.get("conclusion", ""),
                 "critical": any(line.critical for line in lines), "abnormal": any(line.abnormal for line in lines),
             })  # fmt: skip
@@ -194,7 +195,7 @@ def results_page(request: Request, access: PageAccess) -> Response:
         {"patient": names.of("Patient", service.subject_id(a.resource)),
          "test": test_name((a.resource.get("reasonCode") or [None])[0], lang),
          "text": ((a.resource.get("payload") or [{}])[0]).get("contentString", "").partition(": ")[2],
-         "sent": str(a.resource.get("sent", ""))[:16].replace("T", " ")}
+         "sent": moment(clock, a.resource.get("sent"))}
         for a in alerts
     ]  # fmt: skip
     return _page(request, "results.html", {"rows": rows, "alerts": shown_alerts})

@@ -7,10 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from medcity.orders.catalogue import Test, catalogue, loinc_code
+from medcity.scheduling.display import Names as Clock
+from medcity.scheduling.resources import parse_instant
 from medcity.store.repository import JSON, StoredResource
 
 ABNORMAL = frozenset({"H", "L", "A", "HH", "LL", "AA"})
 CRITICAL = frozenset({"HH", "LL", "AA"})
+
+
+def moment(clock: Clock, instant: Any) -> str:
+    """A stored FHIR instant on the region's clock, as the scheduling pages show times ('' when there is none)."""
+    if not isinstance(instant, str) or not instant:
+        return ""
+    try:
+        return clock.when(parse_instant(instant))
+    except ValueError:
+        return instant[:16]
 
 
 def test_name(code: Any, lang: str) -> str:
