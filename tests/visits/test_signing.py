@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from medcity.ai.tables import ai_suggestion
+from medcity.auth.tables import audit_log
 from tests.visits.conftest import GOOD_PROTOCOL, Clinic
 
 
@@ -135,3 +136,18 @@ def test_the_signed_page_shows_the_vital_signs_only_and_names_them_in_russian(do
     assert page.text.count("data-loinc=") == 7
     assert '<li data-loinc="85354-9">Артериальное давление: 124/78 mm[Hg]</li>' in page.text
     assert "роста нет" not in page.text
+
+
+def test_every_resource_the_signing_wrote_is_audited_for_the_patient(doctor: Clinic) -> None:
+    encounter = doctor.visit()
+    assert sign(doctor, encounter).status_code == 303
+    app: Any = doctor.client.app
+    with app.state.engine.connect() as conn:
+        rows = conn.execute(select(audit_log.c.action, audit_log.c.resource_type, audit_log.c.patient).where(
+            audit_log.c.partition == doctor.store.region, audit_log.c.action.in_(("create", "update")),
+            audit_log.c.resource_type.in_(("Encounter", "Condition", "Observation", "Composition")))).all()  # fmt: skip
+    written = {(r.action, r.resource_type) for r in rows if r.patient == doctor.patient}
+    assert written == {("create", "Encounter"), ("update", "Encounter"), ("create", "Condition"),
+                       ("create", "Observation"), ("create", "Composition")}  # fmt: skip
+    observations = [r for r in rows if r.resource_type == "Observation" and r.patient == doctor.patient]
+    assert len(observations) == 7

@@ -60,7 +60,8 @@ def sign_visit(call: OperationCall) -> JSON:
 
         signed = service.sign(tx, visit=visit, practitioner=principal.practitioner,
                               organization=principal.organization, form=form, checked=checked, ask=ask)  # fmt: skip
-    if access is not None:
-        for stored in signed.written:
-            access.record("create" if stored.version == 1 else "update", stored.type, stored.id)
+        if access is not None:
+            for stored in signed.written:
+                access.record("create" if stored.version == 1 else "update", stored.type, stored.id, tx=tx,
+                              patient=visit.patient.id)  # fmt: skip
     return signed.document.resource

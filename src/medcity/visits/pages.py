@@ -124,7 +124,7 @@ def walk_in(request: Request, patient: str, access: PageAccess) -> Response:
 def _create(tx: Tx, access: Access, data: dict[str, Any]) -> StoredResource:
     access.require("create", "Encounter", data, tx=tx)
     stored = service.create_visit(tx, data)
-    access.record("create", "Encounter", stored.id)
+    access.record("create", "Encounter", stored.id, tx=tx, patient=stored.patient)
     return stored
 
 
@@ -321,7 +321,7 @@ def _save(
                 subject = {"subject": {"reference": f"Patient/{visit.patient.id}"}}
                 access.require("update", "QuestionnaireResponse", subject, tx=tx)
                 draft = service.save_draft(tx, visit=visit, practitioner=principal.practitioner, form=parsed)
-                access.record("update", "QuestionnaireResponse", draft.id)
+                access.record("update", "QuestionnaireResponse", draft.id, tx=tx, patient=visit.patient.id)
                 return RedirectResponse(f"/doctor/visits/{encounter}?saved=draft", status_code=303)
             checked = service.check_protocol(parsed)
             if checked.warnings and not confirmed:
@@ -334,7 +334,8 @@ def _save(
                 ask=lambda data: access.require("create", data["resourceType"], data, tx=tx),
             )  # fmt: skip
             for stored in signed.written:
-                access.record("create" if stored.version == 1 else "update", stored.type, stored.id)
+                access.record("create" if stored.version == 1 else "update", stored.type, stored.id, tx=tx,
+                              patient=visit.patient.id)  # fmt: skip
     except VisitError as refused:
         return _protocol_refused(request, access, encounter, typed, refused)
     return RedirectResponse(f"/doctor/visits/{encounter}?saved=signed", status_code=303)
@@ -368,8 +369,8 @@ def _correct(request: Request, encounter: str, access: Access, typed: dict[str, 
                 tx, visit=visit, practitioner=access.principal.practitioner,
                 texts={name: typed.get(name, "") for name in protocol.TEXT_FIELDS}, reason=typed.get("reason", ""),
             )  # fmt: skip
-            access.record("update", "Composition", document.id)
-            access.record("create", "Provenance", provenance.id)
+            access.record("update", "Composition", document.id, tx=tx, patient=visit.patient.id)
+            access.record("create", "Provenance", provenance.id, tx=tx, patient=visit.patient.id)
     except VisitError as refused:
         return _protocol_refused(request, access, encounter, typed, refused)
     return RedirectResponse(f"/doctor/visits/{encounter}?saved=corrected", status_code=303)
