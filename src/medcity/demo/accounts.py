@@ -30,9 +30,19 @@ def _first(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> str | None:
     return found[0].id if found else None
 
 
-def _institutions(tx: Tx, patient: str) -> int:
-    encounters = tx.search("Encounter", [("patient", f"Patient/{patient}"), ("_count", "200")]).matches
-    return len({(e.resource.get("serviceProvider") or {}).get("reference") for e in encounters} - {None})
+def _institutions(tx: Tx, patients: list[str]) -> dict[str, int]:
+    """How many institutions wrote each patient's encounters: one search for all of them."""
+    if not patients:
+        return {}
+    encounters = tx.search(
+        "Encounter", [("patient", ",".join(f"Patient/{p}" for p in patients)), ("_count", "5000")]
+    ).matches
+    providers: dict[str, set[str]] = {}
+    for found in encounters:
+        provider = (found.resource.get("serviceProvider") or {}).get("reference")
+        if provider and found.patient:
+            providers.setdefault(found.patient, set()).add(provider)
+    return {patient: len(names) for patient, names in providers.items()}
 
 
 def demo_cast(tx: Tx) -> DemoCast:
@@ -56,7 +66,8 @@ def demo_cast(tx: Tx) -> DemoCast:
             ],
         ).matches
     ]
-    patient = next((p for p in adults if _institutions(tx, p) >= 2), adults[0] if adults else None) or _first(
+    institutions = _institutions(tx, adults)
+    patient = next((p for p in adults if institutions.get(p, 0) >= 2), adults[0] if adults else None) or _first(
         tx, "Patient", [("birthdate", "lt1990-01-01"), ("active", "true")]
     )
     return DemoCast(

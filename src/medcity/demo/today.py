@@ -3,15 +3,14 @@ shows a day list to work through (the seed writes history, not the future)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-
-from sqlalchemy import func, select
+from datetime import UTC, datetime, timedelta
 
 from medcity.demo.accounts import DemoCast, demo_cast
 from medcity.kit.errors import MedcityError
+from medcity.registry.catalogue import specialty_code
 from medcity.scheduling import service
-from medcity.scheduling.rules import CHANNELS_BY_KIND, rules_for
-from medcity.scheduling.tables import sched_appointment, sched_slot
+from medcity.scheduling.resources import day_bounds
+from medcity.scheduling.rules import rules_for
 from medcity.store.repository import Store, Tx
 
 CHANNEL = "registry"  # the registrar books them, as a polyclinic would for its own patients
@@ -24,10 +23,7 @@ def book_demo_day(store: Store, *, now: datetime, count: int = 8) -> int:
     now = now.astimezone(UTC).replace(tzinfo=None)  # as the inventory keeps times
     with store.reader() as tx:
         cast = demo_cast(tx)
-        plan = _plan(tx, cast, now=now, count=count)
-    if plan is None:
-        return 0
-    free, wanted = plan
+        free, wanted = _plan(tx, cast, now=now, count=count)
     patients = [p for p in dict.fromkeys([cast.patient, *cast.attached_adults]) if p is not None]
     booked = 0
     for slot_id in free:
@@ -45,38 +41,20 @@ def book_demo_day(store: Store, *, now: datetime, count: int = 8) -> int:
     return booked
 
 
-def _plan(tx: Tx, cast: DemoCast, *, now: datetime, count: int) -> tuple[list[str], int] | None:
+def _plan(tx: Tx, cast: DemoCast, *, now: datetime, count: int) -> tuple[list[str], int]:
     """The free slots of the doctor's next day with free time, and how many more appointments that day wants."""
-    if cast.doctor_role is None:
-        return None
-    zone = rules_for(tx.region).timezone
-    s = sched_slot
-    kinds = [kind for kind, channels in CHANNELS_BY_KIND.items() if CHANNEL in channels]
-    first = tx.conn.execute(
-        select(func.min(s.c.start)).where(
-            s.c.partition == tx.region, s.c.role == cast.doctor_role, s.c.status == "free", s.c.start >= now,
-            s.c.kind.in_(kinds),
-        )
-    ).scalar_one()  # fmt: skip
-    if first is None:
-        return None
+    role = tx.current("PractitionerRole", cast.doctor_role) if cast.doctor_role else None
+    specialty = specialty_code(role.resource.get("specialty") or []) if role else None
+    if role is None or specialty is None:
+        return [], 0
+    rules = rules_for(tx.region)
+    free = service.find_slots(
+        tx, specialty=specialty, start=now, end=now + timedelta(days=rules.horizon_days), organization=cast.polyclinic,
+        role=role.id, count=200, channel=CHANNEL, now=now,
+    )  # fmt: skip
+    if not free:
+        return [], 0
     # The inventory keeps naive UTC; the day is the region's.
-    local_day = first.replace(tzinfo=UTC).astimezone(zone).date()
-    day_end = datetime.combine(local_day + timedelta(days=1), time(), zone).astimezone(UTC).replace(tzinfo=None)
-    a = sched_appointment
-    booked_already = tx.conn.execute(
-        select(func.count()).where(
-            a.c.partition == tx.region, a.c.role == cast.doctor_role, a.c.start >= now, a.c.start < day_end,
-            a.c.status != "cancelled",
-        )
-    ).scalar_one()  # fmt: skip
-    free = [
-        row.id
-        for row in tx.conn.execute(
-            select(s.c.id).where(
-                s.c.partition == tx.region, s.c.role == cast.doctor_role, s.c.status == "free", s.c.start >= now,
-                s.c.start < day_end, s.c.kind.in_(kinds),
-            ).order_by(s.c.start, s.c.id)
-        )
-    ]  # fmt: skip
-    return free, max(0, count - int(booked_already))
+    _start, day_end = day_bounds(tx.region, free[0].start.replace(tzinfo=UTC).astimezone(rules.timezone).date())
+    booked_already = service.day_list(tx, roles=[role.id], start=now, end=day_end)
+    return [slot.id for slot in free if slot.start < day_end], max(0, count - len(booked_already))

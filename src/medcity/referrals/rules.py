@@ -14,7 +14,7 @@ from medcity.referrals.codes import (
     is_referral,
     kind_of,
 )
-from medcity.registry.catalogue import SPECIALTIES, SPECIALTY_SYSTEM
+from medcity.registry.catalogue import specialty_code
 from medcity.scheduling.resources import ref_id
 from medcity.store.repository import Tx
 
@@ -22,10 +22,7 @@ OPEN_STATUSES = ("draft", "active", "on-hold")
 
 
 def specialty_of(data: JSON) -> str | None:
-    for coding in (data.get("performerType") or {}).get("coding") or []:
-        if isinstance(coding, dict) and coding.get("system") == SPECIALTY_SYSTEM and coding.get("code") in SPECIALTIES:
-            return str(coding["code"])
-    return None
+    return specialty_code([data.get("performerType")])
 
 
 def performer_organization(data: JSON) -> str | None:

@@ -9,6 +9,7 @@ follows the Moscow and St Petersburg practice of direct booking to district doct
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +144,16 @@ def specialty_concept(code: str, lang: str = "ru") -> dict[str, Any]:
     """A CodeableConcept for PractitionerRole.specialty."""
     concept = specialty(code)
     return {"coding": [_coding(SPECIALTY_SYSTEM, concept, lang)], "text": concept.display(lang)}
+
+
+def specialty_code(concepts: Iterable[Any]) -> str | None:
+    """The first specialty of the catalogue named in these CodeableConcepts (PractitionerRole.specialty,
+    ServiceRequest.performerType), if any."""
+    codings = (c for concept in concepts if isinstance(concept, dict) for c in concept.get("coding") or [])
+    for coding in codings:
+        if isinstance(coding, dict) and coding.get("system") == SPECIALTY_SYSTEM and coding.get("code") in SPECIALTIES:
+            return str(coding["code"])
+    return None
 
 
 def organization_types(kind: str, ownership: str, lang: str = "ru") -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from medcity.kit.errors import Unprocessable
 from medcity.kit.ids import new_id
-from medcity.registry.catalogue import SPECIALTIES, SPECIALTY_SYSTEM
+from medcity.registry.catalogue import specialty_code
 from medcity.scheduling.resources import ref_id, schedule_resource, slot_resource, utcnow
 from medcity.scheduling.rules import rules_for
 from medcity.scheduling.tables import SLOT_KINDS, sched_slot
@@ -181,13 +181,12 @@ def standard_template(role: JSON) -> Template | None:
     None for a role that does not."""
     organization = ref_id(role.get("organization"), "Organization")
     rooms = [found for loc in role.get("location") or [] if (found := ref_id(loc, "Location"))]
-    codes = [coding.get("code") for concept in role.get("specialty") or [] for coding in concept.get("coding") or []
-             if coding.get("system") == SPECIALTY_SYSTEM and coding.get("code") in SPECIALTIES]  # fmt: skip
-    if not organization or not rooms or not codes or role.get("active") is False:
+    specialty = specialty_code(role.get("specialty") or [])
+    if not organization or not rooms or not specialty or role.get("active") is False:
         return None
     sessions = tuple(
         Session(weekday=day, start=STANDARD_SESSION[0], end=STANDARD_SESSION[1], room=rooms[0], kinds=STANDARD_KINDS)
         for day in range(5)
     )
-    return Template(role=str(role["id"]), organization=organization, specialty=str(codes[0]), sessions=sessions,
+    return Template(role=str(role["id"]), organization=organization, specialty=specialty, sessions=sessions,
                     slot_minutes=15, breaks=(STANDARD_BREAK,))  # fmt: skip

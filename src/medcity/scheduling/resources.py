@@ -4,15 +4,24 @@ FHIR shows is derived from the same row the booking changed, in the same transac
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from medcity.registry.catalogue import BASE, specialty_concept
+from medcity.scheduling.rules import rules_for
 
 JSON = dict[str, Any]
 SLOT_KIND_EXTENSION = f"{BASE}/StructureDefinition/slot-kind"
 # Inventory status → FHIR Slot.status. A slot held for a waiting-list offer is tentatively busy.
 FHIR_SLOT_STATUS = {"free": "free", "held": "busy-tentative", "booked": "busy", "blocked": "busy-unavailable"}
+
+
+def day_bounds(region: str, day: date, days: int = 1) -> tuple[datetime, datetime]:
+    """The region's local calendar days from `day` as [start, end) in the inventory's naive UTC."""
+    zone = rules_for(region).timezone
+    start = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    end = datetime.combine(day + timedelta(days=days), time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    return start, end
 
 
 def utcnow() -> datetime:

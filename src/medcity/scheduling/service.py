@@ -31,12 +31,14 @@ def find_slots(
     patient: str | None = None,
     organization: str | None = None,
     location: str | None = None,
+    role: str | None = None,
     count: int = 10,
     channel: str = "self",
     now: datetime | None = None,
 ) -> list[Row]:
     """Free slots of a specialty in [start, end), earliest first; the patient's own polyclinic first, then the rest
-    of the region. Only the slot kinds the channel may book are listed."""
+    of the region. Only the slot kinds the channel may book are listed; ``role`` keeps one doctor's (a
+    PractitionerRole id)."""
     rules_for(tx.region).check_specialty(specialty)
     s = sched_slot
     kinds = [kind for kind, channels in CHANNELS_BY_KIND.items() if channel in channels]
@@ -50,6 +52,8 @@ def find_slots(
     )
     if location is not None:
         base = base.where(s.c.location == location)
+    if role is not None:
+        base = base.where(s.c.role == role)
     own = organization or (_home_organization(tx, patient) if patient else None)
     if own is None:
         return list(tx.conn.execute(base.order_by(s.c.start, s.c.id).limit(count)))

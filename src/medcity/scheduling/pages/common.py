@@ -4,7 +4,7 @@ transaction with a refusal shown as a page in the user's language."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -81,11 +81,3 @@ def local_day(tx: Tx, day: str | None) -> date:
         return date.fromisoformat(day) if day else datetime.now(zone).date()
     except ValueError:
         raise InvalidRequest("A day is written YYYY-MM-DD") from None
-
-
-def day_bounds(tx: Tx, day: date, days: int = 1) -> tuple[datetime, datetime]:
-    """Local calendar days from `day` as [start, end) in the inventory's naive UTC."""
-    zone = rules_for(tx.region).timezone
-    start = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-    end = datetime.combine(day + timedelta(days=days), time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-    return start, end

@@ -22,7 +22,8 @@ from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import MedcityError
 from medcity.scheduling import checkin
 from medcity.scheduling.display import Names, ticket
-from medcity.scheduling.pages.common import BOOKING, day_bounds, local_day, page, staff_organization, store_of
+from medcity.scheduling.pages.common import BOOKING, local_day, page, staff_organization, store_of
+from medcity.scheduling.resources import day_bounds
 
 router = APIRouter(include_in_schema=False)
 PageAccess = Annotated[Access, Depends(page_access)]
@@ -48,7 +49,7 @@ def kiosk(
             if patient is None:
                 raise LookupError
             access.require(BOOKING, "Patient", patient)
-            _start, day_end = day_bounds(tx, local_day(tx, None))
+            _start, day_end = day_bounds(tx.region, local_day(tx, None))
             checked = checkin.check_in_patient(tx, patient=patient, organization=organization, day_end=day_end)
             names = Names(tx)
             shown = [(names.clock(a.start), names.of("PractitionerRole", a.role), ticket(a.id)) for a in checked]

@@ -21,7 +21,6 @@ from medcity.scheduling.pages.common import (
     SCHEDULE,
     STAFF,
     act,
-    day_bounds,
     local_day,
     page,
     see,
@@ -30,7 +29,7 @@ from medcity.scheduling.pages.common import (
     store_of,
 )
 from medcity.scheduling.publish import Session, Template, publish_schedule
-from medcity.scheduling.resources import ref_id, utcnow
+from medcity.scheduling.resources import day_bounds, ref_id, utcnow
 from medcity.scheduling.tables import SLOT_KINDS
 from medcity.store.repository import Tx
 from medcity.web.render import request_language
@@ -71,7 +70,7 @@ def schedule_page(
     organization = _registrar(access)
     with store_of(request).reader() as tx:
         shown = local_day(tx, day)
-        start, end = day_bounds(tx, shown)
+        start, end = day_bounds(tx.region, shown)
         roles, rooms = _roles_and_rooms(tx, organization)
         names = Names(tx)
         context = {
@@ -136,7 +135,7 @@ def close(
             raise Forbidden("The doctor must be of your own organisation")
         if last_day < first_day:
             raise InvalidRequest("The last day comes before the first")
-        start, end = day_bounds(tx, first_day, (last_day - first_day).days + 1)
+        start, end = day_bounds(tx.region, first_day, (last_day - first_day).days + 1)
         affected.extend(service.close_period(tx, role=role, start=start, end=end, move=move))
 
     response = act(request, run, back="/registry/schedule", then=see("/registry/schedule", done="closed"))
@@ -155,7 +154,7 @@ def desk_page(
     organization = staff_organization(access, "registrar")
     with store_of(request).reader() as tx:
         names = Names(tx)
-        _start, day_end = day_bounds(tx, local_day(tx, None))
+        _start, day_end = day_bounds(tx.region, local_day(tx, None))
         patient = checkin.find_patient(tx, oms=oms, birth_date=birth_date) if oms and birth_date else None
         if patient is not None:
             access.require(BOOKING, "Patient", patient)
@@ -188,7 +187,7 @@ def desk(
         raise HTTPException(status_code=404)
 
     def run(tx: Tx) -> None:
-        _start, day_end = day_bounds(tx, local_day(tx, None))
+        _start, day_end = day_bounds(tx.region, local_day(tx, None))
         if step == "walk-in":
             checkin.walk_in(tx, patient=patient, slot_id=slot)
         else:
@@ -223,7 +222,7 @@ def doctor_page(request: Request, access: PageAccess, day: str | None = None) ->
     lang = request_language(request)
     with store_of(request).reader() as tx:
         shown = local_day(tx, day)
-        start, end = day_bounds(tx, shown)
+        start, end = day_bounds(tx.region, shown)
         appointments = service.day_list(tx, roles=service.roles_of(tx, practitioner=practitioner), start=start,
                                         end=end)  # fmt: skip
         for appointment in appointments:
@@ -268,7 +267,7 @@ def _queue(request: Request, access: Access, practitioner: str, template: str) -
         raise Forbidden("The queue display is shown by the polyclinic's staff")
     organization = access.principal.organization
     with store_of(request).reader() as tx:
-        start, end = day_bounds(tx, local_day(tx, None))
+        start, end = day_bounds(tx.region, local_day(tx, None))
         roles = service.roles_of(tx, practitioner=practitioner, organization=organization)
         appointments = service.day_list(tx, roles=roles, start=start, end=end) if roles else []
         names = Names(tx)
