@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -202,3 +202,15 @@ def median(values: list[float]) -> float:
 
 def report(name: str, figures: dict[str, Any]) -> None:
     print(json.dumps({"benchmark": name, "machine": machine(), **figures}, ensure_ascii=False, indent=1))
+
+
+def measure_engines(name: str, run: Callable[[str, int, int], dict[str, Any]], target_p95_ms: int) -> None:
+    """The command line of a benchmark that times ``--requests`` requests ``--runs`` times on each engine."""
+    parser = argparse.ArgumentParser()
+    add_engine_option(parser)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    # Each engine as soon as it is measured: a lost database loses only its own figures.
+    for engine in engines(args.engine):
+        report(name, {engine: run(engine, args.requests, args.runs), "target_p95_ms": target_p95_ms})

@@ -7,7 +7,6 @@ Usage: python bench/chart_render.py [--engine sqlite|postgresql|both] [--request
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import re
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import FHIR_JSON, add_engine_option, database, engines, report, served
+from _common import FHIR_JSON, database, measure_engines, served
 from sqlalchemy import create_engine
 
 from medcity.auth.users import Role, add_user
@@ -200,14 +199,7 @@ def run(engine: str, requests: int, runs: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    add_engine_option(parser)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    # Each engine as soon as it is measured: a lost database loses only its own figures.
-    for engine in engines(args.engine):
-        report("chart_render", {engine: run(engine, args.requests, args.runs), "target_p95_ms": 150})
+    measure_engines("chart_render", run, target_p95_ms=150)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Usage: python bench/everything.py [--engine sqlite|postgresql|both] [--requests 
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import add_engine_option, database, engines, report, served
+from _common import database, measure_engines, served
 from chart_render import REGION, RESOURCES, add_doctor, load_record, measure
 
 
@@ -43,14 +42,7 @@ def run(engine: str, requests: int, runs: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    add_engine_option(parser)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    # Each engine as soon as it is measured: a lost database loses only its own figures.
-    for engine in engines(args.engine):
-        report("everything", {engine: run(engine, args.requests, args.runs), "target_p95_ms": 100})
+    measure_engines("everything", run, target_p95_ms=100)
 
 
 if __name__ == "__main__":
