@@ -8,7 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from medcity.auth.audit import BREAK_GLASS, FLAG
+from medcity.auth.policy import Context, record_restriction, restriction
+from medcity.auth.principal import Principal
 from medcity.auth.users import Role
+from medcity.store.repository import Store
+from medcity.store.search import compartment_refs
 from tests.auth import world as city
 from tests.auth.world import Tokens, World, audit_rows, ids, observation, ref
 from tests.web_login import PATIENT_PAGE, add_patient_page, add_web_user, csrf_of, log_in
@@ -171,3 +175,30 @@ def test_break_glass_page_opens_a_refused_page(api: TestClient, world: World, en
     assert api.get(f"{PATIENT_PAGE}/{stranger}").json() == {"shown": stranger}
     assert (BREAK_GLASS, "Patient", stranger, stranger, "allowed") in audit_rows(engine, region, "dr.web")
     assert api.post(f"/break-glass/{stranger}", data={**data, "csrf_token": "forged"}).status_code == 403
+
+
+def test_a_record_read_whole_holds_the_rows_the_per_row_policy_allows(
+    engine: Engine, region: str, world: World
+) -> None:
+    """A chart or $everything decides once whether the caller may see the patient; it must show what the per-row
+    conditions of a search would, for every relationship and every role that is limited by care."""
+    w = world
+    callers = {
+        "doctor": Principal(kind="user", username="d", roles=("doctor",), practitioner=w.doctor,
+                            organization=w.polyclinic),
+        "nurse": Principal(kind="user", username="n", roles=("nurse",), organization=w.polyclinic),
+        "lab": Principal(kind="user", username="l", roles=("lab",), organization=w.lab),
+        "other clinic's doctor": Principal(kind="user", username="o", roles=("doctor",), organization=w.other_clinic),
+    }  # fmt: skip
+    context = Context(region=region)
+    shown: dict[tuple[str, str], int] = {}
+    with Store(engine, region).reader() as tx:
+        for name, principal in callers.items():
+            for key, patient in w.patients.items():
+                per_row = compartment_refs(tx, patient, restrict=restriction(principal, context))
+                whole = compartment_refs(tx, patient, restrict=record_restriction(principal, context, tx.conn, patient))
+                assert whole == per_row, (name, key)
+                shown[name, key] = len(whole) - 1  # the Patient itself is always the first ref
+    assert {key for (name, key), n in shown.items() if name == "doctor" and n} == set(IN_CARE)
+    others = {key for (name, key), n in shown.items() if name == "other clinic's doctor" and n}
+    assert others == set(w.patients) - {"attached"}  # the other clinic's own attached patients

@@ -129,6 +129,10 @@ class Access:
     def restriction(self) -> Restriction | None:
         return policy.restriction(self.principal, self.context)
 
+    def restriction_for(self, tx: Tx, patient: str) -> Restriction | None:
+        """The restriction for reading `patient`'s record in `tx`: the same rows, decided once for the patient."""
+        return policy.record_restriction(self.principal, self.context or policy.Context(region=""), tx.conn, patient)
+
     def record(
         self,
         action: str,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, select, true
 
 from medcity.auth import care, consent
 from medcity.auth.care import Actors
@@ -248,11 +248,13 @@ def _instant(when: datetime) -> str:
 
 
 class Rows:
-    """The row conditions for one caller: which patients they may see, correlated on each row's patient."""
+    """The row conditions for one caller: which patients they may see, correlated on each row's patient, or, for
+    a query that reads one patient's record, ``opened``: that patient and whether the caller may see them."""
 
-    def __init__(self, principal: Principal, context: Context) -> None:
+    def __init__(self, principal: Principal, context: Context, opened: tuple[str, bool] | None = None) -> None:
         self.principal = principal
         self.context = context
+        self.opened = opened
         self.actors = Actors(context.region, principal.practitioner, principal.organization)
 
     @property
@@ -286,7 +288,11 @@ class Rows:
             return table.c.id.in_(self.actors.referring("Schedule", ("actor",)))
         if rtype not in compartment_types() or self.region_wide or role == Role.ADMIN:
             return None
-        cond = self.visible_patient(table.c.patient)
+        if self.opened is None:
+            cond = self.visible_patient(table.c.patient)
+        else:
+            patient, seen = self.opened
+            cond = table.c.patient == patient if seen else false()
         if rtype == "Condition":
             visible = consent.visible_condition(table, self.actors, self.context.sensitive, self.glass())
             if visible is not None:
@@ -317,11 +323,13 @@ class Rows:
             false(), *(literal(rid).in_(self.actors.roles()) for rid in roles))  # fmt: skip
 
 
-def restriction(principal: Principal, context: Context | None = None) -> Restriction | None:
+def restriction(
+    principal: Principal, context: Context | None = None, opened: tuple[str, bool] | None = None
+) -> Restriction | None:
     """The SQL condition on the `resource` table for each type a query touches, or None for no limit."""
     if principal.kind == "anonymous":
         return None
-    rows = Rows(principal, context or Context(region=""))
+    rows = Rows(principal, context or Context(region=""), opened)
 
     def restrict(table: Any, resource_type: str) -> ColumnElement[bool] | None:
         decision = decide(principal, "search", resource_type)
@@ -332,6 +340,15 @@ def restriction(principal: Principal, context: Context | None = None) -> Restric
         return rows.condition(table, resource_type) if decision.rows else None
 
     return restrict
+
+
+def record_restriction(principal: Principal, context: Context, conn: Connection, patient: str) -> Restriction | None:
+    """The restriction for a query that reads one patient's record (a chart, ``$everything``): whether the caller
+    may see that patient is asked once here instead of once per row, and rows of any other patient are left out."""
+    if principal.kind == "anonymous" or principal.role in (Role.PATIENT, Role.PROXY, Role.ADMIN):
+        return restriction(principal, context)  # their conditions do not ask about care
+    visible = bool(conn.execute(select(Rows(principal, context).visible_patient(literal(patient)))).scalar())
+    return restriction(principal, context, opened=(patient, visible))
 
 
 def may_break_glass(principal: Principal) -> bool:

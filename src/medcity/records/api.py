@@ -38,8 +38,8 @@ def everything(call: OperationCall) -> SearchResult:
     for t in types or []:
         if t not in registry().resource_types:
             raise InvalidRequest(f"_type: '{t[:64]}' is not a resource type this server holds")
-    restrict = call.access.restriction if call.access is not None else None
     with call.store.reader() as tx:
+        restrict = call.access.restriction_for(tx, call.resource_id or "") if call.access is not None else None
         return service.everything(
             tx, patient_id=call.resource_id or "", count=count, types=types, since=since, restrict=restrict
         )
@@ -49,8 +49,8 @@ def everything(call: OperationCall) -> SearchResult:
            description="A patient summary document (International Patient Summary sections)")  # fmt: skip
 def summary(call: OperationCall) -> dict[str, Any]:
     _patient(call)
-    restrict = call.access.restriction if call.access is not None else None
     with call.store.reader() as tx:
+        restrict = call.access.restriction_for(tx, call.resource_id or "") if call.access is not None else None
         return service.summary(
             tx, patient_id=call.resource_id or "", restrict=restrict, base=call.base_url, now=now_instant()
         )

@@ -39,7 +39,7 @@ def _open_chart(request: Request, access: Access, patient_id: str, *, portal: bo
     with store.reader() as tx:
         patient = tx.read("Patient", patient_id)
         access.require("read", "Patient", patient)
-        chart = load_chart(tx, patient=patient, restrict=access.restriction, released_only=portal)
+        chart = load_chart(tx, patient=patient, restrict=access.restriction_for(tx, patient_id), released_only=portal)
     access.record("read", "Patient", patient_id)
     return chart
 
