@@ -61,6 +61,8 @@ class Access:
     break_glass_reason: str | None = None
     # Patients whose record this request opened by break-glass.
     glass_opened: list[str] = field(default_factory=list)
+    # Patients whose own Patient row the policy let this request see (so their record may be read whole).
+    patients_seen: set[str] = field(default_factory=set)
     # Patients the caller already held an open break-glass for, once the audit looked them up (audit._open_glass).
     glass_held: set[str] | None = None
 
@@ -131,7 +133,9 @@ class Access:
 
     def restriction_for(self, tx: Tx, patient: str) -> Restriction | None:
         """The restriction for reading `patient`'s record in `tx`: the same rows, decided once for the patient."""
-        return policy.record_restriction(self.principal, self.context or policy.Context(region=""), tx.conn, patient)
+        context = self.context or policy.Context(region="")
+        known = patient in self.patients_seen
+        return policy.record_restriction(self.principal, context, tx.conn, patient, visible=known)
 
     def record(
         self,
@@ -191,7 +195,10 @@ class Access:
         query = select(resource.c.id).where(
             resource.c.partition == self._region, resource.c.type == rtype, resource.c.id == rid, cond
         )
-        return self._run(query, tx) is not None
+        visible = self._run(query, tx) is not None
+        if visible and rtype == "Patient":
+            self.patients_seen.add(rid)
+        return visible
 
     def _body_allowed(self, rtype: str, body: dict[str, Any], tx: Tx | None) -> bool:
         cond = self.rows.body(rtype, body)

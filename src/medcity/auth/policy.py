@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, select, true
@@ -256,11 +256,13 @@ class Rows:
         self.context = context
         self.opened = opened
         self.actors = Actors(context.region, principal.practitioner, principal.organization)
+        self._opened_rows: dict[Any, ColumnElement[bool]] = {}
 
     @property
     def region_wide(self) -> bool:
         return self.principal.role == Role.SYSTEM and REGION_SCOPE in (self.principal.scopes or ())
 
+    @cached_property
     def glass(self) -> Select[Any] | None:
         if self.principal.role not in CLINICAL:
             return None
@@ -273,7 +275,7 @@ class Rows:
             return patient.in_(care.patients_served(self.actors, "ServiceRequest", ("performer",)))
         since = self.context.now - self.context.care_window
         cared = care.in_care(self.actors, patient, int((since - _EPOCH).total_seconds() * 1000))
-        glass = self.glass()
+        glass = self.glass
         return cared if glass is None else or_(cared, patient.in_(glass))
 
     def condition(self, table: Any, rtype: str) -> ColumnElement[bool] | None:
@@ -288,16 +290,20 @@ class Rows:
             return table.c.id.in_(self.actors.referring("Schedule", ("actor",)))
         if rtype not in compartment_types() or self.region_wide or role == Role.ADMIN:
             return None
-        if self.opened is None:
-            cond = self.visible_patient(table.c.patient)
-        else:
-            patient, seen = self.opened
-            cond = table.c.patient == patient if seen else false()
+        cond = self.visible_patient(table.c.patient) if self.opened is None else self._opened_condition(table)
         if rtype == "Condition":
-            visible = consent.visible_condition(table, self.actors, self.context.sensitive, self.glass())
+            visible = consent.visible_condition(table, self.actors, self.context.sensitive, self.glass)
             if visible is not None:
                 cond = and_(cond, visible)
         return cond
+
+    def _opened_condition(self, table: Any) -> ColumnElement[bool]:
+        """One object per table for every type, so that a query can test the types that share it together."""
+        assert self.opened is not None
+        if table not in self._opened_rows:
+            patient, seen = self.opened
+            self._opened_rows[table] = table.c.patient == patient if seen else false()
+        return self._opened_rows[table]
 
     def body(self, rtype: str, body: dict[str, Any]) -> ColumnElement[bool] | None:
         """What a written body must satisfy (as a SQL truth value), beyond its type: the patient it is about is
@@ -330,8 +336,15 @@ def restriction(
     if principal.kind == "anonymous":
         return None
     rows = Rows(principal, context or Context(region=""), opened)
+    built: dict[tuple[Any, str], ColumnElement[bool] | None] = {}
 
     def restrict(table: Any, resource_type: str) -> ColumnElement[bool] | None:
+        # SQL expressions are immutable: each is built once per caller, however many statements use it.
+        if (table, resource_type) not in built:
+            built[table, resource_type] = condition(table, resource_type)
+        return built[table, resource_type]
+
+    def condition(table: Any, resource_type: str) -> ColumnElement[bool] | None:
         decision = decide(principal, "search", resource_type)
         if not decision.allowed:
             return false()
@@ -342,12 +355,16 @@ def restriction(
     return restrict
 
 
-def record_restriction(principal: Principal, context: Context, conn: Connection, patient: str) -> Restriction | None:
+def record_restriction(
+    principal: Principal, context: Context, conn: Connection, patient: str, *, visible: bool = False
+) -> Restriction | None:
     """The restriction for a query that reads one patient's record (a chart, ``$everything``): whether the caller
-    may see that patient is asked once here instead of once per row, and rows of any other patient are left out."""
+    may see that patient is asked once here instead of once per row (not at all when already known `visible`),
+    and rows of any other patient are left out."""
     if principal.kind == "anonymous" or principal.role in (Role.PATIENT, Role.PROXY, Role.ADMIN):
         return restriction(principal, context)  # their conditions do not ask about care
-    visible = bool(conn.execute(select(Rows(principal, context).visible_patient(literal(patient)))).scalar())
+    if not visible:
+        visible = bool(conn.execute(select(Rows(principal, context).visible_patient(literal(patient)))).scalar())
     return restriction(principal, context, opened=(patient, visible))
 
 

@@ -571,11 +571,8 @@ def compartment_refs(
         conds.append(resource.c.type.in_(types))
     if since:
         conds.append(resource.c.last_updated >= since)
-    visible = [and_(resource.c.type == t, c) for t in registry().resource_types
-               if (c := restrict(resource, t) if restrict else None) is not None]  # fmt: skip
     if restrict is not None:
-        unrestricted = [t for t in registry().resource_types if restrict(resource, t) is None]
-        conds.append(or_(resource.c.type.in_(unrestricted), *visible))
+        conds.append(_types_visible(restrict))
     query = select(resource.c.type, resource.c.id).where(and_(*conds))
     rows = tx.conn.execute(query.order_by(resource.c.type, resource.c.last_updated.desc(), resource.c.id)).all()
     refs = [("Patient", patient_id)] + [(r.type, r.id) for r in rows if r.type != "Patient"]
@@ -589,6 +586,16 @@ def compartment_refs(
         ).all()  # fmt: skip
         refs += [(t.target_type, t.target_id) for t in targets]
     return refs
+
+
+def _types_visible(restrict: Restriction) -> ColumnElement[bool]:
+    """The restriction over every type in one condition; types that share a condition object are tested together."""
+    by_condition: dict[int, tuple[ColumnElement[bool] | None, list[str]]] = {}
+    for rtype in registry().resource_types:
+        cond = restrict(resource, rtype)
+        by_condition.setdefault(id(cond), (cond, []))[1].append(rtype)
+    return or_(*(resource.c.type.in_(types) if cond is None else and_(resource.c.type.in_(types), cond)
+                 for cond, types in by_condition.values()))  # fmt: skip
 
 
 def _includes(
