@@ -126,7 +126,8 @@ def rows_of(
     opened: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     base = _base(region, access)
-    patients = _patients(conn, region, touched)
+    patients = _patients(conn, region, [touch for touch in touched if touch[1:] not in access.patient_of])
+    patients.update(access.patient_of)
     glass = _open_glass(conn, region, access) if touched else set()
 
     def action_of(action: str, patient: str | None) -> str:

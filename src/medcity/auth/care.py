@@ -31,6 +31,20 @@ CARE_DATES = ("date", "authored", "occurrence")
 _CARE_PARAMS = tuple(sorted({param for params in CARE_RECORDS.values() for param in params}))
 # Break-glass records are AuditEvents tagged so (see breakglass.py); their agent.altId is the username.
 BREAK_GLASS_TAG = "urn:medcity:audit"
+# The aliases each subquery reads through, made once: building one copies the table's columns (a large part of a
+# request's policy cost when made per call). None of these subqueries nests in another that uses the same alias.
+_ROLE, _BY_ACTOR, _ATTACHED = (
+    idx_reference.alias("actor_role"),
+    idx_reference.alias("by_actor"),
+    idx_reference.alias("attached"),
+)
+_CARE_RECORD, _INVOLVED, _CARE_DATE = (
+    resource.alias("care_record"),
+    idx_reference.alias("involved"),
+    idx_date.alias("care_date"),
+)
+_GLASS, _GLASS_USER, _GLASS_TAG = resource.alias("glass"), idx_token.alias("glass_user"), idx_token.alias("glass_tag")
+_SERVED = resource.alias("served")
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,7 @@ class Actors:
 
     def roles(self) -> Select[Any]:
         """The PractitionerRoles of the practitioner or of the organisation."""
-        ref = idx_reference.alias("actor_role")
+        ref = _ROLE
         links = []
         if self.practitioner:
             links.append(and_(ref.c.param == "practitioner", ref.c.target_type == "Practitioner",
@@ -66,7 +80,7 @@ class Actors:
 
     def referring(self, rtype: str, params: tuple[str, ...]) -> Select[Any]:
         """Ids of `rtype` resources whose `params` name one of these actors."""
-        ref = idx_reference.alias("by_actor")
+        ref = _BY_ACTOR
         return select(ref.c.id).where(
             ref.c.partition == self.region, ref.c.type == rtype, ref.c.param.in_(params), self.named_by(ref)
         )
@@ -78,7 +92,7 @@ def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
     attachment and records through the indexes, whatever the size of the organisation's care set."""
     options: list[ColumnElement[bool]] = []
     if actors.organization:
-        attached = idx_reference.alias("attached")
+        attached = _ATTACHED
         options.append(exists(
             select(attached.c.id).where(
                 attached.c.partition == actors.region, attached.c.type == "Patient", attached.c.id == patient,
@@ -87,7 +101,7 @@ def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
             )
         ))  # fmt: skip
     if actors.practitioner or actors.organization:
-        rec, ref, day = resource.alias("care_record"), idx_reference.alias("involved"), idx_date.alias("care_date")
+        rec, ref, day = _CARE_RECORD, _INVOLVED, _CARE_DATE
         named = exists(
             select(ref.c.id).where(
                 ref.c.partition == rec.c.partition, ref.c.type == rec.c.type, ref.c.id == rec.c.id,
@@ -111,8 +125,7 @@ def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
 
 def glass_patients(region: str, username: str | None, since_iso: str) -> Select[Any]:
     """Patients whose record `username` opened by break-glass since `since_iso`."""
-    ev = resource.alias("glass")
-    altid, tag = idx_token.alias("glass_user"), idx_token.alias("glass_tag")
+    ev, altid, tag = _GLASS, _GLASS_USER, _GLASS_TAG
     return select(ev.c.patient).where(
         ev.c.partition == region, ev.c.type == "AuditEvent", ev.c.deleted.is_(False),
         ev.c.last_updated >= since_iso, ev.c.patient.is_not(None),
@@ -126,7 +139,7 @@ def glass_patients(region: str, username: str | None, since_iso: str) -> Select[
 
 def patients_served(actors: Actors, rtype: str, params: tuple[str, ...]) -> Select[Any]:
     """Patients of the `rtype` records whose `params` name `actors` (a laboratory's orders, say)."""
-    rec = resource.alias("served")
+    rec = _SERVED
     return select(rec.c.patient).where(
         rec.c.partition == actors.region, rec.c.type == rtype, rec.c.deleted.is_(False),
         rec.c.patient.is_not(None), rec.c.id.in_(actors.referring(rtype, params)),

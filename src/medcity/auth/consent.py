@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, not_, or_, select
+from sqlalchemy import Select, and_, exists, false, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from medcity.auth.care import Actors
@@ -23,6 +23,13 @@ CATEGORY_SYSTEM = "urn:medcity:sensitive-category"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 DEFAULT_SENSITIVE = ("F00-F99", "A50-A64")
 _RANGE = re.compile(r"^([A-Z])(\d\d)-([A-Z])(\d\d)$")
+# Made once, as in care.py: an alias copies its table's columns.
+_CONSENT, _LABEL, _STATUS = (
+    resource.alias("consent"),
+    idx_token.alias("consent_label"),
+    idx_token.alias("consent_status"),
+)
+_CODE, _AUTHOR = idx_token.alias("sensitive_code"), idx_reference.alias("condition_author")
 
 
 def categories_of(setting: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -77,8 +84,7 @@ def denied_ranges(consent: dict[str, Any]) -> list[str]:
 
 def _consenting(region: str, code_range: str) -> Select[Any]:
     """Patients with an active Consent denying `code_range`."""
-    con = resource.alias("consent")
-    label, status = idx_token.alias("consent_label"), idx_token.alias("consent_status")
+    con, label, status = _CONSENT, _LABEL, _STATUS
     return select(con.c.patient).where(
         con.c.partition == region, con.c.type == "Consent", con.c.deleted.is_(False),
         con.c.id.in_(select(label.c.id).where(label.c.partition == region, label.c.type == "Consent",
@@ -90,7 +96,7 @@ def _consenting(region: str, code_range: str) -> Select[Any]:
 
 
 def _coded_in(table: Any, region: str, code_range: str) -> ColumnElement[bool]:
-    code = idx_token.alias("sensitive_code")
+    code = _CODE
     return exists(
         select(code.c.id).where(
             code.c.partition == region, code.c.type == "Condition", code.c.id == table.c.id,
@@ -103,7 +109,7 @@ def _coded_in(table: Any, region: str, code_range: str) -> ColumnElement[bool]:
 def _authored_by(table: Any, actors: Actors) -> ColumnElement[bool]:
     """The Condition was written by the organisation: its asserter is one of `actors`, or its encounter was
     provided by their organisation."""
-    ref = idx_reference.alias("condition_author")
+    ref = _AUTHOR
     options = [and_(ref.c.param == "asserter", actors.named_by(ref))]
     if actors.organization:
         options.append(and_(ref.c.param == "encounter", ref.c.target_type == "Encounter",
@@ -113,6 +119,11 @@ def _authored_by(table: Any, actors: Actors) -> ColumnElement[bool]:
             ref.c.partition == actors.region, ref.c.type == "Condition", ref.c.id == table.c.id, or_(*options)
         )
     )
+
+
+def denies_any(patient: Any, region: str, ranges: tuple[str, ...]) -> ColumnElement[bool]:
+    """Whether `patient` keeps an active Consent denying any of `ranges`."""
+    return or_(false(), *(patient.in_(_consenting(region, item)) for item in ranges))
 
 
 def visible_condition(

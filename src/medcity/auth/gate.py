@@ -65,6 +65,8 @@ class Access:
     patients_seen: set[str] = field(default_factory=set)
     # Patients the caller already held an open break-glass for, once the audit looked them up (audit._open_glass).
     glass_held: set[str] | None = None
+    # The patient of each touched resource that was read from the store (so the audit need not look it up).
+    patient_of: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     def require(self, action: str, resource_type: str | None, resource: Any = None, *, tx: Tx | None = None) -> None:
         """Raise Forbidden when the principal may not do `action` (read, search, create, update, delete,
@@ -153,6 +155,11 @@ class Access:
             return
         self.touched.append((action, resource_type or "", resource_id or ""))
 
+    def record_read(self, action: str, stored: StoredResource) -> None:
+        """Note a read, search match or include of a current version read from the store: it knows its patient."""
+        self.patient_of[stored.type, stored.id] = stored.patient
+        self.touched.append((action, stored.type, stored.id))
+
     def break_glass(self, patient: str, reason: str) -> str:
         """Open `patient`'s record outside the caller's care for a while, with a written reason (flagged in the
         audit and shown to the patient)."""
@@ -187,6 +194,8 @@ class Access:
         return self.context.region if self.context else ""
 
     def _row_visible(self, rtype: str, rid: str, tx: Tx | None) -> bool:
+        if rtype == "Patient" and rid in self.patients_seen:
+            return True  # a request sees more as it goes (a break-glass), never less
         cond = self.restriction(resource, rtype) if self.restriction else None
         if cond is None:
             return True

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, select, true
 
@@ -247,11 +247,20 @@ def _instant(when: datetime) -> str:
     return when.strftime(_INSTANT)
 
 
+class Opened(NamedTuple):
+    """The one patient a query reads the record of, decided before it runs: whether the caller may see them, and
+    whether the patient's consent hides some of their Conditions (only then is each Condition row tested)."""
+
+    patient: str
+    seen: bool
+    guarded: bool
+
+
 class Rows:
     """The row conditions for one caller: which patients they may see, correlated on each row's patient, or, for
-    a query that reads one patient's record, ``opened``: that patient and whether the caller may see them."""
+    a query that reads one patient's record, what was decided about the `opened` patient."""
 
-    def __init__(self, principal: Principal, context: Context, opened: tuple[str, bool] | None = None) -> None:
+    def __init__(self, principal: Principal, context: Context, opened: Opened | None = None) -> None:
         self.principal = principal
         self.context = context
         self.opened = opened
@@ -291,7 +300,7 @@ class Rows:
         if rtype not in compartment_types() or self.region_wide or role == Role.ADMIN:
             return None
         cond = self.visible_patient(table.c.patient) if self.opened is None else self._opened_condition(table)
-        if rtype == "Condition":
+        if rtype == "Condition" and (self.opened is None or self.opened.guarded):
             visible = consent.visible_condition(table, self.actors, self.context.sensitive, self.glass)
             if visible is not None:
                 cond = and_(cond, visible)
@@ -301,7 +310,7 @@ class Rows:
         """One object per table for every type, so that a query can test the types that share it together."""
         assert self.opened is not None
         if table not in self._opened_rows:
-            patient, seen = self.opened
+            patient, seen, _guarded = self.opened
             self._opened_rows[table] = table.c.patient == patient if seen else false()
         return self._opened_rows[table]
 
@@ -330,7 +339,7 @@ class Rows:
 
 
 def restriction(
-    principal: Principal, context: Context | None = None, opened: tuple[str, bool] | None = None
+    principal: Principal, context: Context | None = None, opened: Opened | None = None
 ) -> Restriction | None:
     """The SQL condition on the `resource` table for each type a query touches, or None for no limit."""
     if principal.kind == "anonymous":
@@ -360,12 +369,14 @@ def record_restriction(
 ) -> Restriction | None:
     """The restriction for a query that reads one patient's record (a chart, ``$everything``): whether the caller
     may see that patient is asked once here instead of once per row (not at all when already known `visible`),
-    and rows of any other patient are left out."""
+    and so is whether their consent hides anything; rows of any other patient are left out."""
     if principal.kind == "anonymous" or principal.role in (Role.PATIENT, Role.PROXY, Role.ADMIN):
         return restriction(principal, context)  # their conditions do not ask about care
-    if not visible:
-        visible = bool(conn.execute(select(Rows(principal, context).visible_patient(literal(patient)))).scalar())
-    return restriction(principal, context, opened=(patient, visible))
+    rows = Rows(principal, context)
+    who = literal(patient)
+    asked = conn.execute(select(true() if visible else rows.visible_patient(who),
+                                consent.denies_any(who, context.region, context.sensitive))).one()  # fmt: skip
+    return restriction(principal, context, opened=Opened(patient, bool(asked[0]), bool(asked[1])))
 
 
 def may_break_glass(principal: Principal) -> bool:

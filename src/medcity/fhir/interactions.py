@@ -111,7 +111,7 @@ def read_by_id(store: Store, access: Access, rtype: str, rid: str) -> StoredReso
 
 def _read_checked(stored: StoredResource, access: Access) -> StoredResource:
     access.require("read", stored.type, stored)
-    access.record("read", stored.type, stored.id)
+    access.record_read("read", stored)
     return stored
 
 

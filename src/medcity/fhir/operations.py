@@ -70,6 +70,6 @@ def invoke_operation(
     access.record(f"operation:{name}", rtype, rid)
     if isinstance(result, SearchResult):
         for match in result.matches:
-            access.record("read", match.type, match.id)
+            access.record_read("read", match)
         return Response(searchset(result, base_url(request)), media_type=FHIR_JSON)
     return json_response(result)

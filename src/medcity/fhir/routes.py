@@ -62,7 +62,7 @@ def _search(request: Request, access: Access, rtype: str, params: list[tuple[str
             max_count=settings.max_page_size,
         )
         for match in [*result.matches, *result.included]:
-            access.record("search", match.type, match.id)
+            access.record_read("search", match)
     return Response(searchset(result, base_url(request)), media_type=FHIR_JSON)
 
 
@@ -87,7 +87,7 @@ def system_get(request: Request, access: Access = Depends(get_access)) -> Respon
         result = page_from_snapshot(tx, sid, offset, count, restrict=access.restriction)
         access.require("search", result.resource_type)
         for match in [*result.matches, *result.included]:
-            access.record("search", match.type, match.id)
+            access.record_read("search", match)
     return Response(searchset(result, base_url(request)), media_type=FHIR_JSON)
 
 
