@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from medcity.auth import breakglass
 from medcity.auth.policy import CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
-from medcity.kit.db import WRITE
+from medcity.kit.db import WRITE, reading
 from medcity.kit.ids import new_id
+from medcity.store.repository import insert_rows
 from medcity.store.schema import resource
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ OPERATOR = "(local operator)"
 def write(engine: Engine, region: str, access: Access) -> None:
     """The request's rows, committed before it returns: concurrent requests share one transaction (group commit),
     so a database that takes one writer at a time (SQLite) is not asked for a write transaction per read."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = rows_of(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
     if rows:
         _committer(engine).commit(rows)
@@ -77,7 +78,7 @@ class _GroupCommit:
             self.waiting, self.writing = _Batch(), True
         try:
             with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                conn.execute(insert(audit_log), batch.rows)
+                insert_rows(conn, audit_log, batch.rows)
         except BaseException as exc:
             batch.error = exc
             raise
@@ -185,5 +186,5 @@ def for_patient(engine: Engine, region: str, patient: str, limit: int = 100) -> 
         .order_by(audit_log.c.recorded.desc())
         .limit(limit)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query)]

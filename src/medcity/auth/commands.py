@@ -14,7 +14,7 @@ from medcity.auth import clients, oauth, proxy, scopes, users
 from medcity.auth.users import Role
 from medcity.demo.accounts import demo_cast
 from medcity.kit.config import get_settings
-from medcity.kit.db import WRITE, make_engine
+from medcity.kit.db import WRITE, make_engine, reading
 from medcity.kit.errors import MedcityError
 from medcity.store.repository import Store, Tx
 
@@ -132,7 +132,7 @@ def token(
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             account = users.get_user(conn, region=settings.region, username=user)
     finally:
         engine.dispose()

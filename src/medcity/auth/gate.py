@@ -23,6 +23,7 @@ from medcity.auth.principal import Principal
 from medcity.auth.sessions import current_user
 from medcity.auth.users import Role, User
 from medcity.kit.config import Settings
+from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
 from medcity.store.repository import Restriction, Store, StoredResource, Tx
 from medcity.store.schema import resource
@@ -177,7 +178,7 @@ class Access:
             tx.flush()
             return tx.conn.execute(query).first()
         assert self.engine is not None
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return conn.execute(query).first()
 
     def _current(self, rtype: str, rid: Any, tx: Tx | None) -> StoredResource | None:
@@ -239,7 +240,7 @@ def _bearer(request: Request) -> str | None:
 
 def principal_from_token(token: str, settings: Settings, engine: Engine, now: datetime) -> Principal:
     def revoked(jti: str) -> bool:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             return tokens.is_revoked(conn, jti)
 
     # Ours, or the trusted external OIDC issuer's (MEDCITY_OIDC_ISSUER): medcity.auth.oidc tells them apart.

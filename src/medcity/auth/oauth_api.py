@@ -21,7 +21,7 @@ from medcity.auth.oauth_errors import OAuthError, invalid_client, invalid_reques
 from medcity.auth.sessions import WebSession, current_user, require_csrf
 from medcity.auth.users import User
 from medcity.kit.config import Settings
-from medcity.kit.db import WRITE
+from medcity.kit.db import WRITE, reading
 from medcity.web.errors import login_redirect
 from medcity.web.render import add_template_package, render
 
@@ -125,7 +125,7 @@ def _refusal(request: Request, error: OAuthError) -> Response:
 
 def _check(request: Request, params: dict[str, str]) -> oauth.AuthorizeRequest:
     engine: Engine = request.app.state.engine
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return oauth.check_authorize(conn, request.app.state.settings, params)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from medcity.auth.tables import app_user, web_session
 from medcity.auth.users import User, _to_user
-from medcity.kit.db import WRITE
+from medcity.kit.db import WRITE, reading
 
 COOKIE = "medcity_session"
 CSRF_FIELD = "csrf_token"
@@ -129,7 +129,7 @@ def current_session(request: Request) -> WebSession | None:
         engine: Engine = request.app.state.engine
         region: str = request.app.state.settings.region
         now = datetime.now(UTC)
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             session = load_session(conn, region=region, token=token, now=now)
         if session is not None and now - session.last_seen >= TOUCH_EVERY:
             with engine.connect().execution_options(**WRITE) as conn, conn.begin():

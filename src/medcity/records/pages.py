@@ -18,6 +18,7 @@ from medcity.ai.tables import accuracy_by
 from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
 from medcity.auth.users import Role
+from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden
 from medcity.records import pdf, portal
 from medcity.records.chart import Chart, load_chart
@@ -114,7 +115,7 @@ def suggestions_accuracy(request: Request, access: PageAccess) -> Response:
     # Aggregates only (counts and shares, no patient, no text): the analyst role sees nothing else.
     if access.principal.role not in ANALYTICS_ROLES:
         raise Forbidden("Only analysts see the assistant's accuracy")
-    with request.app.state.engine.connect() as conn:
+    with reading(request.app.state.engine) as conn:
         region: str = request.app.state.settings.region
         rows = accuracy_by(conn, region=region, group_by=("specialty", "month"))
         total = accuracy_by(conn, region=region, group_by=())

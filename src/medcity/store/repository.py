@@ -115,18 +115,17 @@ class Tx:
         by_type: dict[str, list[str]] = {}
         for rtype, rid in refs:
             by_type.setdefault(rtype, []).append(rid)
+        # One statement for all the types that share a restriction (the same object: see policy.restriction).
+        groups: dict[int, tuple[ColumnElement[bool] | None, list[ColumnElement[bool]]]] = {}
         for rtype, ids in by_type.items():
-            conds = [
-                resource.c.partition == self.region,
-                resource.c.type == rtype,
-                resource.c.id.in_(ids),
-                resource.c.deleted.is_(False),
-            ]
             extra = restrict(resource, rtype) if restrict else None
+            groups.setdefault(id(extra), (extra, []))[1].append(and_(resource.c.type == rtype, resource.c.id.in_(ids)))
+        for extra, wanted in groups.values():
+            conds = [resource.c.partition == self.region, or_(*wanted), resource.c.deleted.is_(False)]
             if extra is not None:
                 conds.append(extra)
             for row in self.conn.execute(select(resource).where(and_(*conds))):
-                found[(rtype, row.id)] = self._row_to_stored(rtype, row)
+                found[(row.type, row.id)] = self._row_to_stored(row.type, row)
         return [found[ref] for ref in refs if ref in found]
 
     def vread(self, rtype: str, rid: str, version: int) -> StoredResource:
@@ -194,10 +193,7 @@ class Tx:
         pending, self._pending = self._pending, {}
         try:
             for table, rows in pending.items():
-                if is_postgres_conn(self.conn) and len(rows) >= COPY_FROM_ROWS:
-                    _copy(self.conn, table, rows)
-                else:
-                    self.conn.execute(insert(table), rows)
+                insert_rows(self.conn, table, rows)
         except IntegrityError:
             raise Conflict("A resource with this id was created at the same time; try again") from None
 
@@ -387,6 +383,14 @@ def _history_restriction(h: Any, rtype: str | None, restrict: Restriction) -> Co
                 )
             )
     return or_(*allowed)
+
+
+def insert_rows(conn: Connection, table: Any, rows: list[JSON]) -> None:
+    """Insert `rows` (dicts with the same keys) in one bulk write: COPY on PostgreSQL when there are many."""
+    if is_postgres_conn(conn) and len(rows) >= COPY_FROM_ROWS:
+        _copy(conn, table, rows)
+    else:
+        conn.execute(insert(table), rows)
 
 
 def _copy(conn: Connection, table: Any, rows: list[JSON]) -> None:
