@@ -18,7 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from medcity.demo.generator import SCALES, Generator, Scale
-from medcity.kit.db import make_engine
+from medcity.kit.db import make_engine, refresh_statistics
 from medcity.kit.errors import Conflict, InvalidRequest
 from medcity.registry.catalogue import region as region_settings
 from medcity.store.repository import Store
@@ -164,4 +164,5 @@ def seed(
                     report.duplicates += part.duplicates
                     bar.update(part.counts["Patient"])
             report.duplicates.sort()
+    refresh_statistics(store.engine)
     return report
