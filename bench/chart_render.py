@@ -141,11 +141,12 @@ def add_doctor(url: str, organization: str) -> None:
     engine.dispose()
 
 
-def logged_in(base: str) -> httpx.Client:
+def logged_in(base: str, username: str = "bench.doctor") -> httpx.Client:
+    """A web session of a benchmark's user (whose password is "bench-password")."""
     client = httpx.Client(base_url=base, timeout=30)
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     assert token
-    data = {"username": "bench.doctor", "password": "bench-password", "csrf_token": token.group(1)}
+    data = {"username": username, "password": "bench-password", "csrf_token": token.group(1)}
     assert client.post("/login", data=data).status_code in (200, 303)
     return client
 

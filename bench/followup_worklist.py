@@ -21,7 +21,7 @@ from _common import add_engine_option, database, engines, report
 
 from medcity.hospital import service as hospital
 from medcity.hospital.codes import ACT_CODE, BED, BED_STATUS, LOINC, PHYSICAL_TYPE, WARD
-from medcity.kit.db import make_engine
+from medcity.kit.db import make_engine, refresh_statistics
 from medcity.store.repository import JSON, Store
 
 POLYCLINICS, PATIENTS, WARDS, BEDS_PER_WARD, OCCUPIED = 20, 1500, 20, 30, 500
@@ -101,6 +101,7 @@ def run(engine_name: str, requests: int, polyclinic_count: int) -> dict[str, Any
         started = time.perf_counter()
         polyclinic, hospital_id = seed(store, now, polyclinic_count)
         seeded = time.perf_counter() - started
+        refresh_statistics(engine)  # as autovacuum would within a minute of the load
         followup, ward = [], []
         rows = beds = 0
         for _ in range(requests):

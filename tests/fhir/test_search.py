@@ -217,3 +217,18 @@ def test_expired_search_pages_are_dropped_and_answer_410(client, engine, region)
     assert gone.json()["resourceType"] == "OperationOutcome"
     new_next = next(x["url"] for x in fresh["link"] if x["relation"] == "next").replace("http://testserver", "")
     assert client.get(new_next).status_code == 200
+
+
+def test_a_first_page_only_search_reads_the_page_and_keeps_no_snapshot(client, store, engine, region):
+    """What a worklist asks for: the oldest page of many matches, nothing kept for next links, nothing counted."""
+    from medcity.store.schema import search_snapshot
+
+    for i in range(5):
+        post(client, patient(family=f"Очередев{i}", birth=f"196{4 - i}-01-01"))
+    with store.reader() as tx:
+        page = tx.search("Patient", [("family", "очередев"), ("_sort", "birthdate"), ("_count", "2"),
+                                     ("_total", "none")], first_page_only=True)  # fmt: skip
+    assert [p.resource["birthDate"] for p in page.matches] == ["1960-01-01", "1961-01-01"]
+    assert page.snapshot is None and page.total is None
+    with engine.connect() as conn:
+        assert conn.execute(search_snapshot.select().where(search_snapshot.c.partition == region)).all() == []

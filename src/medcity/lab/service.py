@@ -129,8 +129,8 @@ def worklist(
     found = tx.search(
         "ServiceRequest",
         [("performer", f"Organization/{organization}"), ("status", "active"), ("category", categories),
-         ("_sort", "authored"), ("_count", str(count))],
-        restrict=restrict,
+         ("_sort", "authored"), ("_count", str(count)), ("_total", "none")],
+        restrict=restrict, first_page_only=True,
     ).matches  # fmt: skip
     return work_items(tx, found)
 

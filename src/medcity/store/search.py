@@ -438,7 +438,10 @@ def run_search(
     strict: bool = False,
     default_count: int = 20,
     max_count: int = 1000,
+    first_page_only: bool = False,
 ) -> SearchResult:
+    """`first_page_only`: for a screen that shows the first page and no further (a worklist): no snapshot is kept
+    for next links, so only the page is read (with `_total=none`, not even counted)."""
     check_type(rtype)
     if tx.conn.dialect.name == "postgresql" and tx.conn.in_transaction():
         # psycopg prepares a statement after a few runs, and PostgreSQL's generic plan for a prepared search
@@ -484,7 +487,7 @@ def run_search(
     result.has_next = len(rows) > controls.offset + controls.count
     if not result.has_next:
         result.total = len(rows) if controls.offset == 0 or rows else None
-    if result.has_next:
+    if result.has_next and not first_page_only:
         id_query = select(resource.c.id).where(where).order_by(*order).limit(SNAPSHOT_CAP + 1)
         ids = [row.id for row in tx.conn.execute(id_query)]
         if len(ids) <= SNAPSHOT_CAP:
