@@ -28,7 +28,7 @@ from _common import ROOT, add_engine_option, database, engines, median, patient,
 
 from medcity.app import create_app
 from medcity.auth import gate, tokens
-from medcity.kit.db import make_engine
+from medcity.kit.db import make_engine, refresh_statistics
 from medcity.store.repository import Store
 
 BASE_URL = "http://bench.local"
@@ -68,6 +68,7 @@ def seed(url: str, region: str, patients: int) -> dict[str, Any]:
                         tx.create(_observation(pid))
                     if attached <= i < attached + booked:
                         tx.create(_appointment(pid, role, rng))
+        refresh_statistics(engine)  # as autovacuum would within a minute of the load
     finally:
         engine.dispose()
     cared = ids[: attached + booked]

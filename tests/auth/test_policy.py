@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from medcity.auth.policy import decide, scope_grants
+from medcity.auth.policy import Context, decide, scope_grants
 from medcity.auth.principal import Principal
 from medcity.store.repository import StoredResource
 
@@ -97,3 +99,17 @@ def test_booking_operations_by_role() -> None:
     assert decide(registrar, "operation:publish", "Schedule").allowed
     assert decide(registrar, "operation:book", "Patient", "p2").allowed
     assert not decide(analyst, "operation:book", "Appointment").allowed
+
+
+def test_care_and_break_glass_windows_never_start_earlier_than_asked() -> None:
+    """The windows start at the next whole minute (so requests share the policy's SQL): a break-glass may end some
+    seconds early, never late, and an old record never counts for longer than the care window."""
+    now = datetime(2026, 12, 2, 10, 0, 30, tzinfo=UTC)
+    context = Context(region="77", now=now, break_glass_for=timedelta(hours=1), care_window=timedelta(days=365))
+    assert context.glass_since == datetime(2026, 12, 2, 9, 1, tzinfo=UTC)
+    assert context.care_since == datetime(2025, 12, 2, 10, 1, tzinfo=UTC)
+    for moment in (now, now + timedelta(seconds=29), now + timedelta(seconds=30)):
+        later = Context(region="77", now=moment)
+        asked = moment - later.break_glass_for
+        assert asked <= later.glass_since < asked + timedelta(minutes=1)
+        assert moment - later.care_window <= later.care_since

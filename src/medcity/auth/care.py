@@ -8,12 +8,15 @@ A care relationship between a patient and an organisation (or one of its practit
   any such date makes no care relationship (a record written today about a visit years ago does not either).
 
 Everything here is a subquery over the search index, so a search is narrowed in the database (totals, pages and
-includes leak nothing) and a single read is checked with the very same condition.
+includes leak nothing) and a single read is checked with the very same condition. Each is built once for the same
+arguments and shared by the requests that follow (SQL expressions are immutable; building one costs more than the
+read it guards): callers round the times they pass to the minute.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, or_, select
@@ -86,6 +89,7 @@ class Actors:
         )
 
 
+@lru_cache(maxsize=1024)
 def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
     """Whether `patient` (the outer row's patient column, or a literal) is in a care relationship with `actors`
     (see the module docstring). Correlated on the patient, so the database looks up only that patient's own
@@ -123,6 +127,7 @@ def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
     return or_(false(), *options)
 
 
+@lru_cache(maxsize=1024)
 def glass_patients(region: str, username: str | None, since_iso: str) -> Select[Any]:
     """Patients whose record `username` opened by break-glass since `since_iso`."""
     ev, altid, tag = _GLASS, _GLASS_USER, _GLASS_TAG

@@ -85,6 +85,11 @@ def _deny(reason: str) -> Decision:
     return Decision(False, reason)
 
 
+def _next_minute(when: datetime) -> datetime:
+    floor = when.replace(second=0, microsecond=0)
+    return floor if floor == when else floor + timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class Context:
     """What the SQL form of the policy needs besides the caller: the region, the time, the settings."""
@@ -105,9 +110,15 @@ class Context:
             sensitive=consent.categories_of(settings.sensitive_categories),
         )
 
+    # The windows start at the next whole minute: requests within a minute then share the policy's SQL expressions
+    # (care.py builds each once), and the rounding only ever shortens a window, by seconds.
     @property
     def glass_since(self) -> datetime:
-        return self.now - self.break_glass_for
+        return _next_minute(self.now - self.break_glass_for)
+
+    @property
+    def care_since(self) -> datetime:
+        return _next_minute(self.now - self.care_window)
 
 
 @lru_cache(maxsize=1)
@@ -282,8 +293,8 @@ class Rows:
         break-glass, or for a laboratory, one with an order addressed to it."""
         if self.principal.role == Role.LAB:
             return patient.in_(care.patients_served(self.actors, "ServiceRequest", ("performer",)))
-        since = self.context.now - self.context.care_window
-        cared = care.in_care(self.actors, patient, int((since - _EPOCH).total_seconds() * 1000))
+        since_ms = int((self.context.care_since - _EPOCH).total_seconds() * 1000)
+        cared = care.in_care(self.actors, patient, since_ms)
         glass = self.glass
         return cared if glass is None else or_(cared, patient.in_(glass))
 
