@@ -92,3 +92,27 @@ def test_publish_refuses_a_bad_template(client: Client, live: dict[str, list[str
     bad = publish_parameters("surg1", "pc1-loc")
     bad["parameter"][3] = {"name": "slotMinutes", "valueInteger": 1}
     assert client.post("/fhir/Schedule/$publish", json=bad).status_code == 422
+
+
+def test_a_registrar_books_their_own_organisations_slots_only(
+    client: Client, live: dict[str, list[str]], settings
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from medcity.auth import tokens
+    from medcity.auth.gate import fhir_base
+
+    token = tokens.issue(tokens.signing_key(settings.secret_dir), issuer=settings.base_url,
+                         audience=fhir_base(settings), region=settings.region, subject="reg-pc1", role="registrar",
+                         scope="user/*.cruds", now=datetime.now(UTC), organization="pc1")  # fmt: skip
+    registrar = {"authorization": f"Bearer {token}"}
+
+    def book(slot: str) -> Any:
+        body = parameters(slot={"valueString": f"Slot/{slot}"}, patient={"valueString": "p1"})
+        return client.post("/fhir/Appointment/$book", json=body, headers=registrar)
+
+    assert book(live["ther1"][0]).status_code == 200
+    refused = book(live["ther2"][0])  # the other polyclinic's therapist
+    assert refused.status_code == 403
+    assert "another organisation" in refused.json()["issue"][0]["diagnostics"]
+    assert client.get(f"/fhir/Slot/{live['ther2'][0]}").json()["status"] == "free"  # nothing half-done

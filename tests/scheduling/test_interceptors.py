@@ -13,7 +13,7 @@ from tests.scheduling.conftest import City, add_patient, every_day_template
 
 create = WRITE_INTERCEPTORS[("Appointment", "create")]
 update = WRITE_INTERCEPTORS[("Appointment", "update")]
-REGISTRAR = Principal(kind="user", roles=("registrar",))
+REGISTRAR = Principal(kind="user", roles=("registrar",), organization="pc1")  # the slots' polyclinic
 
 
 def appointment(patient: str, slot: str, status: str = "booked") -> JSON:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from medcity.auth.users import Role
-from medcity.scheduling import service
+from medcity.scheduling import inventory, service
 from medcity.scheduling.display import ticket
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import Store
@@ -119,6 +119,12 @@ def test_the_desk_books_a_walk_in_into_the_reserve_and_checks_in(client: Client,
     token = login(client, "reg", Role.REGISTRAR, organization="pc1")
     desk = client.get("/registry/desk", params={"oms": oms, "birth_date": "1980-05-17"}).text
     assert f'name="slot" value="{reserve}"' in desk
+    # A slot of another polyclinic put into the form by hand is refused, and stays free.
+    forged = client.post("/registry/desk/walk-in", data={"csrf_token": token, "patient": "p6", "slot": live["ther2"][0],
+                                                         "oms": oms, "birth_date": "1980-05-17"})  # fmt: skip
+    assert forged.status_code == 403
+    with store.reader() as tx:
+        assert inventory.get_slot(tx, live["ther2"][0]).status == "free"
     response = client.post("/registry/desk/walk-in", data={"csrf_token": token, "patient": "p6", "slot": reserve,
                                                            "oms": oms, "birth_date": "1980-05-17"})  # fmt: skip
     assert response.status_code == 200

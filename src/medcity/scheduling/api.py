@@ -13,7 +13,7 @@ from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import JSON, OperationCall, operation, write_interceptor
 from medcity.kit.parameters import Parameters
 from medcity.scheduling import service
-from medcity.scheduling.channels import channel_of
+from medcity.scheduling.channels import booking_organization, channel_of
 from medcity.scheduling.interceptors import WRITE_INTERCEPTORS
 from medcity.scheduling.publish import Session, Template, publish_schedule
 from medcity.scheduling.resources import parse_instant, ref_id, utcnow
@@ -116,6 +116,7 @@ def book_operation(call: OperationCall) -> JSON:
             slot_id=slot,
             channel=channel_of(call.principal),
             referral=params.reference_id("referral", "ServiceRequest"),
+            organization=booking_organization(call.principal),
         )
     call.access.record("create", "Appointment", appointment.id)
     return appointment.resource

@@ -69,8 +69,10 @@ def walk_in_slots(tx: Tx, *, organization: str, day_end: datetime, now: datetime
     return sorted(rows, key=lambda row: (WALK_IN_KINDS.index(row.kind), row.start))
 
 
-def walk_in(tx: Tx, *, patient: str, slot_id: str, now: datetime | None = None) -> str:
-    """Book a walk-in into a desk slot of today and check them in; returns the appointment id."""
-    appointment = service.book(tx, patient=patient, slot_id=slot_id, channel="registry", now=now)
+def walk_in(tx: Tx, *, patient: str, slot_id: str, organization: str, now: datetime | None = None) -> str:
+    """Book a walk-in into a desk slot of the desk's `organization` today and check them in; returns the
+    appointment id."""
+    appointment = service.book(tx, patient=patient, slot_id=slot_id, channel="registry", now=now,
+                               organization=organization)  # fmt: skip
     service.check_in(tx, appointment_id=appointment.id)
     return appointment.id

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from medcity.kit.errors import Unprocessable
 from medcity.scheduling import service
-from medcity.scheduling.channels import channel_of
+from medcity.scheduling.channels import booking_organization, channel_of
 from medcity.scheduling.resources import ref_id
 from medcity.scheduling.tables import sched_appointment, sched_slot
 from medcity.store.repository import JSON, StoredResource, Tx
@@ -60,8 +60,9 @@ def create_appointment(tx: Tx, data: JSON, principal: Any) -> StoredResource | N
     if data.get("status") != "booked" or slot is None or not _in_inventory(tx, sched_slot, slot):
         return None
     return service.book(
-        tx, patient=_patient(data), slot_id=slot, channel=channel_of(principal), referral=_referral(data), body=data
-    )
+        tx, patient=_patient(data), slot_id=slot, channel=channel_of(principal), referral=_referral(data), body=data,
+        organization=booking_organization(principal),
+    )  # fmt: skip
 
 
 # FHIR statuses a client may move a booked appointment to, and the workflow that does it.

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from medcity.kit.errors import Conflict, NotFound, Unprocessable
+from medcity.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from medcity.kit.ids import new_id
 from medcity.registry.catalogue import SPECIALTY_SYSTEM
 from medcity.scheduling import inventory, notices, waiting
@@ -80,14 +80,18 @@ def book(
     referral: str | None = None,
     now: datetime | None = None,
     body: JSON | None = None,
+    organization: str | None = None,
 ) -> StoredResource:
-    """Book the slot for the patient under the region's rules; a slot someone else took is a `Conflict`.
+    """Book the slot for the patient under the region's rules; a slot someone else took is a `Conflict`, a slot of
+    another organisation than `organization` (when given: a registrar's own) is refused.
 
     `body` is an Appointment a client sent (plain FHIR create): its own fields (reason, comment, ...) are kept, and
     the ones booking decides (status, slot, times, participants) are set here."""
     now = now or utcnow()
     rules = rules_for(tx.region)
     slot = _claim(tx, slot_id=slot_id, patient=patient)
+    if organization is not None and slot.organization != organization:
+        raise Forbidden(f"Slot/{slot_id} belongs to another organisation: a registrar books their own organisation's")
     rules.check_channel(kind=slot.kind, channel=channel)
     rules.check_window(start=slot.start, now=now)
     _check_patient(tx, rules, patient=patient, specialty=slot.specialty, channel=channel, now=now)

@@ -189,7 +189,7 @@ def desk(
     def run(tx: Tx) -> None:
         _start, day_end = day_bounds(tx.region, local_day(tx, None))
         if step == "walk-in":
-            checkin.walk_in(tx, patient=patient, slot_id=slot)
+            checkin.walk_in(tx, patient=patient, slot_id=slot, organization=organization)
         else:
             checkin.check_in_patient(tx, patient=patient, organization=organization, day_end=day_end)
 
