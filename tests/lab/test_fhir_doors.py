@@ -3,23 +3,14 @@ results as one transaction Bundle, and cannot release results it entered itself.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from medcity.auth import tokens
-from medcity.auth.gate import fhir_base
 from medcity.kit.config import Settings
 from medcity.lab.service import ENTERED_BY
+from tests.bearer import bearer
 from tests.lab.city import City, observation
-
-
-def bearer(settings: Settings, username: str, role: str, **claims: Any) -> dict[str, str]:
-    token = tokens.issue(tokens.signing_key(settings.secret_dir), issuer=settings.base_url,
-                         audience=fhir_base(settings), region=settings.region, subject=username, role=role,
-                         scope="user/*.cruds", now=datetime.now(UTC), **claims)  # fmt: skip
-    return {"authorization": f"Bearer {token}"}
 
 
 def report(order: str, patient: str, lab: str, status: str, results: list[str], **extra: Any) -> dict[str, Any]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from medcity.kit.config import Settings
+from tests.bearer import bearer
+
 Client = Any
 
 
@@ -95,17 +98,9 @@ def test_publish_refuses_a_bad_template(client: Client, live: dict[str, list[str
 
 
 def test_a_registrar_books_their_own_organisations_slots_only(
-    client: Client, live: dict[str, list[str]], settings
-) -> None:  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    from medcity.auth import tokens
-    from medcity.auth.gate import fhir_base
-
-    token = tokens.issue(tokens.signing_key(settings.secret_dir), issuer=settings.base_url,
-                         audience=fhir_base(settings), region=settings.region, subject="reg-pc1", role="registrar",
-                         scope="user/*.cruds", now=datetime.now(UTC), organization="pc1")  # fmt: skip
-    registrar = {"authorization": f"Bearer {token}"}
+    client: Client, live: dict[str, list[str]], settings: Settings
+) -> None:
+    registrar = bearer(settings, "reg-pc1", "registrar", organization="pc1")
 
     def book(slot: str) -> Any:
         body = parameters(slot={"valueString": f"Slot/{slot}"}, patient={"valueString": "p1"})

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from medcity.auth import tokens
-from medcity.auth.gate import fhir_base
 from medcity.kit.config import Settings
+from tests.bearer import bearer
 from tests.visits.conftest import GOOD_PROTOCOL, Clinic
-
-
-def bearer(settings: Settings, username: str, *, practitioner: str, organization: str) -> dict[str, str]:
-    token = tokens.issue(tokens.signing_key(settings.secret_dir), issuer=settings.base_url,
-                         audience=fhir_base(settings), region=settings.region, subject=username, role="doctor",
-                         scope="user/*.cruds", now=datetime.now(UTC), fhir_user=f"Practitioner/{practitioner}",
-                         organization=organization)  # fmt: skip
-    return {"authorization": f"Bearer {token}"}
 
 
 def parameters(**changes: Any) -> dict[str, Any]:
@@ -37,7 +27,8 @@ def parameters(**changes: Any) -> dict[str, Any]:
 
 def test_a_visit_is_signed_over_fhir(doctor: Clinic, settings: Settings) -> None:
     encounter = doctor.visit()
-    headers = bearer(settings, "dr.t", practitioner=doctor.practitioner, organization=doctor.org)
+    headers = bearer(settings, "dr.t", "doctor", fhir_user=f"Practitioner/{doctor.practitioner}",
+                     organization=doctor.org)  # fmt: skip
     signed = doctor.client.post(f"/fhir/Encounter/{encounter}/$sign-visit", json=parameters(), headers=headers)
     assert signed.status_code == 200, signed.text
     assert signed.json()["resourceType"] == "Composition" and signed.json()["status"] == "final"
@@ -49,7 +40,8 @@ def test_a_visit_is_signed_over_fhir(doctor: Clinic, settings: Settings) -> None
 
 def test_bad_input_over_fhir_is_a_clear_422_naming_the_field(doctor: Clinic, settings: Settings) -> None:
     encounter = doctor.visit()
-    headers = bearer(settings, "dr.t", practitioner=doctor.practitioner, organization=doctor.org)
+    headers = bearer(settings, "dr.t", "doctor", fhir_user=f"Practitioner/{doctor.practitioner}",
+                     organization=doctor.org)  # fmt: skip
     for changes, field in (({"diagnosis": "J00-J06"}, "diagnosis"), ({"spo2": "120"}, "spo2"),
                            ({"systolic": "210"}, "confirm")):  # fmt: skip
         refused = doctor.client.post(f"/fhir/Encounter/{encounter}/$sign-visit", json=parameters(**changes),
@@ -64,7 +56,8 @@ def test_bad_input_over_fhir_is_a_clear_422_naming_the_field(doctor: Clinic, set
 
 def test_another_doctor_cannot_sign_over_fhir(doctor: Clinic, settings: Settings) -> None:
     encounter = doctor.visit()
-    other = bearer(settings, "dr.other", practitioner=doctor.other_practitioner, organization=doctor.other_org)
+    other = bearer(settings, "dr.other", "doctor", fhir_user=f"Practitioner/{doctor.other_practitioner}",
+                   organization=doctor.other_org)  # fmt: skip
     refused = doctor.client.post(f"/fhir/Encounter/{encounter}/$sign-visit", json=parameters(), headers=other)
     assert refused.status_code in (403, 404)  # 404 when the care-relationship policy hides the patient
     assert doctor.resources("Composition") == []

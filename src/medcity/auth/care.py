@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from medcity.store.schema import idx_date, idx_reference, idx_token, resource
 
@@ -89,11 +89,21 @@ class Actors:
         )
 
 
-@lru_cache(maxsize=1024)
 def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
     """Whether `patient` (the outer row's patient column, or a literal) is in a care relationship with `actors`
     (see the module docstring). Correlated on the patient, so the database looks up only that patient's own
     attachment and records through the indexes, whatever the size of the organisation's care set."""
+    if isinstance(patient, ColumnClause):
+        return _in_care_of_rows(actors, patient, since_ms)
+    return _in_care(actors, patient, since_ms)  # a literal is asked about once: nothing to share
+
+
+@lru_cache(maxsize=256)
+def _in_care_of_rows(actors: Actors, patient: ColumnClause[Any], since_ms: int) -> ColumnElement[bool]:
+    return _in_care(actors, patient, since_ms)
+
+
+def _in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
     options: list[ColumnElement[bool]] = []
     if actors.organization:
         attached = _ATTACHED

@@ -195,8 +195,8 @@ class Access:
         return self.context.region if self.context else ""
 
     def _row_visible(self, rtype: str, rid: str, tx: Tx | None) -> bool:
-        if rtype == "Patient" and rid in self.patients_seen:
-            return True  # a request sees more as it goes (a break-glass), never less
+        if tx is None and rtype == "Patient" and rid in self.patients_seen:
+            return True  # a read sees more as it goes (a break-glass), never less; a write may have moved the patient
         cond = self.restriction(resource, rtype) if self.restriction else None
         if cond is None:
             return True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, exists, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from medcity.kit.db import WRITE, is_postgres
+from medcity.kit.db import WRITE, is_postgres, reading
 from medcity.kit.errors import Conflict, Gone, InvalidRequest, NotFound, PreconditionFailed
 from medcity.kit.ids import is_valid_id, new_id
 from medcity.store.index import compartment_patient, extract
@@ -115,12 +115,8 @@ class Tx:
         by_type: dict[str, list[str]] = {}
         for rtype, rid in refs:
             by_type.setdefault(rtype, []).append(rid)
-        # One statement for all the types that share a restriction (the same object: see policy.restriction).
-        groups: dict[int, tuple[ColumnElement[bool] | None, list[ColumnElement[bool]]]] = {}
-        for rtype, ids in by_type.items():
-            extra = restrict(resource, rtype) if restrict else None
-            groups.setdefault(id(extra), (extra, []))[1].append(and_(resource.c.type == rtype, resource.c.id.in_(ids)))
-        for extra, wanted in groups.values():
+        for extra, types in by_restriction(restrict, by_type):
+            wanted = [and_(resource.c.type == rtype, resource.c.id.in_(by_type[rtype])) for rtype in types]
             conds = [resource.c.partition == self.region, or_(*wanted), resource.c.deleted.is_(False)]
             if extra is not None:
                 conds.append(extra)
@@ -385,6 +381,19 @@ def _history_restriction(h: Any, rtype: str | None, restrict: Restriction) -> Co
     return or_(*allowed)
 
 
+def by_restriction(
+    restrict: Restriction | None, types: Iterable[str]
+) -> list[tuple[ColumnElement[bool] | None, list[str]]]:
+    """`types` grouped by the condition `restrict` sets on the `resource` table for each (None: no limit), so that
+    one statement tests the types that share one. Shared means the same object: `policy.restriction` builds each
+    condition once per caller."""
+    groups: dict[int, tuple[ColumnElement[bool] | None, list[str]]] = {}
+    for rtype in types:
+        cond = restrict(resource, rtype) if restrict else None
+        groups.setdefault(id(cond), (cond, []))[1].append(rtype)
+    return list(groups.values())
+
+
 def insert_rows(conn: Connection, table: Any, rows: list[JSON]) -> None:
     """Insert `rows` (dicts with the same keys) in one bulk write: COPY on PostgreSQL when there are many."""
     if is_postgres_conn(conn) and len(rows) >= COPY_FROM_ROWS:
@@ -426,7 +435,7 @@ class Store:
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:
-        with self.engine.connect() as conn, conn.begin():
+        with reading(self.engine) as conn:
             yield Tx(conn, self.region, writable=False)
 
     def _read_pooled(self, rtype: str, rid: str) -> StoredResource | None:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from medcity.kit.db import WRITE
 from medcity.kit.errors import InvalidRequest, NotFound
+from medcity.store.repository import by_restriction
 from medcity.store.schema import INDEX_TABLES, resource, search_snapshot
 from medcity.store.searchparams import RESULT_PARAMS, SearchParam, check_type, registry
 from medcity.store.values import EPOCH, MAX_INDEXED, date_range, normalize_text, now_instant
@@ -593,12 +594,8 @@ def compartment_refs(
 
 def _types_visible(restrict: Restriction) -> ColumnElement[bool]:
     """The restriction over every type in one condition; types that share a condition object are tested together."""
-    by_condition: dict[int, tuple[ColumnElement[bool] | None, list[str]]] = {}
-    for rtype in registry().resource_types:
-        cond = restrict(resource, rtype)
-        by_condition.setdefault(id(cond), (cond, []))[1].append(rtype)
     return or_(*(resource.c.type.in_(types) if cond is None else and_(resource.c.type.in_(types), cond)
-                 for cond, types in by_condition.values()))  # fmt: skip
+                 for cond, types in by_restriction(restrict, registry().resource_types)))  # fmt: skip
 
 
 def _includes(
