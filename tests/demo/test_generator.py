@@ -7,9 +7,10 @@ from typing import Any
 
 import orjson
 
-from medcity.demo.generator import City, Generator, Scale
+from medcity.demo.generator import SCALES, City, Generator, Scale
 from medcity.registry.identifiers import SNILS_SYSTEM, validate_oms, validate_snils
 from medcity.registry.names import is_cyrillic
+from medcity.store.validate import validate
 
 AS_OF = date(2026, 6, 1)
 TINY = Scale(300, 2, 1, 1, 1, 1, 1, duplicates=0.05, twins=0.03)
@@ -127,3 +128,15 @@ def test_diagnosis_codes_exist_in_the_icd10_catalogue() -> None:
 
     for code in [d.code for d in (*ACUTE, *INPATIENT)] + [c.code for c in CHRONIC]:
         assert terminology.exists(code), code
+
+
+def test_every_generated_resource_is_valid_r4() -> None:
+    """The seed writes the generator's resources without the store's R4 check (trusted), so every kind of them,
+    in both regions and with the city's full set of institutions, is held to that check here."""
+    for region in ("77", "78"):
+        _, resources = _generate(region=region)
+        resources += Generator(seed=3, region=region, as_of=AS_OF, scale=SCALES["city"]).city().resources
+        kinds = Counter(r["resourceType"] for r in resources)
+        assert {"Patient", "Encounter", "Composition", "AllergyIntolerance", "Location"} <= set(kinds)
+        for resource in resources:
+            validate({**resource, "meta": {"versionId": "1", "lastUpdated": "2026-06-01T10:00:00Z"}})

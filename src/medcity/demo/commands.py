@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
@@ -42,7 +43,9 @@ def seed(
     ),
     force: bool = typer.Option(False, "--force", help="Seed even if the region already holds resources"),
     database_url: str = typer.Option(None, "--database-url", help="Default: MEDCITY_DATABASE_URL"),
-    workers: int = typer.Option(1, "--workers", min=1, help="Writer processes (PostgreSQL only)"),
+    workers: int = typer.Option(
+        os.cpu_count() or 1, "--workers", min=1, help="Writer processes on PostgreSQL (SQLite writes from one)"
+    ),
 ) -> None:
     """Generate the demo city and load it into the database."""
     engine = make_engine(database_url or get_settings().database_url)
