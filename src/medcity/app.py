@@ -36,6 +36,7 @@ DOMAIN_APIS = (
     "medcity.records.api",
     "medcity.auth.access_log",
     "medcity.auth.policy_api",
+    "medcity.orders.api",
     "medcity.lab.api",
     "medcity.visits.api",
     "medcity.referrals.api",

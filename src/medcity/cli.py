@@ -56,6 +56,15 @@ def serve(
                 log_level="warning", access_log=False)  # fmt: skip
 
 
+@app.callback()
+def _domain_rules() -> None:
+    # Every command writes under the same domain rules as the server: its write rules and the tables derived
+    # from resources (medcity.kit.hooks), which the domain packages' api modules register when imported.
+    from medcity.app import load_domain_apis
+
+    load_domain_apis()
+
+
 def _mount_groups() -> None:
     for module_name, name in COMMAND_GROUPS:
         try:

@@ -134,3 +134,23 @@ def write_interceptor(resource_type: str, interaction: str) -> Callable[[WriteIn
 
 def find_write_interceptor(resource_type: str, interaction: str) -> WriteInterceptor | None:
     return _interceptors.get((resource_type, interaction))
+
+
+# A table a domain package derives from the resources of a type (a worklist's open orders, say) and keeps in step
+# with them inside the writing transaction, whichever door the write comes through, deletes included: called by
+# the store after it wrote a version, with the transaction, the stored version (`deleted` for a deletion) and
+# whether an earlier version may have left rows to replace (False for a first version).
+DerivedTable = Callable[[Any, Any, bool], None]
+_derived: dict[str, list[DerivedTable]] = {}
+
+
+def after_write(resource_type: str) -> Callable[[DerivedTable], DerivedTable]:
+    def register(keeper: DerivedTable) -> DerivedTable:
+        _derived.setdefault(resource_type, []).append(keeper)
+        return keeper
+
+    return register
+
+
+def derived_tables(resource_type: str) -> list[DerivedTable]:
+    return _derived.get(resource_type, [])

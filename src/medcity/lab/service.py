@@ -21,13 +21,13 @@ from medcity.orders.service import (
     BARCODE_SYSTEM,
     CANCELLED,
     CATEGORY,
-    SNOMED,
     barcode_of,
     now_instant,
     order_refs,
     valid_barcode,
     write,
 )
+from medcity.orders.worklist import open_orders
 from medcity.registry.catalogue import BASE
 from medcity.scheduling.resources import ref, ref_id
 from medcity.store.repository import JSON, StoredResource, Tx
@@ -125,13 +125,8 @@ def worklist(
     tx: Tx, *, organization: str, kinds: tuple[str, ...] = (LAB,), count: int = WORKLIST_SIZE, restrict: Any = None
 ) -> list[WorkItem]:
     """Open orders addressed to `organization`, oldest first (`restrict`: the caller's access restriction)."""
-    categories = ",".join(f"{SNOMED}|{CATEGORY[kind]}" for kind in kinds)
-    found = tx.search(
-        "ServiceRequest",
-        [("performer", f"Organization/{organization}"), ("status", "active"), ("category", categories),
-         ("_sort", "authored"), ("_count", str(count)), ("_total", "none")],
-        restrict=restrict, first_page_only=True,
-    ).matches  # fmt: skip
+    found = open_orders(tx, performer=organization, categories=[CATEGORY[kind] for kind in kinds], count=count,
+                        restrict=restrict)  # fmt: skip
     return work_items(tx, found)
 
 

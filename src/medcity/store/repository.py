@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from medcity.kit.db import WRITE, is_postgres, reading
 from medcity.kit.errors import Conflict, Gone, InvalidRequest, NotFound, PreconditionFailed
+from medcity.kit.hooks import derived_tables
 from medcity.kit.ids import is_valid_id, new_id
 from medcity.store.index import compartment_patient, extract
 from medcity.store.schema import INDEX_TABLES, resource, resource_history
@@ -234,6 +235,7 @@ class Tx:
         stored = StoredResource(rtype, rid, 1, when, False, content, patient)
         self._history(stored, "POST")
         self._queue_index(rtype, rid, data)
+        self._derive(stored, replaced=False)
         return WriteResult(stored=stored, created=True)
 
     def update(self, data: JSON, *, if_match: int | None = None) -> WriteResult:
@@ -275,6 +277,7 @@ class Tx:
         if not current.deleted:
             self._drop_index(current)
         self._queue_index(rtype, rid, data)
+        self._derive(stored, replaced=True)
         return WriteResult(stored=stored, created=current.deleted)
 
     def delete(self, rtype: str, rid: str) -> StoredResource | None:
@@ -294,7 +297,13 @@ class Tx:
         stored = StoredResource(rtype, rid, version, when, True, current.content, current.patient)
         self._history(stored, "DELETE")
         self._drop_index(current)
+        self._derive(stored, replaced=True)
         return stored
+
+    def _derive(self, stored: StoredResource, *, replaced: bool) -> None:
+        """Keep the domain packages' tables derived from this type in step (`medcity.kit.hooks.after_write`)."""
+        for keeper in derived_tables(stored.type):
+            keeper(self, stored, replaced)
 
     # ---- history -----------------------------------------------------------------------------------------
 

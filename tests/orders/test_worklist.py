@@ -1,0 +1,135 @@
+"""The open orders the laboratory and diagnostic worklists read are kept in step with the orders themselves,
+whichever door changes an order (the ordering pages' functions, a FHIR update or delete, several writes in one
+transaction, a database migrated from before the table existed); the worklist is the oldest open orders first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+
+from medcity.lab.service import worklist
+from medcity.orders.catalogue import LAB
+from medcity.orders.service import cancel_order
+from medcity.orders.tables import open_order
+from medcity.store.repository import Store
+from tests.conftest import alembic_config
+from tests.lab.city import City, create
+
+
+def _ids(client: TestClient, city: City, organization: str, *kinds: str, **options: Any) -> list[str]:
+    with city.store(client).reader() as tx:
+        return [item.order.id for item in worklist(tx, organization=organization, kinds=kinds or (LAB,), **options)]
+
+
+def _order(city: City, authored: str, *, status: str = "active", lab: str | None = None) -> dict[str, Any]:
+    return {
+        "resourceType": "ServiceRequest", "status": status, "intent": "order", "authoredOn": authored,
+        "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "108252007"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "14749-6"}]},
+        "subject": {"reference": f"Patient/{city.patient}"},
+        "performer": [{"reference": f"Organization/{lab or city.laboratory}"}],
+    }  # fmt: skip
+
+
+def test_oldest_open_orders_first_and_only_the_laboratorys_own(client: TestClient, city: City) -> None:
+    placed = city.order(client, "14749-6", "11524-6")  # glucose for the laboratory, an ECG for the department
+    glucose, ecg = (o.id for o in placed.orders)
+    older = create(client, _order(city, "2026-01-10T09:00:00+03:00"))
+    oldest = create(client, _order(city, "2026-01-10"))
+    undated = create(client, {k: v for k, v in _order(city, "").items() if k != "authoredOn"})
+    elsewhere = create(client, _order(city, "2025-01-01", lab=city.department))
+    assert _ids(client, city, city.laboratory) == [oldest, older, glucose, undated]
+    assert _ids(client, city, city.laboratory, count=2) == [oldest, older]
+    assert _ids(client, city, city.department, "ecg", "imaging") == [ecg]
+    assert elsewhere not in _ids(client, city, city.department, "ecg", "imaging")  # addressed there, but a lab test
+
+
+def test_an_order_leaves_the_worklist_when_it_is_no_longer_open(client: TestClient, city: City) -> None:
+    revoked, completed, deleted, moved = (create(client, _order(city, f"2026-02-0{day}")) for day in range(1, 5))
+    with city.store(client).transaction() as tx:
+        cancel_order(tx, order=revoked)
+    done = client.get(f"/fhir/ServiceRequest/{completed}").json()
+    assert client.put(f"/fhir/ServiceRequest/{completed}", json={**done, "status": "completed"}).status_code == 200
+    assert client.delete(f"/fhir/ServiceRequest/{deleted}").status_code in (200, 204)
+    other = client.get(f"/fhir/ServiceRequest/{moved}").json()
+    other["performer"] = [{"reference": f"Organization/{city.department}"}]
+    assert client.put(f"/fhir/ServiceRequest/{moved}", json=other).status_code == 200
+    assert _ids(client, city, city.laboratory) == []
+    assert _ids(client, city, city.department) == [moved]
+
+    back = client.get(f"/fhir/ServiceRequest/{completed}").json()
+    assert client.put(f"/fhir/ServiceRequest/{completed}", json={**back, "status": "active"}).status_code == 200
+    assert _ids(client, city, city.laboratory) == [completed]
+
+
+def test_several_writes_of_one_order_in_one_transaction(client: TestClient, city: City) -> None:
+    with city.store(client).transaction() as tx:
+        first = tx.create(_order(city, "2026-03-01")).stored
+        tx.update({**first.resource, "authoredOn": "2026-03-02"})
+        tx.update({**first.resource, "authoredOn": "2026-03-03"})
+        second = tx.create(_order(city, "2026-03-04")).stored
+        tx.delete("ServiceRequest", second.id)
+    assert _ids(client, city, city.laboratory) == [first.id]
+    with city.store(client).reader() as tx:
+        rows = tx.conn.execute(open_order.select().where(open_order.c.partition == tx.region)).all()
+    assert [(r.id, r.performer) for r in rows] == [(first.id, city.laboratory)]
+
+
+def test_a_failed_transaction_leaves_no_row(client: TestClient, city: City) -> None:
+    with pytest.raises(RuntimeError), city.store(client).transaction() as tx:
+        tx.create(_order(city, "2026-03-01"))
+        raise RuntimeError("the rest of the bundle was refused")
+    assert _ids(client, city, city.laboratory) == []
+
+
+def test_orders_the_caller_may_not_see_are_passed_over(client: TestClient, city: City) -> None:
+    hidden = create(client, {"resourceType": "Patient", "gender": "female"})
+    for day in range(1, 4):
+        create(client, {**_order(city, f"2026-04-0{day}"), "subject": {"reference": f"Patient/{hidden}"}})
+    seen = [create(client, _order(city, f"2026-04-1{day}")) for day in range(1, 3)]
+
+    def restrict(table: Any, rtype: str) -> Any:
+        return table.c.patient != hidden
+
+    assert _ids(client, city, city.laboratory, count=2, restrict=restrict) == seen
+
+
+@pytest.fixture
+def fresh_url(engine: Engine, tmp_path: Any) -> Any:
+    """An empty database on the test's engine."""
+    if engine.dialect.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"fresh_{tmp_path.name.lower()}"[:60].replace("-", "_")
+    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield engine.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def test_the_migration_fills_the_table_from_the_stored_orders(fresh_url: str) -> None:
+    command.upgrade(alembic_config(fresh_url), "0008")
+    engine = create_engine(fresh_url)
+    orders = {"open": "active", "done": "completed"}
+    with engine.begin() as conn:
+        for rid, status in orders.items():
+            body = {"resourceType": "ServiceRequest", "id": rid, "status": status, "intent": "order",
+                    "authoredOn": "2026-05-01", "subject": {"reference": "Patient/p"},
+                    "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "108252007"}]}],
+                    "performer": [{"reference": "Organization/lab"}]}  # fmt: skip
+            conn.execute(
+                text("INSERT INTO resource (partition, type, id, version, last_updated, deleted, content, patient) "
+                     "VALUES ('77', 'ServiceRequest', :id, 1, '2026-05-01T00:00:00Z', :no, :content, 'p')"),
+                {"id": rid, "no": False, "content": orjson.dumps(body)},
+            )  # fmt: skip
+    command.upgrade(alembic_config(fresh_url), "head")
+    with Store(engine, "77").reader() as tx:
+        assert [o.order.id for o in worklist(tx, organization="lab")] == ["open"]
+    engine.dispose()
