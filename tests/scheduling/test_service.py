@@ -73,6 +73,42 @@ def test_one_active_appointment_per_specialty(city: City) -> None:
         book(city, "p1", city.slots["ther2"][0])
 
 
+def test_a_fulfilled_appointment_frees_the_specialty_for_a_follow_up(city: City) -> None:
+    first = book(city, "p1", city.slots["ther1"][0])
+    with city.store.transaction() as tx:
+        fulfilled = service.fulfil(tx, appointment_id=first.id)
+        assert fulfilled is not None and fulfilled.resource["status"] == "fulfilled"
+        assert service.fulfil(tx, appointment_id=first.id) is None  # once
+    with city.store.reader() as tx:
+        row = tx.conn.execute(select(sched_appointment).where(sched_appointment.c.id == first.id)).one()
+        assert tx.read("Slot", city.slots["ther1"][0]).resource["status"] == "busy"
+    assert row.status == "fulfilled" and row.active_slot == city.slots["ther1"][0]
+    follow_up = book(city, "p1", city.slots["ther1"][5])
+    with pytest.raises(Unprocessable, match="is fulfilled, not booked"), city.store.transaction() as tx:
+        service.cancel(tx, appointment_id=first.id, now=NOW)
+    assert follow_up.resource["status"] == "booked"
+
+
+def test_a_fulfilled_appointment_keeps_its_referral_used(city: City) -> None:
+    with city.store.transaction() as tx:
+        referral = add_referral(tx, patient="p1", specialty="cardiologist")
+    seen = book(city, "p1", city.slots["card1"][0], referral=referral)
+    with city.store.transaction() as tx:
+        service.fulfil(tx, appointment_id=seen.id)
+    with pytest.raises(Unprocessable, match="already used"):
+        book(city, "p1", city.slots["card1"][3], referral=referral)
+
+
+def test_an_appointment_whose_time_has_passed_does_not_hold_the_specialty(city: City) -> None:
+    first = book(city, "p1", city.slots["ther1"][0])
+    with city.store.reader() as tx:
+        start = tx.conn.execute(select(sched_appointment.c.start).where(sched_appointment.c.id == first.id)).one()[0]
+    with city.store.transaction() as tx:
+        later = service.book(tx, patient="p1", slot_id=city.slots["ther1"][-1], channel="self",
+                             now=start + timedelta(hours=1))  # fmt: skip
+    assert later.resource["status"] == "booked"
+
+
 def test_referral_only_specialty_needs_a_valid_referral_and_consumes_it(city: City) -> None:
     slots = city.slots["card1"]
     with pytest.raises(Unprocessable, match="referral"):

@@ -59,6 +59,8 @@ def test_signing_writes_the_whole_visit(doctor: Clinic) -> None:
     assert 'data-status="final"' in page and "J06.9" in page
     listed = doctor.client.get(f"/doctor?day={doctor.day.isoformat()}").text
     assert 'data-status="fulfilled"' in listed
+    [appointment] = doctor.resources("Appointment")
+    assert appointment["status"] == "fulfilled"  # the patient was seen: no longer an appointment to come
 
 
 def test_the_suggestion_shown_and_the_code_chosen_are_kept(doctor: Clinic) -> None:
@@ -145,9 +147,10 @@ def test_every_resource_the_signing_wrote_is_audited_for_the_patient(doctor: Cli
     with app.state.engine.connect() as conn:
         rows = conn.execute(select(audit_log.c.action, audit_log.c.resource_type, audit_log.c.patient).where(
             audit_log.c.partition == doctor.store.region, audit_log.c.action.in_(("create", "update")),
-            audit_log.c.resource_type.in_(("Encounter", "Condition", "Observation", "Composition")))).all()  # fmt: skip
+            audit_log.c.resource_type.in_(("Encounter", "Condition", "Observation", "Composition", "Appointment"))
+        )).all()  # fmt: skip
     written = {(r.action, r.resource_type) for r in rows if r.patient == doctor.patient}
     assert written == {("create", "Encounter"), ("update", "Encounter"), ("create", "Condition"),
-                       ("create", "Observation"), ("create", "Composition")}  # fmt: skip
+                       ("create", "Observation"), ("create", "Composition"), ("update", "Appointment")}  # fmt: skip
     observations = [r for r in rows if r.resource_type == "Observation" and r.patient == doctor.patient]
     assert len(observations) == 7

@@ -21,6 +21,9 @@ from medcity.scheduling.rules import CHANNELS_BY_KIND, RegionRules, rules_for
 from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
 from medcity.store.repository import JSON, StoredResource, Tx
 
+# FHIR Appointment statuses in which the patient is still to be seen.
+OPEN_APPOINTMENT = ("booked", "arrived", "checked-in")
+
 
 def find_slots(
     tx: Tx,
@@ -189,6 +192,26 @@ def check_in(tx: Tx, *, appointment_id: str) -> StoredResource:
     return _set_status(tx, _active(tx, appointment_id), "arrived")
 
 
+def fulfil(tx: Tx, *, appointment_id: str) -> StoredResource | None:
+    """The patient was seen (the visit is signed): the appointment is fulfilled and its specialty is free to book
+    again, for a follow-up; its slot stays taken and its referral used. Returns the fulfilled Appointment, or None
+    when it is no longer one the patient is still to be seen on."""
+    a = sched_appointment
+    row = tx.conn.execute(
+        select(a).where(a.c.partition == tx.region, a.c.id == appointment_id).with_for_update()
+    ).first()
+    if row is not None:
+        if row.status not in ("booked", "arrived"):
+            return None
+        tx.conn.execute(update(a).where(a.c.partition == tx.region, a.c.id == row.id).values(active_need=None))
+        return _set_status(tx, row, "fulfilled")
+    # An Appointment another system wrote, outside the slot inventory.
+    current = tx.current("Appointment", appointment_id, for_update=True)
+    if current is None or current.deleted or current.resource.get("status") not in OPEN_APPOINTMENT:
+        return None
+    return tx.update({**current.resource, "status": "fulfilled"}).stored
+
+
 def mark_no_show(tx: Tx, *, appointment_id: str) -> StoredResource:
     """The patient did not come: counted by the no-show rule; the specialty and referral are free to book again."""
     appointment = _active(tx, appointment_id)
@@ -238,6 +261,12 @@ def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, 
         )
     ).scalar_one()
     rules.check_no_shows(channel=channel, no_shows=int(no_shows))
+    # An appointment whose time has passed, seen or not, no longer holds the specialty: the patient books anew.
+    tx.conn.execute(
+        update(a)
+        .where(a.c.partition == tx.region, a.c.active_need == _need(patient, specialty), a.c.start < now)
+        .values(active_need=None)
+    )
     if rules.one_per_specialty and _active_need(tx, patient=patient, specialty=specialty) is not None:
         raise Unprocessable(f"The patient already has an active appointment for {specialty}; reschedule it instead")
 

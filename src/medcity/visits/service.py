@@ -25,6 +25,7 @@ from medcity.kit.errors import NotFound, PreconditionFailed
 from medcity.kit.i18n import N_
 from medcity.kit.ids import is_valid_id, new_id
 from medcity.registry.catalogue import SPECIALTIES, specialty_concept
+from medcity.scheduling import service as scheduling
 from medcity.scheduling.resources import ref, ref_id
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import StoredResource, Tx
@@ -169,7 +170,7 @@ def new_visit_for_appointment(
     existing = tx.search("Encounter", [("appointment", f"Appointment/{appointment_id}"), ("_count", "1")]).matches
     if existing:
         return existing[0]
-    if data.get("status") not in ("booked", "arrived", "checked-in"):
+    if data.get("status") not in scheduling.OPEN_APPOINTMENT:
         raise conflict(N_("This appointment is %(status)s: a visit cannot be started"), status=data.get("status"))
     patient = _actor(data, "Patient")
     if patient is None:
@@ -433,6 +434,9 @@ def sign(
     if visit.draft_resource is not None:
         completed = {**visit.draft_resource.resource, "status": "completed", "authored": when}
         written.append(tx.update(completed, if_match=visit.draft_resource.version).stored)
+    for appointment in visit.encounter.resource.get("appointment") or []:
+        if (aid := ref_id(appointment, "Appointment")) and (fulfilled := scheduling.fulfil(tx, appointment_id=aid)):
+            written.append(fulfilled)
     written += [tx.create(data, rid=rid).stored for rid, data in zip(ids, planned, strict=True)]
     diagnosis_text = "\n".join(f"{code} {terminology.display(code, 'ru') or ''}".strip() for code in checked.codes)
     document = protocol.composition(
