@@ -9,6 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from medcity.orders.service import cancel_order
+from medcity.scheduling.notices import OutboxChannel, notices_of
+from medcity.scheduling.timer import deliver_pending
 from tests.lab.city import City, create, interpretation, observation
 
 
@@ -139,6 +141,23 @@ def test_released_bundle_completes_the_order_alerts_and_notifies(client: TestCli
     assert text.startswith("Готовы результаты: Электролиты (калий, натрий)."), text
     observations = client.get("/fhir/Observation", params={"based-on": f"ServiceRequest/{order}"}).json()
     assert sorted(interpretation(e["resource"]) for e in observations["entry"]) == ["HH", "N"]
+
+
+def test_the_patients_notice_goes_through_their_channel_in_their_language(client: TestClient, city: City) -> None:
+    english = create(client, {"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01",
+                              "communication": [{"language": {"coding": [{"code": "en"}]}, "preferred": True}]})
+    order = city.order(client, "24326-1", patient=english).orders[0].id
+    assert client.post("/fhir", json=_bundle(order, english, [("2823-3", 4.4, "mmol/L"),
+                                                                ("2951-2", 140, "mmol/L")])).status_code == 200
+    [entry] = client.get("/fhir/Communication", params={"recipient": f"Patient/{english}"}).json()["entry"]
+    notice = entry["resource"]
+    assert notice["status"] == "preparation" and notice["language"] == "en"
+    assert notice["payload"][0]["contentString"].startswith("Your results are ready: Electrolytes")
+    assert deliver_pending(city.store(client), channel=OutboxChannel()) == (1, 0)
+    sent = client.get(f"/fhir/Communication/{notice['id']}").json()
+    assert sent["status"] == "completed" and sent["medium"][0]["coding"][0]["code"] == "outbox"
+    with city.store(client).reader() as tx:
+        assert [n.id for n in notices_of(tx, patient=english)] == [notice["id"]]  # on the patient's notices page
 
 
 def test_preliminary_critical_value_does_not_alert_yet(client: TestClient, city: City) -> None:

@@ -77,8 +77,9 @@ def test_sick_days_move_the_appointments_and_tell_the_patients(
     with store.reader() as tx:
         [now_booked] = [a for a in service.appointments_of(tx, patient="p1") if a.status == "booked"]
     assert now_booked.status == "booked" and now_booked.organization == "pc1" and now_booked.id != moved
-    outbox = client.get("/outbox").text
+    outbox = client.get("/outbox", headers={"Accept-Language": "ru"}).text
     assert 'data-kind="moved"' in outbox and 'data-kind="booked"' in outbox
+    assert "Перенесена: врач отсутствует" in outbox and "Запись на приём" in outbox  # said, not coded
 
 
 def test_leave_without_moving_cancels_and_the_patient_reads_why(

@@ -1,6 +1,7 @@
 """What a released result sets off, by any door: a critical value alerts the doctor who ordered the test (a
 Communication of category alert, priority stat, to the order's requester); a released report completes its orders
-and tells the patient their results are ready (a Communication to the Patient).
+and tells the patient their results are ready (a notice prepared for the patient's channel, in their language, as
+booking's notices are: `medcity.scheduling.notices`).
 
 Both are written in the result's own transaction, so an alert exists exactly when the result does.
 """
@@ -9,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from medcity.kit.config import get_settings
 from medcity.kit.i18n import N_, gettext
 from medcity.lab.rules import CRITICAL, FINAL, forget, interpretation_code, orders_of
 from medcity.orders.catalogue import catalogue, loinc_code
 from medcity.orders.service import now_instant, subject_id
+from medcity.scheduling import notices
 from medcity.store.repository import JSON, Tx
 
 COMMUNICATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/communication-category"
 ALERT, NOTIFICATION = "alert", "notification"
+# The kind of the patient's notice among scheduling's notices (`medcity.scheduling.notices`).
+RESULTS_READY = "results"
 
 
 def _newly_final(tx: Tx, data: JSON) -> bool:
@@ -29,14 +32,15 @@ def _newly_final(tx: Tx, data: JSON) -> bool:
     return before is None or before.deleted or before.resource.get("status") not in FINAL
 
 
-def _communication(kind: str, *, patient: str, about: list[str], recipient: JSON, text: str, code: Any) -> JSON:
+def _alert(*, patient: str, order: str, recipient: JSON, text: str, code: Any) -> JSON:
+    """The doctor's alert: shown at once in their results list (not through a patient's notice channel)."""
     data: JSON = {
         "resourceType": "Communication",
         "status": "completed",
-        "category": [{"coding": [{"system": COMMUNICATION_CATEGORY, "code": kind}]}],
-        "priority": "stat" if kind == ALERT else "routine",
+        "category": [{"coding": [{"system": COMMUNICATION_CATEGORY, "code": ALERT}]}],
+        "priority": "stat",
         "subject": {"reference": f"Patient/{patient}"},
-        "about": [{"reference": f"ServiceRequest/{rid}"} for rid in about],
+        "about": [{"reference": f"ServiceRequest/{order}"}],
         "recipient": [recipient],
         "sent": now_instant(),
         "payload": [{"contentString": text}],
@@ -58,9 +62,7 @@ def on_observation(tx: Tx, observation: JSON) -> None:
     for rid, order in orders_of(tx, observation):
         requester = order.get("requester")
         if isinstance(requester, dict) and requester.get("reference"):
-            alert = _communication(
-                ALERT, patient=patient, about=[rid], recipient=requester, text=text.strip(), code=observation["code"]
-            )
+            alert = _alert(patient=patient, order=rid, recipient=requester, text=text.strip(), code=observation["code"])
             tx.create(alert)
 
 
@@ -73,21 +75,17 @@ def on_report(tx: Tx, report: JSON) -> None:
         if order.get("status") == "active":
             tx.update({**order, "status": "completed"})
             forget(tx, "ServiceRequest", rid)
-    # Said in the region's language: the notice is the message itself (see scheduling's outbox channel).
-    lang = get_settings().default_language
+    # Prepared for the patient's channel, like every notice to a patient, and said in their language.
+    lang = notices.language_of(tx, patient)
     test = catalogue().tests.get(loinc_code(report.get("code")) or "")
     name = test.name(lang) if test else str((report.get("code") or {}).get("text") or "")
-    notice = _communication(
-        NOTIFICATION,
-        patient=patient,
-        about=[rid for rid, _order in orders],
-        recipient={"reference": f"Patient/{patient}"},
+    code = report.get("code")
+    notices.prepare(
+        tx, RESULTS_READY, patient=patient, lang=lang,
         text=gettext(N_("Your results are ready: %(test)s. You can see them in your medical record."), lang)
         % {"test": name},
-        code=report.get("code"),
-    )
-    notice["language"] = lang
-    performers = report.get("performer") or []
-    if performers:
-        notice["sender"] = performers[0]
-    tx.create(notice)
+        sender=(report.get("performer") or [None])[0],
+        about=[{"reference": f"ServiceRequest/{rid}"} for rid, _order in orders],
+        categories=({"coding": [{"system": COMMUNICATION_CATEGORY, "code": NOTIFICATION}]},),
+        reason=code if isinstance(code, dict) else None,
+    )  # fmt: skip

@@ -1,5 +1,5 @@
-"""Notices to patients about their bookings — booked, moved, cancelled, the day-before reminder, a waiting-list
-offer — as FHIR Communication resources, sent through a pluggable channel.
+"""Notices to patients — about their bookings (booked, moved, cancelled, the day-before reminder, a waiting-list
+offer) and from other workflows (results ready) — as FHIR Communication resources, sent through a pluggable channel.
 
 A workflow writes its notice in its own transaction (status `preparation`), so a notice exists exactly when what
 it tells about happened; `deliver_pending` hands prepared notices to the channel afterwards and marks them
@@ -41,6 +41,14 @@ TEXTS = {
     "offer": N_("A time has become free for you: %(doctor)s (%(specialty)s), %(place)s, on %(when)s. It is held "
                 "for you until %(until)s: take it or decline it on the My appointments page."),
 }  # fmt: skip
+# What staff read in the outbox for a notice's kind and state.
+KIND_NAMES = {
+    "booked": N_("Appointment booked"), "rescheduled": N_("Appointment rescheduled"),
+    "cancelled": N_("Appointment cancelled"), "closed": N_("Cancelled: the doctor is away"),
+    "moved": N_("Moved: the doctor is away"), "reminder": N_("Day-before reminder"),
+    "offer": N_("Offer from the waiting list"), "results": N_("Results are ready"),
+}  # fmt: skip
+STATE_NAMES = {"preparation": N_("To be sent"), "completed": N_("Sent to the patient")}
 
 
 class Channel(Protocol):
@@ -99,18 +107,42 @@ def notify(
         "until": names.when(until) if until else "",
         "number": about[1],
     }
+    return prepare(
+        tx, kind, patient=patient, lang=lang, text=gettext(TEXTS[kind], lang) % values,
+        sender=ref("Organization", slot["organization"]), about=[ref(*about)], rid=rid,
+    ).id  # fmt: skip
+
+
+def prepare(
+    tx: Tx,
+    kind: str,
+    *,
+    patient: str,
+    lang: str,
+    text: str,
+    sender: JSON | None,
+    about: list[JSON],
+    rid: str | None = None,
+    categories: tuple[JSON, ...] = (),
+    reason: JSON | None = None,
+) -> StoredResource:
+    """Write a notice to the patient, prepared for the channel (any workflow's: a booking's, a result's): `text` is
+    said in `lang` (see `language_of`); `categories` are added to the notice's own, `reason` is its reasonCode."""
     data: JSON = {
         "resourceType": "Communication",
         "language": lang,
         "status": "preparation",
-        "category": [{"coding": [{"system": NOTICE_SYSTEM, "code": kind}]}],
+        "category": [{"coding": [{"system": NOTICE_SYSTEM, "code": kind}]}, *categories],
         "subject": ref("Patient", patient),
         "recipient": [ref("Patient", patient)],
-        "sender": ref("Organization", slot["organization"]),
-        "about": [ref(*about)],
-        "payload": [{"contentString": gettext(TEXTS[kind], lang) % values}],
+        "about": about,
+        "payload": [{"contentString": text}],
     }
-    return tx.create(data, rid=rid or new_id()).stored.id
+    if sender is not None:
+        data["sender"] = sender
+    if reason is not None:
+        data["reasonCode"] = [reason]
+    return tx.create(data, rid=rid or new_id()).stored
 
 
 def notify_appointment(tx: Tx, kind: str, *, appointment: JSON, now: datetime, rid: str | None = None) -> str:
