@@ -50,6 +50,7 @@ DOMAIN_PAGES = (
     "medcity.auth.pages",
     "medcity.records.pages",
     "medcity.auth.breakglass_pages",
+    "medcity.auth.audit_pages",
     "medcity.auth.proxy_pages",
     "medcity.orders.pages",
     "medcity.lab.pages",

@@ -203,3 +203,45 @@ def test_patient_sees_who_opened_their_record(client: TestClient, settings: Sett
     assert event["agent"][0]["who"]["identifier"]["value"] == "pc1"
     # Only one's own record: another patient's log is refused.
     assert client.get(f"/fhir/Patient/{data['p2']}/$access-log", headers=me).status_code in (403, 404)
+
+
+def test_the_admin_searches_the_audit_by_user_patient_and_time(
+    client: TestClient, settings: Settings, data: dict[str, str]
+) -> None:
+    doctor = _token(settings, "doctor", "user/*.cruds", organization="pc1")
+    assert client.get(f"/fhir/Observation/{data['o1']}", headers=doctor).status_code == 200
+    admin = _token(settings, "admin", "user/*.cruds")
+    url = "/fhir/AuditEvent/$audit-log"
+    by_user = client.get(url, params={"user": "doctor-user"}, headers=admin)
+    assert by_user.status_code == 200, by_user.text
+    events = [e["resource"] for e in by_user.json()["entry"]]
+    assert events and {e["agent"][0]["who"]["display"] for e in events} == {"doctor-user"}
+    assert {"reference": f"Observation/{data['o1']}"} in [x["what"] for e in events for x in e["entity"]]
+    by_patient = [e["resource"] for e in client.get(url, params={"patient": data["p1"]}, headers=admin).json()["entry"]]
+    # The doctor's read, and the admin's own look a moment ago (reading a trail is in the trail).
+    assert {e["agent"][0]["who"]["display"] for e in by_patient} == {"doctor-user", "admin-user"}
+    assert all(e["entity"][0]["what"] == {"reference": f"Patient/{data['p1']}"} for e in by_patient)
+    today = datetime.now(UTC).date().isoformat()
+    assert client.get(url, params={"user": "doctor-user", "since": today}, headers=admin).json()["entry"]
+    assert client.get(url, params={"user": "doctor-user", "until": "2020-01-01"}, headers=admin).json()["entry"] == []
+    assert client.get(url, params={"user": "doctor-user", "since": "2999-01-01"}, headers=admin).json()["entry"] == []
+    # ... which the patient sees too.
+    me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
+    log = client.get(f"/fhir/Patient/{data['p1']}/$access-log", headers=me).json()
+    assert "admin-user" in {e["resource"]["agent"][0]["who"]["display"] for e in log["entry"]}
+
+
+def test_only_admins_search_the_audit_and_only_by_user_or_patient(
+    client: TestClient, settings: Settings, data: dict[str, str]
+) -> None:
+    url = "/fhir/AuditEvent/$audit-log"
+    for role in ("doctor", "patient", "analyst", "system"):
+        token = _token(settings, role, "system/*.rs" if role == "system" else "user/*.rs", patient=data["p1"])
+        refused = client.get(url, params={"patient": data["p1"]}, headers=token)
+        assert refused.status_code == 403, (role, refused.text)
+        assert refused.json()["resourceType"] == "OperationOutcome"
+    admin = _token(settings, "admin", "user/*.cruds")
+    unbounded = client.get(url, params={"since": "2026-01-01"}, headers=admin)
+    assert unbounded.status_code == 400 and "a user or a patient" in unbounded.text
+    bad = client.get(url, params={"user": "doctor-user", "since": "yesterday"}, headers=admin)
+    assert bad.status_code == 400 and "since" in bad.text

@@ -1,14 +1,19 @@
 """`Patient/[id]/$access-log`: who opened this patient's record, as FHIR AuditEvents, so a patient sees it in the
-portal and any client reads it through the API. Built from `audit_log` rows (the audit is kept there, see audit.py).
+portal and any client reads it through the API; `AuditEvent/$audit-log`: the region admin's search of the trail by
+user, patient and time. Built from `audit_log` rows (the audit is kept there, see audit.py).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from medcity.auth import audit
+from medcity.auth.policy import AUDIT_SEARCH
+from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import OperationCall, operation
 from medcity.kit.parameters import Parameters
+from medcity.store.values import EPOCH, date_range
 
 AUDIT_TYPES = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 RESTFUL_INTERACTIONS = "http://hl7.org/fhir/restful-interaction"
@@ -71,3 +76,31 @@ def access_log(call: OperationCall) -> dict[str, Any]:
     rows = audit.for_patient(call.store.engine, call.store.region, patient_id, limit=count)
     entries = [{"resource": audit_event(row)} for row in rows]
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _moment(params: Parameters, name: str, *, end: bool) -> datetime | None:
+    """A FHIR date or dateTime parameter as an instant: where its precision starts, or (`end`) where it ends, so
+    that `until=2026-12-01` takes in that whole day."""
+    text = params.text(name)
+    if not text:
+        return None
+    span = date_range(text)
+    if span is None:
+        raise InvalidRequest(f"'{name}' is not a FHIR date or dateTime: {text[:40]}")
+    return EPOCH + timedelta(milliseconds=span[1] if end else span[0])
+
+
+@operation("audit-log", resource_types=("AuditEvent",),
+           description="The audit trail of a user or a patient, narrowed by time (region admins only): user, "
+                       "patient, since, until, _count")  # fmt: skip
+def audit_search(call: OperationCall) -> dict[str, Any]:
+    params = Parameters(call.parameters)
+    rows = audit.search(
+        call.store.engine, call.store.region, username=params.text("user"), patient=params.text("patient"),
+        since=_moment(params, "since", end=False), until=_moment(params, "until", end=True),
+        limit=params.integer("_count", low=1, high=1000) or 100,
+    )  # fmt: skip
+    if call.access is not None:
+        for patient in dict.fromkeys(str(row["patient"]) for row in rows if row["patient"]):
+            call.access.record(AUDIT_SEARCH, "Patient", patient)  # who read whose trail is itself in the trail
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": audit_event(r)} for r in rows]}

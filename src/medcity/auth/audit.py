@@ -22,6 +22,7 @@ from medcity.auth import breakglass
 from medcity.auth.policy import CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
 from medcity.kit.db import WRITE, reading
+from medcity.kit.errors import InvalidRequest
 from medcity.kit.ids import new_id
 from medcity.store.repository import insert_rows
 from medcity.store.schema import resource
@@ -180,11 +181,33 @@ def _patients(conn: Any, region: str, touched: list[tuple[str, str, str]]) -> di
 
 def for_patient(engine: Engine, region: str, patient: str, limit: int = 100) -> list[dict[str, Any]]:
     """Who opened this patient's record, newest first: what the patient's access log shows."""
-    query = (
-        select(audit_log)
-        .where(audit_log.c.partition == region, audit_log.c.patient == patient)
-        .order_by(audit_log.c.recorded.desc())
-        .limit(limit)
-    )
+    return search(engine, region, patient=patient, limit=limit)
+
+
+def search(
+    engine: Engine,
+    region: str,
+    *,
+    username: str | None = None,
+    patient: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Audit rows of a user or of a patient (or both), in [since, until) when given, newest first. One of the two
+    is required: each has its index with the time, and a search of the whole trail by time alone would read it
+    all."""
+    if not username and not patient:
+        raise InvalidRequest("Search the audit by a user or a patient (and narrow it by time)")
+    conds = [audit_log.c.partition == region]
+    if username:
+        conds.append(audit_log.c.username == username)
+    if patient:
+        conds.append(audit_log.c.patient == patient)
+    if since is not None:
+        conds.append(audit_log.c.recorded >= since.astimezone(UTC).strftime(_INSTANT))
+    if until is not None:
+        conds.append(audit_log.c.recorded < until.astimezone(UTC).strftime(_INSTANT))
+    query = select(audit_log).where(*conds).order_by(audit_log.c.recorded.desc()).limit(limit)
     with reading(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query)]

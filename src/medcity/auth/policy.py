@@ -63,6 +63,7 @@ REGISTRAR_BOOKING = PATIENT_BOOKING | {"operation:publish"}
 # A prescription is found only by its number together with the patient's identity (see prescription.py).
 PRESCRIPTION_LOOKUP = "operation:prescription"
 BREAK_GLASS = "operation:break-glass"
+AUDIT_SEARCH = "operation:audit-log"
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,8 @@ def decide(principal: Principal, action: str, resource_type: str | None, resourc
     role = principal.role
     if role == Role.ADMIN:
         return ALLOW
+    if action == AUDIT_SEARCH:
+        return _deny("the audit trail is searched by the region's admins")
     if action == PRESCRIPTION_LOOKUP and role != Role.PHARMACIST:
         return _deny("prescriptions are looked up by pharmacists; others search them")
     if role in (Role.PATIENT, Role.PROXY):
