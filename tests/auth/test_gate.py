@@ -13,10 +13,10 @@ from sqlalchemy import Engine, select
 
 from medcity.app import create_app
 from medcity.auth import tokens
-from medcity.auth.gate import fhir_base
 from medcity.auth.tables import audit_log
 from medcity.kit.config import Settings
 from medcity.store.repository import Store
+from tests.bearer import bearer
 from tests.fhir.helpers import observation, patient
 
 
@@ -51,18 +51,7 @@ def data(auth_engine: Engine, region: str) -> dict[str, str]:
 
 
 def _token(settings: Settings, role: str, scope: str, **kwargs: Any) -> dict[str, str]:
-    token = tokens.issue(
-        tokens.signing_key(settings.secret_dir),
-        issuer=settings.base_url,
-        audience=fhir_base(settings),
-        region=settings.region,
-        subject=f"{role}-user",
-        role=role,
-        scope=scope,
-        now=datetime.now(UTC),
-        **kwargs,
-    )
-    return {"authorization": f"Bearer {token}"}
+    return bearer(settings, f"{role}-user", role, scope, **kwargs)
 
 
 def _ids(bundle: dict[str, Any]) -> set[str]:

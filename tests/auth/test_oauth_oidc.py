@@ -19,6 +19,7 @@ from medcity.app import create_app
 from medcity.kit.config import Settings
 from medcity.store.repository import Store
 from tests.auth.oauth_helpers import FHIR_BASE, new_key
+from tests.bearer import bearer
 from tests.fhir.helpers import patient
 
 IDP = "https://idp.example/realms/city"
@@ -107,13 +108,7 @@ def test_rotated_keys_are_read_from_the_synced_file(client: TestClient, people: 
 
 
 def test_own_tokens_still_work_beside_the_external_issuer(client: TestClient, people: tuple[str, str]) -> None:
-    from datetime import UTC, datetime
-
-    from medcity.auth import tokens
-
     app: Any = client.app
     settings: Settings = app.state.settings
-    own = tokens.issue(tokens.signing_key(settings.secret_dir), issuer=settings.base_url, audience=FHIR_BASE,
-                       region=settings.region, subject="anna", role="patient", scope="patient/*.rs",
-                       now=datetime.now(UTC), patient=people[0])  # fmt: skip
-    assert client.get(f"/fhir/Patient/{people[0]}", headers={"authorization": f"Bearer {own}"}).status_code == 200
+    own = bearer(settings, "anna", "patient", "patient/*.rs", patient=people[0])
+    assert client.get(f"/fhir/Patient/{people[0]}", headers=own).status_code == 200

@@ -15,11 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from medcity.app import create_app
-from medcity.auth import tokens
-from medcity.auth.gate import fhir_base
 from medcity.auth.tables import audit_log
 from medcity.kit.config import Settings
 from medcity.store.repository import Store
+from tests.bearer import bearer
 
 JSON = dict[str, Any]
 SNILS = "urn:oid:1.2.643.100.3"
@@ -238,18 +237,7 @@ class Tokens:
         self.world = world
 
     def __call__(self, role: str, scope: str = "user/*.cruds", **claims: Any) -> dict[str, str]:
-        token = tokens.issue(
-            tokens.signing_key(self.settings.secret_dir),
-            issuer=self.settings.base_url,
-            audience=fhir_base(self.settings),
-            region=self.settings.region,
-            subject=f"{role}-user",
-            role=role,
-            scope=scope,
-            now=datetime.now(UTC),
-            **claims,
-        )
-        return {"authorization": f"Bearer {token}"}
+        return bearer(self.settings, f"{role}-user", role, scope, **claims)
 
     def of(self, role: str) -> dict[str, str]:
         """The world's user of `role`: the doctor and nurse of the polyclinic, its registrar, the laboratory's

@@ -4,19 +4,17 @@ visit and the diagnosis in the same record."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from medcity.auth import tokens
-from medcity.auth.gate import fhir_base
 from medcity.demo.clinical import ACT_CODE, CONDITION_CLINICAL, CONDITION_VERIFICATION, ICD10
 from medcity.kit.config import Settings
 from medcity.store.repository import Store
 from tests.auth.oauth_helpers import new_key, oauth_client, oauth_settings, public_jwks, register_system, system_token
+from tests.bearer import bearer
 from tests.fhir.helpers import patient
 
 settings = pytest.fixture(oauth_settings)
@@ -80,11 +78,7 @@ def test_private_clinic_writes_a_visit_the_polyclinic_doctor_reads(
     assert locations[0].startswith("Encounter/") and locations[1].startswith("Condition/")
     encounter_id = locations[0].split("/")[1]
 
-    doctor = tokens.issue(tokens.signing_key(settings.secret_dir), issuer=settings.base_url,
-                          audience=fhir_base(settings), region=settings.region, subject="dr-polyclinic",
-                          role="doctor", scope="user/*.rs", now=datetime.now(UTC),
-                          organization=polyclinic)  # fmt: skip
-    doctor_headers = {"authorization": f"Bearer {doctor}"}
+    doctor_headers = bearer(settings, "dr-polyclinic", "doctor", "user/*.rs", organization=polyclinic)
     conditions = client.get(f"/fhir/Condition?subject=Patient/{person}", headers=doctor_headers)
     assert conditions.status_code == 200, conditions.text
     [found] = [entry["resource"] for entry in conditions.json()["entry"]]
