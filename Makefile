@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export MEDCITY_DATABASE_URL ?= sqlite:///$(CURDIR)/var/demo.db
+# The settings' own default database, so that every `.venv/bin/medcity` command run here (`token`, `users add`)
+# works on the demo city.
+export MEDCITY_DATABASE_URL ?= sqlite:///$(CURDIR)/var/medcity.db
 
 .PHONY: install demo test lint bench clean
 
@@ -19,7 +21,7 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/medcity db upgrade
 	@# Seed once: the marker is written only after a complete, successful seed.
-	@test -f var/demo.seeded || ($(BIN)/medcity demo seed --scale small && touch var/demo.seeded)
+	@test -f var/medcity.seeded || ($(BIN)/medcity demo seed --scale small && touch var/medcity.seeded)
 	@# Idempotent: moves the booking horizon on to today + the region's publishing horizon.
 	$(BIN)/medcity scheduling publish-standard
 	$(BIN)/medcity demo day

@@ -160,7 +160,9 @@ def served(
     """Uvicorn serving the app (`factory`) on `url`, with `env_vars` set too: one worker by default, so figures
     compare per core."""
     port = free_port()
-    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region, **env_vars}
+    # Without a token, as the local operator (audited), unless a benchmark asks for the policy (auth_overhead).
+    env = {**os.environ, "MEDCITY_DATABASE_URL": url, "MEDCITY_REGION": region, "MEDCITY_AUTH_REQUIRED": "false",
+           **env_vars}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log"],

@@ -155,6 +155,7 @@ def run(engine: str, runs: int, seconds: int, patients: int) -> dict[str, Any]:
         }  # fmt: skip
         for label, factory in (("off", "auth_overhead:off_app"), ("on", "medcity.app:create_app")):
             with served(url, region, factory=factory, MEDCITY_BASE_URL=BASE_URL, MEDCITY_SECRET_DIR=str(secret_dir),
+                        MEDCITY_AUTH_REQUIRED=str(label == "on").lower(),
                         PYTHONPATH=f"{ROOT / 'bench'}:{ROOT / 'src'}") as base:  # fmt: skip
                 for path, headers in cases[label].values():
                     load(base, 2, path, headers)  # warm up

@@ -130,10 +130,14 @@ def test_missing_or_bad_tokens(
 ) -> None:
     assert client.get("/fhir/Observation", headers={"authorization": "Bearer nonsense"}).status_code == 401
     assert client.get("/fhir/Observation", headers={"authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
-    assert client.get("/fhir/Observation").status_code == 200  # authentication off: the local operator
-    monkeypatch.setattr(client.app.state.settings, "auth_required", True)
+    # By default a call without a token gets nothing, with a challenge to bring one.
     response = client.get("/fhir/Observation")
     assert response.status_code == 401 and response.json()["resourceType"] == "OperationOutcome"
+    assert client.get(f"/fhir/Patient/{data['p1']}").status_code == 401
+    assert client.post("/fhir/Patient", json={"resourceType": "Patient"}).status_code == 401
+    assert client.get("/fhir/metadata").status_code == 200  # what the server supports is public
+    monkeypatch.setattr(client.app.state.settings, "auth_required", False)
+    assert client.get("/fhir/Observation").status_code == 200  # switched off: the local operator
 
 
 def test_every_touch_and_refusal_is_audited(

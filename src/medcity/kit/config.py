@@ -21,8 +21,9 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     default_language: str = "ru"
     secret_dir: Path = PROJECT_ROOT / "var" / "keys"
-    # Off, a call without a token is the local operator (development and tests); production sets it on.
-    auth_required: bool = False
+    # On: the FHIR API answers nothing about anyone without a token the policy allows. Off (MEDCITY_AUTH_REQUIRED=
+    # false), a call without a token is the local operator, audited as such: for test set-ups and benchmarks only.
+    auth_required: bool = True
     # An external OpenID Connect issuer whose access tokens are trusted too, verified with its public keys from a
     # local file the operator keeps in sync with the issuer's jwks_uri (nothing is fetched at run time).
     oidc_issuer: str | None = None
