@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from medcity.kit.config import Settings
 from medcity.kit.db import make_engine
@@ -80,6 +80,21 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     if pg is None:
         pytest.skip("PostgreSQL not found on this machine: the PostgreSQL leg is skipped (mandatory under CI)")
     return pg
+
+
+@pytest.fixture
+def fresh_url(engine: Engine, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no schema) on the test's engine, dropped afterwards."""
+    if engine.dialect.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"fresh_{tmp_path.name.lower()}"[:60].replace("-", "_")
+    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield engine.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

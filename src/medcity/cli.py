@@ -6,6 +6,8 @@ import importlib
 from pathlib import Path
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 app = typer.Typer(help="medcity: a unified medical information system for a city or a region", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -81,5 +83,27 @@ def _mount_groups() -> None:
 
 _mount_groups()
 
+
+def _no_schema(error: DBAPIError) -> bool:
+    text = str(error.orig)
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
+def main() -> None:
+    """The `medcity` command. A database that has no medcity tables yet is said in one line, with what to do,
+    instead of a traceback."""
+    try:
+        app()
+    except DBAPIError as error:
+        if not _no_schema(error):
+            raise
+        from medcity.kit.config import get_settings
+
+        where = make_url(get_settings().database_url).render_as_string(hide_password=True)
+        typer.echo(f"medcity: the database {where} has no medcity tables yet: run `medcity db upgrade` first",
+                   err=True)  # fmt: skip
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

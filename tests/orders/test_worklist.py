@@ -10,7 +10,7 @@ import orjson
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 
 from medcity.lab.service import worklist
 from medcity.orders.catalogue import LAB
@@ -97,21 +97,6 @@ def test_orders_the_caller_may_not_see_are_passed_over(client: TestClient, city:
         return table.c.patient != hidden
 
     assert _ids(client, city, city.laboratory, count=2, restrict=restrict) == seen
-
-
-@pytest.fixture
-def fresh_url(engine: Engine, tmp_path: Any) -> Any:
-    """An empty database on the test's engine."""
-    if engine.dialect.name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    name = f"fresh_{tmp_path.name.lower()}"[:60].replace("-", "_")
-    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield engine.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def test_the_migration_fills_the_table_from_the_stored_orders(fresh_url: str) -> None:
