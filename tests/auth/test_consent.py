@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from medcity.auth.consent import categories_of, consent_resource, three_character_codes
+from medcity.auth.consent import categories_of, consent_resource
 from medcity.kit.errors import InvalidRequest
 from medcity.store.repository import Store
 from tests.auth import world as city
@@ -85,9 +85,79 @@ def test_withdrawn_consent_and_who_may_write_one(
 
 
 def test_categories_are_checked_ranges() -> None:
-    assert three_character_codes("A50-A64")[:2] == ["A50", "A51"] and len(three_character_codes("F00-F99")) == 100
     assert categories_of("F00-F99, b20-b24") == ("F00-F99", "B20-B24")
     with pytest.raises(ValueError, match="ICD-10 range"):
         categories_of("F00-G99")
     with pytest.raises(InvalidRequest):
         consent_resource("p1", ["Z00-Z99"], RANGES, day(0))
+
+
+@pytest.fixture
+def visits(world: World, engine: object, region: str) -> dict[str, str]:
+    """The attached patient's records around two diagnoses written elsewhere (a psychiatric visit, a cold) and one
+    written by the doctor's own polyclinic, with what each visit wrote, an order and a discharge summary."""
+    store = Store(engine, region)  # type: ignore[arg-type]
+    patient = world.patients["attached"]
+    subject = ref("Patient", patient)
+
+    def visit(provider: str, code: str) -> dict[str, str]:
+        encounter = store.create({"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
+                                  "subject": subject, "period": {"start": day(-5)},
+                                  "serviceProvider": ref("Organization", provider)}).id  # fmt: skip
+        at = ref("Encounter", encounter)
+        diagnosis = store.create(condition(patient, code, encounter=at)).id
+        vital = store.create({"resourceType": "Observation", "status": "final", "code": {"text": "Пульс"},
+                              "subject": subject, "encounter": at, "valueQuantity": {"value": 72}}).id  # fmt: skip
+        protocol = store.create({"resourceType": "Composition", "status": "final", "type": {"text": "Осмотр"},
+                                 "subject": subject, "encounter": at, "date": day(-5), "title": "Протокол осмотра",
+                                 "author": [ref("Organization", provider)]}).id  # fmt: skip
+        return {"encounter": encounter, "condition": diagnosis, "vital": vital, "protocol": protocol}
+
+    psychiatric, cold = visit(world.other_clinic, "F20.0"), visit(world.other_clinic, "J06.9")
+    own = visit(world.polyclinic, "F32.1")
+    order = store.create({"resourceType": "ServiceRequest", "status": "active", "intent": "order", "subject": subject,
+                          "code": {"text": "Консультация психиатра"},
+                          "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "F20.0"}]}],
+                          "requester": ref("Organization", world.other_clinic),
+                          "encounter": ref("Encounter", psychiatric["encounter"])}).id  # fmt: skip
+    summary = store.create({"resourceType": "Composition", "status": "final", "type": {"text": "Выписной эпикриз"},
+                            "subject": subject, "date": day(-3), "title": "Выписной эпикриз",
+                            "author": [ref("Organization", world.other_clinic)],
+                            "section": [{"title": "Диагнозы",
+                                         "entry": [ref("Condition", psychiatric["condition"])]}]}).id  # fmt: skip
+    return {**{f"psy_{k}": v for k, v in psychiatric.items()}, **{f"cold_{k}": v for k, v in cold.items()},
+            **{f"own_{k}": v for k, v in own.items()}, "psy_order": order, "psy_summary": summary}  # fmt: skip
+
+
+def test_consent_hides_what_tells_of_the_diagnosis_not_only_the_condition(
+    api: TestClient, world: World, who: Tokens, visits: dict[str, str]
+) -> None:
+    patient_id = world.patients["attached"]
+    doctor = who.of("doctor")
+
+    def seen() -> set[str]:
+        everything = ids(api.get(f"/fhir/Patient/{patient_id}/$everything?_count=1000", headers=doctor).json())
+        for rtype in ("Encounter", "Observation", "Composition", "ServiceRequest", "Condition"):
+            found = ids(api.get(f"/fhir/{rtype}?patient={patient_id}&_count=100", headers=doctor).json())
+            assert found <= everything, rtype  # searches and the whole-record read hide alike
+        return everything & set(visits.values())
+
+    assert seen() == set(visits.values())
+    me = who("patient", "patient/*.rs patient/Consent.cru", patient=patient_id)
+    assert api.post("/fhir/Consent", json=consent_resource(patient_id, ["F00-F99"], RANGES, day(0)),
+                    headers=me).status_code == 201  # fmt: skip
+    hidden = {key for key in visits if key.startswith("psy_")}
+    leaked = seen() - {visits[key] for key in visits if key not in hidden}
+    assert not leaked, [key for key in visits if visits[key] in leaked]
+    for key in ("psy_encounter", "psy_vital", "psy_summary"):
+        rtype = {"psy_encounter": "Encounter", "psy_vital": "Observation", "psy_summary": "Composition"}[key]
+        assert api.get(f"/fhir/{rtype}/{visits[key]}", headers=doctor).status_code == 403
+    # The patient sees all of it; the other clinic, which wrote it, does too; break-glass opens it.
+    mine = ids(api.get(f"/fhir/Patient/{patient_id}/$everything?_count=1000", headers=me).json())
+    assert set(visits.values()) <= mine
+    other = who("doctor", organization=world.other_clinic, fhir_user=f"Practitioner/{world.doctor}-elsewhere")
+    encounter = api.get(f"/fhir/Encounter/{visits['psy_encounter']}", headers=other)
+    assert encounter.status_code == 200, encounter.text
+    reason = {"X-Break-Glass-Reason": quote("Острое состояние, нужен полный анамнез")}
+    assert api.get(f"/fhir/Encounter/{visits['psy_encounter']}", headers={**doctor, **reason}).status_code == 200
+    assert seen() == set(visits.values())

@@ -314,10 +314,10 @@ class Rows:
         if rtype not in compartment_types() or self.region_wide or role == Role.ADMIN:
             return None
         cond = self.visible_patient(table.c.patient) if self.opened is None else self._opened_condition(table)
-        if rtype == "Condition" and (self.opened is None or self.opened.guarded):
-            visible = consent.visible_condition(table, self.actors, self.context.sensitive, self.glass)
-            if visible is not None:
-                cond = and_(cond, visible)
+        if self.opened is None or self.opened.guarded:
+            shown = consent.visible(table, rtype, self.actors, self.context.sensitive, self.glass)
+            if shown is not None:
+                cond = and_(cond, shown)
         return cond
 
     def _opened_condition(self, table: Any) -> ColumnElement[bool]:
