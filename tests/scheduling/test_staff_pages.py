@@ -158,6 +158,9 @@ def test_the_doctor_marks_the_day_and_the_queue_display_follows(client: Client, 
     assert re.search(rf'class="next">\s*<td class="ticket">{ticket(two)}', rows)
     assert client.get("/queue/petrov").status_code == 200
     assert client.get(f"/fhir/Appointment/{one}").json()["status"] == "noshow"
+    with store.transaction() as tx:  # the doctor signs the visit of the patient who came
+        service.fulfil(tx, appointment_id=two)
+    assert ticket(two) not in client.get("/queue/petrov/rows").text  # seen: off the queue display
 
 
 def test_a_doctor_marks_only_their_own_appointments(client: Client, store: Store, live: Any) -> None:
