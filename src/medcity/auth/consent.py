@@ -95,14 +95,15 @@ def denied_ranges(consent: dict[str, Any]) -> list[str]:
     return [label["code"] for label in labels if label.get("system") == CATEGORY_SYSTEM and label.get("code")]
 
 
-def _consenting(region: str, code_range: str) -> Select[Any]:
-    """Patients with an active Consent denying `code_range`."""
+def _consenting(region: str, ranges: tuple[str, ...]) -> Select[Any]:
+    """Patients with an active Consent denying any of `ranges` (uncorrelated: the database computes it once per
+    statement, and a row of a patient without one is let through by a lookup in it)."""
     con, label, status = _CONSENT, _LABEL, _STATUS
     return select(con.c.patient).where(
         con.c.partition == region, con.c.type == "Consent", con.c.deleted.is_(False),
         con.c.id.in_(select(label.c.id).where(label.c.partition == region, label.c.type == "Consent",
                                               label.c.param == "security-label", label.c.system == CATEGORY_SYSTEM,
-                                              label.c.code == code_range)),
+                                              label.c.code.in_(ranges))),
         con.c.id.in_(select(status.c.id).where(status.c.partition == region, status.c.type == "Consent",
                                                status.c.param == "status", status.c.code == "active")),
     )  # fmt: skip
@@ -189,7 +190,7 @@ def _authored_by(table: Any, rtype: str, actors: Actors) -> ColumnElement[bool]:
 
 def denies_any(patient: Any, region: str, ranges: tuple[str, ...]) -> ColumnElement[bool]:
     """Whether `patient` keeps an active Consent denying any of `ranges`."""
-    return or_(false(), *(patient.in_(_consenting(region, item)) for item in ranges))
+    return patient.in_(_consenting(region, ranges)) if ranges else false()
 
 
 def visible(
@@ -209,8 +210,9 @@ def _visible(
 ) -> ColumnElement[bool]:
     region, label, con, status = actors.region, _LABEL, _CONSENT, _STATUS
     # Hidden: the row's patient keeps an active Consent denying a range the row tells of. One condition for all
-    # ranges (the range is read from the Consent's label), so the database plans it once, not once per range.
-    hidden = exists(select(label.c.id).where(
+    # ranges (the range is read from the Consent's label), so the database plans it once, not once per range; the
+    # rows of the many patients without such a Consent are let through by the first, cheap test.
+    hidden = and_(table.c.patient.in_(_consenting(region, ranges)), exists(select(label.c.id).where(
         label.c.partition == region, label.c.type == "Consent", label.c.param == "security-label",
         label.c.system == CATEGORY_SYSTEM, label.c.code.in_(ranges),
         label.c.id.in_(select(con.c.id).where(con.c.partition == region, con.c.type == "Consent",
@@ -219,7 +221,7 @@ def _visible(
         label.c.id.in_(select(status.c.id).where(status.c.partition == region, status.c.type == "Consent",
                                                  status.c.param == "status", status.c.code == "active")),
         _tells(table, rtype, region, (func.substr(label.c.code, 1, 3), func.substr(label.c.code, 5, 3))),
-    ).correlate_except(label))  # fmt: skip
+    ).correlate_except(label)))  # fmt: skip
     exceptions = [_authored_by(table, rtype, actors)]
     if glass is not None:
         exceptions.append(table.c.patient.in_(glass))
