@@ -14,7 +14,7 @@ from tests.web_login import add_web_user, log_in
 
 
 def _touched(client: TestClient, settings: Settings) -> str:
-    """A patient whose record a doctor read and a patient the doctor was refused; returns the first's id."""
+    """A patient of the doctor's polyclinic whose record the doctor read; returns the patient's id."""
     seen = client.post("/fhir/Patient", json={"resourceType": "Patient", "name": [{"family": "Смирнова"}],
                                               "managingOrganization": {"reference": "Organization/pc1"}}).json()["id"]
     doctor = bearer(settings, "dr.smirnov", "doctor", organization="pc1")

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from medcity.auth import audit
-from medcity.auth.policy import AUDIT_SEARCH
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import OperationCall, operation
 from medcity.kit.parameters import Parameters
@@ -27,7 +26,7 @@ _SUBTYPE = {"search": "search-type", "history": "history-instance"}
 def audit_event(row: dict[str, Any]) -> dict[str, Any]:
     action = str(row["action"])
     # A touch under break-glass carries the flag `#btg`; the break-glass itself is its own row.
-    action, flagged = action.removesuffix(audit.FLAG), action.endswith(audit.FLAG) or action == audit.BREAK_GLASS
+    action, flagged = action.removesuffix(audit.FLAG), audit.under_glass(action)
     interaction = action.split(":", 1)[0]
     agent: dict[str, Any] = {
         "who": {"display": row["username"] or audit.OPERATOR},
@@ -101,6 +100,5 @@ def audit_search(call: OperationCall) -> dict[str, Any]:
         limit=params.integer("_count", low=1, high=1000) or 100,
     )  # fmt: skip
     if call.access is not None:
-        for patient in dict.fromkeys(str(row["patient"]) for row in rows if row["patient"]):
-            call.access.record(AUDIT_SEARCH, "Patient", patient)  # who read whose trail is itself in the trail
+        audit.note_trail_read(call.access, rows)
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": audit_event(r)} for r in rows]}

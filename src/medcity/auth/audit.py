@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from medcity.auth import breakglass
-from medcity.auth.policy import CLINICAL, compartment_types
+from medcity.auth.policy import AUDIT_SEARCH, CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
 from medcity.kit.db import WRITE, reading
 from medcity.kit.errors import InvalidRequest
@@ -211,3 +211,14 @@ def search(
     query = select(audit_log).where(*conds).order_by(audit_log.c.recorded.desc()).limit(limit)
     with reading(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def note_trail_read(access: Access, rows: list[dict[str, Any]]) -> None:
+    """Reading the trail is itself in it: a row for each patient whose trail `rows` showed, which they see."""
+    for patient in dict.fromkeys(str(row["patient"]) for row in rows if row["patient"]):
+        access.record(AUDIT_SEARCH, "Patient", patient)
+
+
+def under_glass(action: str) -> bool:
+    """Whether an audit row's action is a break-glass or a touch made under one (flagged for review)."""
+    return action.endswith(FLAG) or action == BREAK_GLASS

@@ -4,7 +4,7 @@ a patient's trail is itself recorded in it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
 from medcity.auth.policy import AUDIT_SEARCH
 from medcity.auth.users import Role
+from medcity.scheduling.resources import day_bounds, parse_instant
 from medcity.scheduling.rules import rules_for
 from medcity.web.pages_kit import store_of
 from medcity.web.render import add_template_package, render
@@ -27,19 +28,19 @@ SHOWN = 200
 Field = Annotated[str, Query(max_length=128)]
 
 
-def _day(text: str, zone: ZoneInfo, *, after: bool) -> datetime | None:
-    """The local midnight that starts the day (or, `after`, the one that ends it); ValueError for a bad date."""
-    if not text.strip():
+def _edge(region: str, day: str, *, end: bool) -> datetime | None:
+    """Where the region's local day `day` (YYYY-MM-DD) starts, or (`end`) ends; ValueError for a bad date."""
+    if not day:
         return None
-    day = date.fromisoformat(text.strip()) + timedelta(days=1 if after else 0)
-    return datetime.combine(day, time(0), tzinfo=zone)
+    start, stop = day_bounds(region, date.fromisoformat(day))
+    return (stop if end else start).replace(tzinfo=UTC)
 
 
 def _row(row: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
-    recorded = datetime.fromisoformat(str(row["recorded"]).replace("Z", "+00:00")).astimezone(zone)
+    recorded = parse_instant(str(row["recorded"])).replace(tzinfo=UTC).astimezone(zone)
     resource = f"{row['resource_type']}/{row['resource_id']}" if row["resource_type"] and row["resource_id"] else ""
     return {**row, "when": recorded.strftime("%d.%m.%Y %H:%M:%S"), "resource": resource,
-            "glass": str(row["action"]).endswith(audit.FLAG) or row["action"] == audit.BREAK_GLASS}  # fmt: skip
+            "glass": audit.under_glass(str(row["action"]))}  # fmt: skip
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
@@ -57,16 +58,16 @@ def audit_page(
     form = {"user": user.strip(), "patient": patient.strip(), "since": since.strip(), "until": until.strip()}
     rows: list[dict[str, Any]] = []
     error = None
-    if form["user"] or form["patient"]:
+    searched = bool(form["user"] or form["patient"])
+    if searched:
         try:
-            first, last = _day(since, zone, after=False), _day(until, zone, after=True)
+            first, last = _edge(store.region, form["since"], end=False), _edge(store.region, form["until"], end=True)
         except ValueError:
             error = "dates"
         else:
             rows = audit.search(store.engine, store.region, username=form["user"] or None,
                                 patient=form["patient"] or None, since=first, until=last, limit=SHOWN)  # fmt: skip
-    for seen in dict.fromkeys(str(row["patient"]) for row in rows if row["patient"]):
-        access.record(AUDIT_SEARCH, "Patient", seen)
-    context = {"form": form, "rows": [_row(r, zone) for r in rows], "error": error, "searched": bool(user or patient),
+    audit.note_trail_read(access, rows)
+    context = {"form": form, "rows": [_row(r, zone) for r in rows], "error": error, "searched": searched,
                "shown": SHOWN}  # fmt: skip
     return render(request, "auth/audit.html", context, status_code=400 if error else 200)

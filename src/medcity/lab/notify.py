@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from medcity.kit.i18n import N_, gettext
-from medcity.lab.rules import CRITICAL, FINAL, forget, interpretation_code, orders_of
+from medcity.lab.rules import CRITICAL, FINAL, forget, interpretation_code, lookup, orders_of
 from medcity.orders.catalogue import catalogue, loinc_code
 from medcity.orders.service import now_instant, subject_id
 from medcity.scheduling import notices
@@ -76,7 +76,7 @@ def on_report(tx: Tx, report: JSON) -> None:
             tx.update({**order, "status": "completed"})
             forget(tx, "ServiceRequest", rid)
     # Prepared for the patient's channel, like every notice to a patient, and said in their language.
-    lang = notices.language_of(tx, patient)
+    lang = notices.preferred_language(lookup(tx, "Patient", patient) or {})
     test = catalogue().tests.get(loinc_code(report.get("code")) or "")
     name = test.name(lang) if test else str((report.get("code") or {}).get("text") or "")
     code = report.get("code")

@@ -36,7 +36,8 @@ DOCUMENT_TYPES = ("application/pdf", "image/")
 _seen: WeakKeyDictionary[Tx, dict[tuple[str, str], JSON | None]] = WeakKeyDictionary()
 
 
-def _lookup(tx: Tx, rtype: str, rid: str) -> JSON | None:
+def lookup(tx: Tx, rtype: str, rid: str) -> JSON | None:
+    """The current resource (None when gone), read once per transaction."""
     memo = _seen.setdefault(tx, {})
     if (rtype, rid) not in memo:
         stored = tx.current(rtype, rid)
@@ -55,7 +56,7 @@ def orders_of(tx: Tx, result: JSON) -> list[tuple[str, JSON]]:
     patient = subject_id(result)
     kind = str(result.get("resourceType"))
     for rid in order_refs(result):
-        order = _lookup(tx, "ServiceRequest", rid)
+        order = lookup(tx, "ServiceRequest", rid)
         if order is None:
             raise Refusal(N_("%(kind)s.basedOn: the order ServiceRequest/%(id)s is not known"), kind=kind, id=rid[:64])
         if order.get("status") in CANCELLED:
@@ -163,7 +164,7 @@ def check_observation(tx: Tx, observation: JSON) -> JSON:
     value = check_quantity(analyte, observation.get("valueQuantity"))
     observation = dict(observation)
     if not observation.get("referenceRange"):
-        patient = _lookup(tx, "Patient", subject_id(observation) or "") if subject_id(observation) else None
+        patient = lookup(tx, "Patient", subject_id(observation) or "") if subject_id(observation) else None
         fitting = range_for_patient(analyte, patient or {}, observation.get("effectiveDateTime"))
         if fitting is not None:
             observation["referenceRange"] = [_range_json(fitting.low, fitting.high, analyte.unit)]
@@ -194,7 +195,7 @@ def check_report(tx: Tx, report: JSON) -> JSON:
 
 def check_specimen(tx: Tx, specimen: JSON) -> JSON:
     for rid in order_refs({"basedOn": specimen.get("request")}):
-        order = _lookup(tx, "ServiceRequest", rid)
+        order = lookup(tx, "ServiceRequest", rid)
         if order is None or order.get("status") in CANCELLED:
             raise Refusal(N_("Specimen.request: ServiceRequest/%(id)s is not a known, open order"), id=rid[:64])
     barcode = barcode_of(specimen)

@@ -73,7 +73,11 @@ class OutboxChannel:
 def language_of(tx: Tx, patient: str) -> str:
     """The patient's preferred language (Patient.communication), when we speak it; else the region's."""
     stored = tx.current("Patient", patient)
-    data = stored.resource if stored is not None and not stored.deleted else {}
+    return preferred_language(stored.resource if stored is not None and not stored.deleted else {})
+
+
+def preferred_language(data: JSON) -> str:
+    """`language_of` for a Patient resource the caller has read already."""
     communication = data.get("communication") or []
     preferred = sorted(communication, key=lambda c: not c.get("preferred")) if isinstance(communication, list) else []
     for entry in preferred:

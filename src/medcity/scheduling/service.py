@@ -203,8 +203,7 @@ def fulfil(tx: Tx, *, appointment_id: str) -> StoredResource | None:
     if row is not None:
         if row.status not in ("booked", "arrived"):
             return None
-        tx.conn.execute(update(a).where(a.c.partition == tx.region, a.c.id == row.id).values(active_need=None))
-        return _set_status(tx, row, "fulfilled")
+        return _set_status(tx, row, "fulfilled", active_need=None)
     # An Appointment another system wrote, outside the slot inventory.
     current = tx.current("Appointment", appointment_id, for_update=True)
     if current is None or current.deleted or current.resource.get("status") not in OPEN_APPOINTMENT:
@@ -214,13 +213,7 @@ def fulfil(tx: Tx, *, appointment_id: str) -> StoredResource | None:
 
 def mark_no_show(tx: Tx, *, appointment_id: str) -> StoredResource:
     """The patient did not come: counted by the no-show rule; the specialty and referral are free to book again."""
-    appointment = _active(tx, appointment_id)
-    tx.conn.execute(
-        update(sched_appointment)
-        .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
-        .values(active_need=None, active_referral=None)
-    )
-    return _set_status(tx, appointment, "noshow")
+    return _set_status(tx, _active(tx, appointment_id), "noshow", active_need=None, active_referral=None)
 
 
 # ---- steps -----------------------------------------------------------------------------------------------
@@ -261,21 +254,17 @@ def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, 
         )
     ).scalar_one()
     rules.check_no_shows(channel=channel, no_shows=int(no_shows))
-    # An appointment whose time has passed, seen or not, no longer holds the specialty: the patient books anew.
-    tx.conn.execute(
-        update(a)
-        .where(a.c.partition == tx.region, a.c.active_need == _need(patient, specialty), a.c.start < now)
-        .values(active_need=None)
-    )
-    if rules.one_per_specialty and _active_need(tx, patient=patient, specialty=specialty) is not None:
+    if not rules.one_per_specialty:
+        return
+    held = tx.conn.execute(
+        select(a.c.id, a.c.start).where(a.c.partition == tx.region, a.c.active_need == _need(patient, specialty))
+    ).first()
+    if held is None:
+        return
+    if held.start >= now:
         raise Unprocessable(f"The patient already has an active appointment for {specialty}; reschedule it instead")
-
-
-def _active_need(tx: Tx, *, patient: str, specialty: str) -> str | None:
-    a = sched_appointment
-    return tx.conn.execute(
-        select(a.c.id).where(a.c.partition == tx.region, a.c.active_need == _need(patient, specialty))
-    ).scalar_one_or_none()
+    # An appointment whose time has passed, seen or not, no longer holds the specialty: the patient books anew.
+    tx.conn.execute(update(a).where(a.c.partition == tx.region, a.c.id == held.id).values(active_need=None))
 
 
 def _need(patient: str, specialty: str) -> str:
@@ -351,22 +340,19 @@ def _active(tx: Tx, appointment_id: str) -> Row:
 def _release(tx: Tx, appointment: Row, *, status: str, now: datetime, slot_status: str = "free") -> StoredResource:
     """End an active appointment: the specialty and referral are free again; the slot becomes `slot_status` and,
     when free, is offered to the waiting list."""
-    tx.conn.execute(
-        update(sched_appointment)
-        .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
-        .values(active_slot=None, active_need=None, active_referral=None)
-    )
     inventory.set_status(tx, appointment.slot, slot_status, expect=("booked",))
     if slot_status == "free":
         waiting.offer_slot(tx, slot_id=appointment.slot, now=now)
-    return _set_status(tx, appointment, status)
+    return _set_status(tx, appointment, status, active_slot=None, active_need=None, active_referral=None)
 
 
-def _set_status(tx: Tx, appointment: Row, status: str) -> StoredResource:
+def _set_status(tx: Tx, appointment: Row, status: str, **released: None) -> StoredResource:
+    """The inventory row and the FHIR Appointment get `status`; `released` clears the row's `active_*` claims in
+    the same statement."""
     tx.conn.execute(
         update(sched_appointment)
         .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
-        .values(status=status)
+        .values(status=status, **released)
     )
     current = tx.current("Appointment", appointment.id, for_update=True)
     if current is None:
