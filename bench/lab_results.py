@@ -115,12 +115,11 @@ def run_once(engine: str, reports: int, clients: int, workers: int, seed: int) -
 def rules_share(engine: str, reports: int, seed: int) -> tuple[float, float]:
     """Milliseconds per report through the store in this process (no HTTP), with the laboratory's rules and
     without them (the same bundles, the generic write only): what the rules cost, measured inside one run."""
-    from medcity.app import load_domain_apis
     from medcity.auth.gate import Access, Principal
     from medcity.fhir.bundle import process_bundle
     from medcity.kit import hooks
 
-    load_domain_apis()
+    hooks.load_domains()  # before the rules are taken out for the second half
     rng = random.Random(seed)
     with database(engine) as url:
         pairs = setup(url, 2 * reports + 1, seed)

@@ -16,7 +16,6 @@ from typing import Any
 from _common import database, measure_engines, served
 from chart_render import logged_in, measure
 
-from medcity.app import load_domain_apis
 from medcity.auth.users import Role, add_user
 from medcity.kit.db import WRITE, make_engine, refresh_statistics
 from medcity.orders.service import place_orders
@@ -28,7 +27,6 @@ PATIENTS, TESTS = 2000, ["58410-2", "57698-3", "14749-6", "4548-4", "1988-5"]  #
 
 def open_orders(url: str) -> int:
     """PATIENTS × len(TESTS) active orders addressed to one laboratory, and its technician's account."""
-    load_domain_apis()  # the orders are written under the server's write rules and keep its open-orders table
     engine = make_engine(url)
     store = Store(engine, REGION)
     with store.transaction() as tx:

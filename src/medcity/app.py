@@ -22,27 +22,11 @@ from medcity.fhir.routes import router as fhir_router
 from medcity.kit.config import Settings, get_settings
 from medcity.kit.db import make_engine
 from medcity.kit.errors import InvalidRequest, MedcityError, MethodNotAllowed, NotFound
+from medcity.kit.hooks import load_domains
 from medcity.store.repository import Store
 from medcity.web.errors import error_page
 
 log = logging.getLogger("medcity")
-
-# Domain packages whose api modules register FHIR operations through medcity.kit.hooks when imported.
-DOMAIN_APIS = (
-    "medcity.terminology.api",
-    "medcity.ai.api",
-    "medcity.registry.api",
-    "medcity.scheduling.api",
-    "medcity.records.api",
-    "medcity.auth.access_log",
-    "medcity.auth.policy_api",
-    "medcity.orders.api",
-    "medcity.lab.api",
-    "medcity.visits.api",
-    "medcity.referrals.api",
-    "medcity.hospital.api",
-)
-
 
 # Domain packages with web pages: each `pages` module exposes `router`.
 DOMAIN_PAGES = (
@@ -60,15 +44,6 @@ DOMAIN_PAGES = (
 )
 
 
-def load_domain_apis() -> None:
-    for module in DOMAIN_APIS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-
-
 def _is_fhir(request: Request) -> bool:
     """Machine interfaces, which answer errors as OperationOutcome; everything else is a page for people."""
     return request.url.path.startswith(("/fhir", "/.well-known", "/oauth"))
@@ -77,7 +52,7 @@ def _is_fhir(request: Request) -> bool:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The app over `settings`; tests pass an `engine` to share one pool across many apps."""
     settings = settings or get_settings()
-    load_domain_apis()
+    load_domains()
     app = FastAPI(title="medcity", version=__version__, description="Unified medical information system")
     engine = engine or make_engine(settings.database_url)
     app.state.settings = settings

@@ -58,15 +58,6 @@ def serve(
                 log_level="warning", access_log=False)  # fmt: skip
 
 
-@app.callback()
-def _domain_rules() -> None:
-    # Every command writes under the same domain rules as the server: its write rules and the tables derived
-    # from resources (medcity.kit.hooks), which the domain packages' api modules register when imported.
-    from medcity.app import load_domain_apis
-
-    load_domain_apis()
-
-
 def _mount_groups() -> None:
     for module_name, name in COMMAND_GROUPS:
         try:
@@ -84,9 +75,21 @@ def _mount_groups() -> None:
 _mount_groups()
 
 
-def _no_schema(error: DBAPIError) -> bool:
-    text = str(error.orig)
-    return "no such table" in text or ("relation" in text and "does not exist" in text)
+def _lacks_schema(url: str) -> bool:
+    """Whether the database answers but holds no medcity tables (asked of the database itself, not read from
+    the wording of an error, which differs between engines and versions)."""
+    from sqlalchemy import inspect
+
+    from medcity.kit.db import make_engine
+    from medcity.store.schema import resource
+
+    engine = make_engine(url)
+    try:
+        return not inspect(engine).has_table(resource.name)
+    except DBAPIError:
+        return False  # it does not answer: the original error says why
+    finally:
+        engine.dispose()
 
 
 def main() -> None:
@@ -94,12 +97,13 @@ def main() -> None:
     instead of a traceback."""
     try:
         app()
-    except DBAPIError as error:
-        if not _no_schema(error):
-            raise
+    except DBAPIError:
         from medcity.kit.config import get_settings
 
-        where = make_url(get_settings().database_url).render_as_string(hide_password=True)
+        url = get_settings().database_url
+        if not _lacks_schema(url):
+            raise
+        where = make_url(url).render_as_string(hide_password=True)
         typer.echo(f"medcity: the database {where} has no medcity tables yet: run `medcity db upgrade` first",
                    err=True)  # fmt: skip
         raise SystemExit(1) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, select
 from medcity.auth import breakglass
 from medcity.auth.policy import AUDIT_SEARCH, CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
+from medcity.kit import instants
 from medcity.kit.db import WRITE, reading
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.ids import new_id
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from medcity.auth.gate import Access
     from medcity.store.repository import Tx
 
-_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 BREAK_GLASS = "break-glass"
 FLAG = "#btg"
 # The anonymous local operator (authentication switched off) is audited under this name.
@@ -102,7 +102,7 @@ def _base(region: str, access: Access) -> dict[str, Any]:
     principal = access.principal
     return {
         "partition": region,
-        "recorded": datetime.now(UTC).strftime(_INSTANT),
+        "recorded": instants.now_text(),
         "username": principal.username or (OPERATOR if principal.kind == "anonymous" else None),
         "role": principal.role,
         "organization": principal.organization,
@@ -205,9 +205,9 @@ def search(
     if patient:
         conds.append(audit_log.c.patient == patient)
     if since is not None:
-        conds.append(audit_log.c.recorded >= since.astimezone(UTC).strftime(_INSTANT))
+        conds.append(audit_log.c.recorded >= instants.to_text(since))
     if until is not None:
-        conds.append(audit_log.c.recorded < until.astimezone(UTC).strftime(_INSTANT))
+        conds.append(audit_log.c.recorded < instants.to_text(until))
     query = select(audit_log).where(*conds).order_by(audit_log.c.recorded.desc()).limit(limit)
     with reading(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query)]

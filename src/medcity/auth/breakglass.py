@@ -16,13 +16,13 @@ from sqlalchemy import Connection
 
 from medcity.auth.care import BREAK_GLASS_TAG, glass_patients
 from medcity.auth.principal import Principal
+from medcity.kit import instants
 from medcity.kit.errors import InvalidRequest
 from medcity.store.repository import Store
 
 HEADER = "X-Break-Glass-Reason"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 MIN_REASON, MAX_REASON = 10, 500
-_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def checked_reason(reason: str | None) -> str:
@@ -63,12 +63,12 @@ def event(principal: Principal, patient: str, reason: str, when: str) -> dict[st
 def open_record(store: Store, principal: Principal, patient: str, reason: str, now: datetime) -> str:
     """Record the break-glass (its own committed transaction: it stands even when the request then fails) and
     return the AuditEvent's id."""
-    return store.create(event(principal, patient, checked_reason(reason), now.strftime(_INSTANT))).id
+    return store.create(event(principal, patient, checked_reason(reason), instants.to_text(now))).id
 
 
 def active_patients(conn: Connection, region: str, username: str | None, since: datetime) -> set[str]:
     """The patients `username` holds an open break-glass for."""
-    return {row[0] for row in conn.execute(glass_patients(region, username, since.strftime(_INSTANT)))}
+    return {row[0] for row in conn.execute(glass_patients(region, username, instants.to_text(since)))}
 
 
 def page_url(patient: str, next_path: str) -> str:

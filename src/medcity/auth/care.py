@@ -7,10 +7,11 @@ A care relationship between a patient and an organisation (or one of its practit
   future included: Appointment.start, Encounter.period, ServiceRequest.authoredOn or occurrence). A record without
   any such date makes no care relationship (a record written today about a visit years ago does not either).
 
-Everything here is a subquery over the search index, so a search is narrowed in the database (totals, pages and
-includes leak nothing) and a single read is checked with the very same condition. Each is built once for the same
-arguments and shared by the requests that follow (SQL expressions are immutable; building one costs more than the
-read it guards): callers round the times they pass to the minute.
+The relationships are kept as rows of `care_link` (written with the records, `care_links.py`); everything here is
+a subquery over it and the search index, so a search is narrowed in the database (totals, pages and includes leak
+nothing) and a single read is checked with the very same condition. Each is built once for the same arguments and
+shared by the requests that follow (SQL expressions are immutable; building one costs more than the read it
+guards): callers round the times they pass to the minute.
 """
 
 from __future__ import annotations
@@ -19,33 +20,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy import CompoundSelect, Select, String, and_, false, literal, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
-from medcity.store.schema import idx_date, idx_reference, idx_token, resource
+from medcity.auth.tables import care_link
+from medcity.store.schema import idx_reference, idx_token, resource
 
-# The records that make a care relationship, with the reference parameters that name who is involved.
-CARE_RECORDS = {
-    "Appointment": ("actor", "practitioner"),
-    "Encounter": ("participant", "practitioner", "service-provider"),
-    "ServiceRequest": ("requester", "performer"),
-}
-CARE_DATES = ("date", "authored", "occurrence")
-_CARE_PARAMS = tuple(sorted({param for params in CARE_RECORDS.values() for param in params}))
-# Break-glass records are AuditEvents tagged so (see breakglass.py); their agent.altId is the username.
+# Break-glass records are AuditEvents tagged so (see breakglass.py); their agent.altId is the username. Each is
+# also a `care_link` of the actor GLASS_ACTOR + username, from the moment it was recorded.
 BREAK_GLASS_TAG = "urn:medcity:audit"
+GLASS_ACTOR = "User/"
 # The aliases each subquery reads through, made once: building one copies the table's columns (a large part of a
 # request's policy cost when made per call). None of these subqueries nests in another that uses the same alias.
-_ROLE, _BY_ACTOR, _ATTACHED = (
-    idx_reference.alias("actor_role"),
-    idx_reference.alias("by_actor"),
-    idx_reference.alias("attached"),
-)
-_CARE_RECORD, _INVOLVED, _CARE_DATE = (
-    resource.alias("care_record"),
-    idx_reference.alias("involved"),
-    idx_date.alias("care_date"),
-)
+_ROLE, _BY_ACTOR = idx_reference.alias("actor_role"), idx_reference.alias("by_actor")
 _GLASS, _GLASS_USER, _GLASS_TAG = resource.alias("glass"), idx_token.alias("glass_user"), idx_token.alias("glass_tag")
 _SERVED = resource.alias("served")
 
@@ -58,8 +45,8 @@ class Actors:
     practitioner: str | None
     organization: str | None
 
-    def roles(self) -> Select[Any]:
-        """The PractitionerRoles of the practitioner or of the organisation."""
+    def roles(self, *columns: Any) -> Select[Any]:
+        """The PractitionerRoles of the practitioner or of the organisation (their ids, or `columns` of `_ROLE`)."""
         ref = _ROLE
         links = []
         if self.practitioner:
@@ -68,7 +55,7 @@ class Actors:
         if self.organization:
             links.append(and_(ref.c.param == "organization", ref.c.target_type == "Organization",
                               ref.c.target_id == self.organization))  # fmt: skip
-        return select(ref.c.id).where(
+        return select(*(columns or (ref.c.id,))).where(
             ref.c.partition == self.region, ref.c.type == "PractitionerRole", or_(false(), *links)
         )
 
@@ -89,52 +76,49 @@ class Actors:
         )
 
 
-def in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
-    """Whether `patient` (the outer row's patient column, or a literal) is in a care relationship with `actors`
-    (see the module docstring). Correlated on the patient, so the database looks up only that patient's own
-    attachment and records through the indexes, whatever the size of the organisation's care set."""
-    if isinstance(patient, ColumnClause):
-        return _in_care_of_rows(actors, patient, since_ms)
-    return _in_care(actors, patient, since_ms)  # a literal is asked about once: nothing to share
+@lru_cache(maxsize=256)
+def _actor_keys(actors: Actors) -> CompoundSelect:
+    """The `care_link.actor` values that stand for `actors`: themselves and their PractitionerRoles."""
+    keys: list[Select[Any]] = [actors.roles((literal("PractitionerRole/", String) + _ROLE.c.id).label("actor"))]
+    if actors.practitioner:
+        keys.append(select(literal(f"Practitioner/{actors.practitioner}", String).label("actor")))
+    if actors.organization:
+        keys.append(select(literal(f"Organization/{actors.organization}", String).label("actor")))
+    return union_all(*keys)
+
+
+def in_care(
+    actors: Actors, patient: Any, since_ms: int, glass_user: str | None = None, glass_since_ms: int = 0
+) -> ColumnElement[bool]:
+    if isinstance(patient, ColumnClause):  # the same for every request of the minute: built once
+        return _in_care_of_rows(actors, patient, since_ms, glass_user, glass_since_ms)
+    return _in_care(actors, patient, since_ms, glass_user, glass_since_ms)  # a literal is asked about once
 
 
 @lru_cache(maxsize=256)
-def _in_care_of_rows(actors: Actors, patient: ColumnClause[Any], since_ms: int) -> ColumnElement[bool]:
-    return _in_care(actors, patient, since_ms)
+def _in_care_of_rows(
+    actors: Actors, patient: ColumnClause[Any], since_ms: int, glass_user: str | None, glass_since_ms: int
+) -> ColumnElement[bool]:
+    return _in_care(actors, patient, since_ms, glass_user, glass_since_ms)
 
 
-def _in_care(actors: Actors, patient: Any, since_ms: int) -> ColumnElement[bool]:
-    options: list[ColumnElement[bool]] = []
-    if actors.organization:
-        attached = _ATTACHED
-        options.append(exists(
-            select(attached.c.id).where(
-                attached.c.partition == actors.region, attached.c.type == "Patient", attached.c.id == patient,
-                attached.c.param == "organization", attached.c.target_type == "Organization",
-                attached.c.target_id == actors.organization,
-            )
-        ))  # fmt: skip
-    if actors.practitioner or actors.organization:
-        rec, ref, day = _CARE_RECORD, _INVOLVED, _CARE_DATE
-        named = exists(
-            select(ref.c.id).where(
-                ref.c.partition == rec.c.partition, ref.c.type == rec.c.type, ref.c.id == rec.c.id,
-                ref.c.param.in_(_CARE_PARAMS), actors.named_by(ref),
-            )
-        )  # fmt: skip
-        dated = exists(
-            select(day.c.id).where(
-                day.c.partition == rec.c.partition, day.c.type == rec.c.type, day.c.id == rec.c.id,
-                day.c.param.in_(CARE_DATES), day.c.high > since_ms,
-            )
-        )  # fmt: skip
-        options.append(exists(
-            select(rec.c.id).where(
-                rec.c.partition == actors.region, rec.c.patient == patient, rec.c.type.in_(tuple(CARE_RECORDS)),
-                rec.c.deleted.is_(False), dated, named,
-            )
-        ))  # fmt: skip
-    return or_(false(), *options)
+def _in_care(
+    actors: Actors, patient: Any, since_ms: int, glass_user: str | None, glass_since_ms: int
+) -> ColumnElement[bool]:
+    """Whether `patient` (the outer row's patient column, or a literal) is in a care relationship with `actors`
+    since `since_ms`, or opened by `glass_user`'s break-glass since `glass_since_ms`.
+
+    One probe of `care_link` by the patient (an index range of a few rows) per row tested; the actors' keys are
+    an uncorrelated set the database computes once per statement. Written as a scalar subquery so that the
+    database keeps it a per-row probe instead of turning it into a join: its estimate of how many rows a search
+    over the index tables matches is often off a thousandfold, and a join planned on such an estimate can compute
+    the whole care set again for every row."""
+    link = care_link
+    linked = and_(link.c.actor.in_(_actor_keys(actors)), link.c.until > since_ms)
+    if glass_user:
+        linked = or_(linked, and_(link.c.actor == f"{GLASS_ACTOR}{glass_user}", link.c.until >= glass_since_ms))
+    probe = select(literal(1)).where(link.c.partition == actors.region, link.c.patient == patient, linked)
+    return probe.limit(1).scalar_subquery().is_not(None)
 
 
 @lru_cache(maxsize=1024)

@@ -23,6 +23,7 @@ from medcity.auth import care, consent
 from medcity.auth.care import Actors
 from medcity.auth.principal import Principal
 from medcity.auth.users import Role
+from medcity.kit import instants
 from medcity.kit.hooks import find_operation
 from medcity.store.index import compartment_patient, extract
 from medcity.store.repository import Restriction, StoredResource
@@ -45,7 +46,6 @@ _SCOPE = re.compile(r"^(patient|user|system)/([A-Za-z]+|\*)\.([cruds]+|read|writ
 _V1 = {"read": "rs", "write": "cud", "*": "cruds"}
 # A system client holding this scope acts for the whole region, not only inside its own organisation.
 REGION_SCOPE = "medcity/region"
-_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Staff who treat patients: the care relationship decides, and they may break the glass.
@@ -257,8 +257,12 @@ def _decide_patient(principal: Principal, action: str, resource_type: str | None
 # ---- the SQL form ---------------------------------------------------------------------------------------------
 
 
+def _epoch_ms(when: datetime) -> int:
+    return int((when - _EPOCH).total_seconds() * 1000)
+
+
 def _instant(when: datetime) -> str:
-    return when.strftime(_INSTANT)
+    return instants.to_text(when)
 
 
 class Opened(NamedTuple):
@@ -296,10 +300,11 @@ class Rows:
         break-glass, or for a laboratory, one with an order addressed to it."""
         if self.principal.role == Role.LAB:
             return patient.in_(care.patients_served(self.actors, "ServiceRequest", ("performer",)))
-        since_ms = int((self.context.care_since - _EPOCH).total_seconds() * 1000)
-        cared = care.in_care(self.actors, patient, since_ms)
-        glass = self.glass
-        return cared if glass is None else or_(cared, patient.in_(glass))
+        since_ms = _epoch_ms(self.context.care_since)
+        if self.principal.role not in CLINICAL:
+            return care.in_care(self.actors, patient, since_ms)
+        glass_ms = _epoch_ms(self.context.glass_since)
+        return care.in_care(self.actors, patient, since_ms, self.principal.username, glass_ms)
 
     def condition(self, table: Any, rtype: str) -> ColumnElement[bool] | None:
         """The row condition for `rtype`, the type-level decision taken (None: every row)."""

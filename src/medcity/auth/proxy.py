@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 
 from medcity.auth.tables import app_user, proxy_code
 from medcity.auth.users import Role, User, get_user_by_id, hash_password, verify_password
+from medcity.kit import instants
 from medcity.kit.errors import Conflict, InvalidRequest, NotFound
 from medcity.kit.ids import new_id
 from medcity.store.repository import Tx
@@ -27,7 +28,6 @@ CODE_LIFETIME = timedelta(days=1)
 MAX_ATTEMPTS = 5
 ROLE_CODES = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 USERNAME_SYSTEM = "urn:medcity:username"
-_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
             patient=patient,
             related_person=related_id,
             code_hash=hash_password(code),
-            expires=(now + CODE_LIFETIME).strftime(_INSTANT),
+            expires=instants.to_text(now + CODE_LIFETIME),
             attempts=0,
         )
     )
@@ -108,10 +108,10 @@ def pending(tx: Tx, *, patient: str, now: datetime) -> list[Pending]:
         select(proxy_code.c.id, proxy_code.c.expires, app_user.c.username)
         .join(app_user, (app_user.c.partition == proxy_code.c.partition) & (app_user.c.id == proxy_code.c.user_id))
         .where(proxy_code.c.partition == tx.region, proxy_code.c.patient == patient,
-               proxy_code.c.expires > now.strftime(_INSTANT))
+               proxy_code.c.expires > instants.to_text(now))
         .order_by(proxy_code.c.expires)
     ).all()  # fmt: skip
-    return [Pending(row.id, row.username, datetime.strptime(row.expires, _INSTANT)) for row in rows]
+    return [Pending(row.id, row.username, instants.from_text(row.expires)) for row in rows]
 
 
 def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
@@ -119,7 +119,7 @@ def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
     waiting for this patient, and a request is void after MAX_ATTEMPTS wrong codes or when it expires. The
     caller commits either way, so that the count sticks."""
     where = (proxy_code.c.partition == tx.region, proxy_code.c.patient == patient)
-    tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.expires <= now.strftime(_INSTANT)))
+    tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.expires <= instants.to_text(now)))
     rows = tx.conn.execute(select(proxy_code).where(*where)).all()
     code = code.strip()
     match = next((row for row in rows if code.isdigit() and verify_password(row.code_hash, code)), None)

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from medcity.auth.tables import app_user, web_session
 from medcity.auth.users import User, _to_user
+from medcity.kit import instants
 from medcity.kit.db import WRITE, reading
 
 COOKIE = "medcity_session"
@@ -35,7 +36,6 @@ IDLE = timedelta(minutes=30)
 # last_seen is written at most this often, so that ordinary page views do not each cost a write.
 TOUCH_EVERY = timedelta(minutes=1)
 
-_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _STATE = "medcity_web_session"  # request.state attribute caching the session for the request
 
 
@@ -49,11 +49,11 @@ class WebSession:
 
 
 def _instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(_INSTANT)
+    return instants.to_text(moment)
 
 
 def _parse(text: str) -> datetime:
-    return datetime.strptime(text, _INSTANT).replace(tzinfo=UTC)
+    return instants.from_text(text)
 
 
 def _key(token: str) -> str:

@@ -5,9 +5,20 @@ Like every other table, `partition` (the region) leads each key: a username is u
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
-from medcity.store.schema import ID, INSTANT, PARTITION, metadata
+from medcity.store.schema import ID, INSTANT, PARTITION, TYPE, metadata
 
 app_user = Table(
     "app_user",
@@ -158,3 +169,25 @@ web_session = Table(
 )
 Index("ix_web_session_expires", web_session.c.partition, web_session.c.expires)
 Index("ix_web_session_user", web_session.c.partition, web_session.c.user_id)
+
+# Who treats whom (see care.py), derived from the records that make a care relationship: one row per record, actor
+# it names and patient, with the end of the latest moment the record covers. A patient's attachment to an
+# organisation is a row that never ends; a break-glass is a row of its user from the moment it was recorded. The
+# policy asks it "is this patient in my care" (one index probe) and "which of these rows' patients are" (a probe
+# per row, or the care set hashed once when the rows are many). Kept in the writing transaction by
+# `care_links.keep_care_links`, so it never says more than the resources do.
+care_link = Table(
+    "care_link",
+    metadata,
+    Column("partition", PARTITION, nullable=False),
+    # Patient (an attachment), Appointment, Encounter, ServiceRequest, or AuditEvent (a break-glass)
+    Column("source_type", TYPE, nullable=False),
+    Column("source_id", ID, nullable=False),
+    # "Organization/…", "Practitioner/…", "PractitionerRole/…", or for a break-glass "User/" and the username
+    Column("actor", String(160), nullable=False),
+    Column("patient", ID, nullable=False),
+    Column("until", BigInteger, nullable=False),  # epoch milliseconds
+    PrimaryKeyConstraint("partition", "source_type", "source_id", "actor", name="pk_care_link"),
+)
+Index("ix_care_link_actor", care_link.c.partition, care_link.c.actor, care_link.c.until, care_link.c.patient)
+Index("ix_care_link_patient", care_link.c.partition, care_link.c.patient, care_link.c.actor, care_link.c.until)

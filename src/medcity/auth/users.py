@@ -14,12 +14,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from medcity.auth.tables import app_user
+from medcity.kit import instants
 from medcity.kit.errors import Conflict, InvalidRequest, Unauthenticated
 from medcity.kit.ids import new_id
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-_INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 "low memory" parameters.
 _hasher = PasswordHasher()
@@ -61,7 +61,7 @@ def generate_password() -> str:
 
 
 def _instant(moment: datetime) -> str:
-    return moment.strftime(_INSTANT)
+    return instants.to_text(moment)
 
 
 def _to_user(row: Mapping[Any, Any]) -> User:

@@ -1,11 +1,36 @@
 """Registration hooks, so that domain packages can add FHIR operations and CLI commands while every import arrow
-still points down: a domain package registers here (kit), and the fhir/ and cli layers read what was registered."""
+still points down: a domain package registers here (kit), and the fhir/ and cli layers read what was registered.
+
+The registering modules are named by the `medcity.domains` entry points (pyproject.toml) and imported on the first
+look at any registry here, so that every writer keeps the same rules: the server, a command, a worker process a
+command spawned, a script that only opened a Store.
+"""
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
+
+DOMAINS_GROUP = "medcity.domains"
+_loading = threading.RLock()
+_loaded = False
+
+
+def load_domains() -> None:
+    """Import every module of the `medcity.domains` entry points, once; their imports register here."""
+    global _loaded
+    if _loaded:
+        return
+    with _loading:  # a request thread must not see the registries half filled by another's first look
+        if _loaded:
+            return
+        for point in entry_points(group=DOMAINS_GROUP):
+            importlib.import_module(point.value)
+        _loaded = True
 
 JSON = dict[str, Any]
 
@@ -85,10 +110,12 @@ def operation(
 
 
 def find_operation(resource_type: str | None, name: str) -> OperationSpec | None:
+    load_domains()
     return _operations.get((resource_type, name))
 
 
 def all_operations() -> list[OperationSpec]:
+    load_domains()
     seen: dict[int, OperationSpec] = {}
     for spec in _operations.values():
         seen[id(spec)] = spec
@@ -111,6 +138,7 @@ def before_write(resource_type: str) -> Callable[[WriteRule], WriteRule]:
 
 
 def apply_write_rules(tx: Any, resource: JSON) -> JSON:
+    load_domains()
     for rule in _write_rules.get(str(resource.get("resourceType")), ()):
         resource = rule(tx, resource)
     return resource
@@ -133,14 +161,17 @@ def write_interceptor(resource_type: str, interaction: str) -> Callable[[WriteIn
 
 
 def find_write_interceptor(resource_type: str, interaction: str) -> WriteInterceptor | None:
+    load_domains()
     return _interceptors.get((resource_type, interaction))
 
 
 # A table a domain package derives from the resources of a type (a worklist's open orders, say) and keeps in step
 # with them inside the writing transaction, whichever door the write comes through, deletes included: called by
 # the store after it wrote a version, with the transaction, the stored version (`deleted` for a deletion) and
-# whether an earlier version may have left rows to replace (False for a first version).
-DerivedTable = Callable[[Any, Any, bool], None]
+# whether an earlier version may have left rows to replace (False for a first version), and the version's search
+# index rows as the store extracted them (`medcity.store.index.extract`; empty for a deletion), so that a keeper
+# reads the resource as search does without extracting it again.
+DerivedTable = Callable[[Any, Any, bool, dict[str, list[tuple[Any, ...]]]], None]
 _derived: dict[str, list[DerivedTable]] = {}
 
 
@@ -153,4 +184,5 @@ def after_write(resource_type: str) -> Callable[[DerivedTable], DerivedTable]:
 
 
 def derived_tables(resource_type: str) -> list[DerivedTable]:
+    load_domains()
     return _derived.get(resource_type, [])

@@ -12,6 +12,7 @@ from medcity.orders.catalogue import SNOMED
 from medcity.orders.service import CATEGORY
 from medcity.orders.tables import open_order
 from medcity.scheduling.resources import ref_id
+from medcity.store.index import IndexRows
 from medcity.store.repository import JSON, Restriction, StoredResource, Tx
 from medcity.store.values import MAX_MS, date_range
 
@@ -42,7 +43,7 @@ def open_order_rows(partition: str, rid: str, order: JSON) -> list[JSON]:
     ]
 
 
-def keep_open_orders(tx: Tx, stored: StoredResource, replaced: bool) -> None:
+def keep_open_orders(tx: Tx, stored: StoredResource, replaced: bool, _index: IndexRows) -> None:
     """After the store wrote a version of a ServiceRequest: its rows now are those of that version."""
     if replaced:
         tx.conn.execute(delete(open_order).where(open_order.c.partition == tx.region, open_order.c.id == stored.id))

@@ -116,7 +116,11 @@ def _rows(param: SearchParam, chain: KeyChain, value: Any) -> Iterator[tuple[Any
         yield (value[:MAX_INDEXED],)
 
 
-def extract(resource: JSON) -> dict[str, list[tuple[Any, ...]]]:
+# Index rows per index kind (string, token, date, ...): each row is (param, *values).
+IndexRows = dict[str, list[tuple[Any, ...]]]
+
+
+def extract(resource: JSON) -> IndexRows:
     """Index rows per index kind: each row is (param, *values), unique within the resource."""
     out: dict[str, set[tuple[Any, ...]]] = {}
     for code, param in registry().for_type(resource["resourceType"]).items():

@@ -23,7 +23,7 @@ from medcity.kit.db import WRITE, is_postgres, reading
 from medcity.kit.errors import Conflict, Gone, InvalidRequest, NotFound, PreconditionFailed
 from medcity.kit.hooks import derived_tables
 from medcity.kit.ids import is_valid_id, new_id
-from medcity.store.index import compartment_patient, extract
+from medcity.store.index import IndexRows, compartment_patient, extract
 from medcity.store.schema import INDEX_TABLES, resource, resource_history
 from medcity.store.searchparams import check_type, registry
 from medcity.store.validate import validate
@@ -158,8 +158,10 @@ class Tx:
             validate(data)
         return data, orjson.dumps(data)
 
-    def _queue_index(self, rtype: str, rid: str, data: JSON) -> None:
-        for kind, rows in extract(data).items():
+    def _queue_index(self, rtype: str, rid: str, data: JSON) -> IndexRows:
+        """Queue the index rows of `data`; returns them as extracted (param, *values) per index kind."""
+        extracted = extract(data)
+        for kind, rows in extracted.items():
             table = INDEX_TABLES[kind]
             target = self._pending.setdefault(table, [])
             columns = table.c.keys()[3:]  # partition, type, id come first
@@ -167,6 +169,7 @@ class Tx:
                 target.append(
                     {"partition": self.region, "type": rtype, "id": rid, **dict(zip(columns, row, strict=True))}
                 )
+        return extracted
 
     def _drop_index(self, previous: StoredResource) -> None:
         """Remove the index rows of the version being replaced, from only the tables it has rows in."""
@@ -234,8 +237,7 @@ class Tx:
         )  # fmt: skip
         stored = StoredResource(rtype, rid, 1, when, False, content, patient)
         self._history(stored, "POST")
-        self._queue_index(rtype, rid, data)
-        self._derive(stored, replaced=False)
+        self._derive(stored, self._queue_index(rtype, rid, data), replaced=False)
         return WriteResult(stored=stored, created=True)
 
     def update(self, data: JSON, *, if_match: int | None = None) -> WriteResult:
@@ -276,8 +278,7 @@ class Tx:
         self._history(stored, "PUT")
         if not current.deleted:
             self._drop_index(current)
-        self._queue_index(rtype, rid, data)
-        self._derive(stored, replaced=True)
+        self._derive(stored, self._queue_index(rtype, rid, data), replaced=True)
         return WriteResult(stored=stored, created=current.deleted)
 
     def delete(self, rtype: str, rid: str) -> StoredResource | None:
@@ -297,13 +298,13 @@ class Tx:
         stored = StoredResource(rtype, rid, version, when, True, current.content, current.patient)
         self._history(stored, "DELETE")
         self._drop_index(current)
-        self._derive(stored, replaced=True)
+        self._derive(stored, {}, replaced=True)
         return stored
 
-    def _derive(self, stored: StoredResource, *, replaced: bool) -> None:
-        """Keep the domain packages' tables derived from this type in step (`medcity.kit.hooks.after_write`)."""
+    def _derive(self, stored: StoredResource, index: IndexRows, *, replaced: bool) -> None:
+        """Keep the tables derived from this type in step (`medcity.kit.hooks.after_write`)."""
         for keeper in derived_tables(stored.type):
-            keeper(self, stored, replaced)
+            keeper(self, stored, replaced, index)
 
     # ---- history -----------------------------------------------------------------------------------------
 

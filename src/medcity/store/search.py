@@ -25,6 +25,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from medcity.kit import instants
 from medcity.kit.db import WRITE
 from medcity.kit.errors import InvalidRequest, NotFound
 from medcity.store.repository import by_restriction
@@ -164,7 +165,7 @@ def _date_cond(low: Any, high: Any, prefix: str, raw: str, name: str) -> ColumnE
 
 
 def _iso(ms: int) -> str:
-    return (EPOCH + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return instants.to_text(EPOCH + timedelta(milliseconds=ms))
 
 
 def _instant_cond(col: Any, prefix: str, raw: str, name: str) -> ColumnElement[bool]:
@@ -528,7 +529,7 @@ def _keep_snapshot(conn: Any, row: dict[str, Any]) -> None:
     conn.execute(
         delete(search_snapshot).where(
             search_snapshot.c.partition == row["partition"],
-            search_snapshot.c.created < expired.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            search_snapshot.c.created < instants.to_text(expired),
         )
     )
     conn.execute(insert(search_snapshot), [row])

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
+from medcity.kit import instants
+
 MAX_INDEXED = 500
 
 _DATE = re.compile(
@@ -74,4 +76,4 @@ def date_range(value: str) -> tuple[int, int] | None:
 
 def now_instant() -> str:
     """The current time as a FHIR instant in UTC with microseconds; sortable as text."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return instants.now_text()

@@ -1,0 +1,21 @@
+"""Instants as the database keeps them (audit, sessions, codes, snapshots): UTC text with microseconds and a Z,
+so that comparing the text compares the times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def to_text(when: datetime) -> str:
+    """`when` in the stored form; a naive time is taken as UTC already."""
+    return (when.astimezone(UTC) if when.tzinfo else when).strftime(FORMAT)
+
+
+def now_text() -> str:
+    return to_text(datetime.now(UTC))
+
+
+def from_text(text: str) -> datetime:
+    return datetime.strptime(text, FORMAT).replace(tzinfo=UTC)
