@@ -68,7 +68,8 @@ def open_record(store: Store, principal: Principal, patient: str, reason: str, n
 
 def active_patients(conn: Connection, region: str, username: str | None, since: datetime) -> set[str]:
     """The patients `username` holds an open break-glass for."""
-    return {row[0] for row in conn.execute(glass_patients(region, username, instants.to_text(since)))}
+    since_ms = int(since.timestamp() * 1000)
+    return {row[0] for row in conn.execute(glass_patients(region, username, since_ms))}
 
 
 def page_url(patient: str, next_path: str) -> str:

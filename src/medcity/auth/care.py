@@ -24,7 +24,7 @@ from sqlalchemy import CompoundSelect, Select, String, and_, false, literal, or_
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from medcity.auth.tables import care_link
-from medcity.store.schema import idx_reference, idx_token, resource
+from medcity.store.schema import idx_reference, resource
 
 # Break-glass records are AuditEvents tagged so (see breakglass.py); their agent.altId is the username. Each is
 # also a `care_link` of the actor GLASS_ACTOR + username, from the moment it was recorded.
@@ -33,7 +33,6 @@ GLASS_ACTOR = "User/"
 # The aliases each subquery reads through, made once: building one copies the table's columns (a large part of a
 # request's policy cost when made per call). None of these subqueries nests in another that uses the same alias.
 _ROLE, _BY_ACTOR = idx_reference.alias("actor_role"), idx_reference.alias("by_actor")
-_GLASS, _GLASS_USER, _GLASS_TAG = resource.alias("glass"), idx_token.alias("glass_user"), idx_token.alias("glass_tag")
 _SERVED = resource.alias("served")
 
 
@@ -122,18 +121,12 @@ def _in_care(
 
 
 @lru_cache(maxsize=1024)
-def glass_patients(region: str, username: str | None, since_iso: str) -> Select[Any]:
-    """Patients whose record `username` opened by break-glass since `since_iso`."""
-    ev, altid, tag = _GLASS, _GLASS_USER, _GLASS_TAG
-    return select(ev.c.patient).where(
-        ev.c.partition == region, ev.c.type == "AuditEvent", ev.c.deleted.is_(False),
-        ev.c.last_updated >= since_iso, ev.c.patient.is_not(None),
-        ev.c.id.in_(select(altid.c.id).where(altid.c.partition == region, altid.c.type == "AuditEvent",
-                                             altid.c.param == "altid", altid.c.code == (username or ""))),
-        ev.c.id.in_(select(tag.c.id).where(tag.c.partition == region, tag.c.type == "AuditEvent",
-                                           tag.c.param == "_tag", tag.c.system == BREAK_GLASS_TAG,
-                                           tag.c.code == "break-glass")),
-    )  # fmt: skip
+def glass_patients(region: str, username: str | None, since_ms: int) -> Select[Any]:
+    """Patients whose record `username` opened by break-glass since `since_ms` (their `care_link` rows)."""
+    link = care_link
+    return select(link.c.patient).where(
+        link.c.partition == region, link.c.actor == f"{GLASS_ACTOR}{username or ''}", link.c.until >= since_ms
+    )
 
 
 def patients_served(actors: Actors, rtype: str, params: tuple[str, ...]) -> Select[Any]:

@@ -23,7 +23,6 @@ from medcity.auth import care, consent
 from medcity.auth.care import Actors
 from medcity.auth.principal import Principal
 from medcity.auth.users import Role
-from medcity.kit import instants
 from medcity.kit.hooks import find_operation
 from medcity.store.index import compartment_patient, extract
 from medcity.store.repository import Restriction, StoredResource
@@ -261,10 +260,6 @@ def _epoch_ms(when: datetime) -> int:
     return int((when - _EPOCH).total_seconds() * 1000)
 
 
-def _instant(when: datetime) -> str:
-    return instants.to_text(when)
-
-
 class Opened(NamedTuple):
     """The one patient a query reads the record of, decided before it runs: whether the caller may see them, and
     whether the patient's consent hides some of their Conditions (only then is each Condition row tested)."""
@@ -293,7 +288,7 @@ class Rows:
     def glass(self) -> Select[Any] | None:
         if self.principal.role not in CLINICAL:
             return None
-        return care.glass_patients(self.context.region, self.principal.username, _instant(self.context.glass_since))
+        return care.glass_patients(self.context.region, self.principal.username, _epoch_ms(self.context.glass_since))
 
     def visible_patient(self, patient: Any) -> ColumnElement[bool]:
         """Whether `patient` (a column or a literal) is one this caller may see: in their care or under an open
