@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from medcity.lab.service import worklist
 from medcity.orders.catalogue import LAB
@@ -99,22 +98,33 @@ def test_orders_the_caller_may_not_see_are_passed_over(client: TestClient, city:
     assert _ids(client, city, city.laboratory, count=2, restrict=restrict) == seen
 
 
-def test_the_migration_fills_the_table_from_the_stored_orders(fresh_url: str) -> None:
-    command.upgrade(alembic_config(fresh_url), "0008")
-    engine = create_engine(fresh_url)
-    orders = {"open": "active", "done": "completed"}
-    with engine.begin() as conn:
-        for rid, status in orders.items():
-            body = {"resourceType": "ServiceRequest", "id": rid, "status": status, "intent": "order",
-                    "authoredOn": "2026-05-01", "subject": {"reference": "Patient/p"},
-                    "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "108252007"}]}],
-                    "performer": [{"reference": "Organization/lab"}]}  # fmt: skip
-            conn.execute(
-                text("INSERT INTO resource (partition, type, id, version, last_updated, deleted, content, patient) "
-                     "VALUES ('77', 'ServiceRequest', :id, 1, '2026-05-01T00:00:00Z', :no, :content, 'p')"),
-                {"id": rid, "no": False, "content": orjson.dumps(body)},
-            )  # fmt: skip
+def test_the_migration_fills_the_table_as_the_writes_keep_it(fresh_url: str) -> None:
+    """Migration 0009 fills the table of a database that had orders before it, in SQL from their index rows:
+    the very rows the store keeps on each write."""
     command.upgrade(alembic_config(fresh_url), "head")
+    engine = create_engine(fresh_url)
+    lab = [{"system": "http://snomed.info/sct", "code": "108252007"}]
+    ecg = [{"system": "http://snomed.info/sct", "code": "103693007"}]
+    orders = [("open", "active", "2026-05-01T10:00:00+03:00", lab), ("done", "completed", "2026-05-01", lab),
+              ("undated", "active", None, lab), ("both", "active", "2026-04-01", lab + ecg),
+              ("referral", "active", "2026-05-02", [])]  # fmt: skip
+    with Store(engine, "77").transaction() as tx:
+        for rid, status, authored, coding in orders:
+            kind = {"coding": coding} if coding else {"text": "направление"}
+            body = {"resourceType": "ServiceRequest", "status": status, "intent": "order",
+                    "subject": {"reference": "Patient/p"}, "category": [kind],
+                    "performer": [{"reference": "Organization/lab"}, {"reference": "Organization/ward"}]}  # fmt: skip
+            tx.create({**body, "authoredOn": authored} if authored else body, rid=rid)
+
+    def rows() -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(open_order.select()))
+
+    kept = rows()
+    assert {r[1] for r in kept} == {"open", "undated", "both"}
+    command.downgrade(alembic_config(fresh_url), "0008")
+    command.upgrade(alembic_config(fresh_url), "head")
+    assert rows() == kept
     with Store(engine, "77").reader() as tx:
-        assert [o.order.id for o in worklist(tx, organization="lab")] == ["open"]
+        assert [o.order.id for o in worklist(tx, organization="lab")] == ["both", "open", "undated"]
     engine.dispose()
