@@ -106,8 +106,11 @@ def test_quantity_and_number(client, people):
 
 
 def test_uri_search(client):
-    vs = client.post("/fhir/ValueSet", json={"resourceType": "ValueSet", "status": "active",
-                                             "url": "http://example.org/fhir/ValueSet/a"}, headers=FHIR).json()["id"]
+    vs = client.post(
+        "/fhir/ValueSet",
+        json={"resourceType": "ValueSet", "status": "active", "url": "http://example.org/fhir/ValueSet/a"},
+        headers=FHIR,
+    ).json()["id"]
     assert ids(_search(client, "ValueSet?url=http://example.org/fhir/ValueSet/a")) == [vs]
     assert ids(_search(client, "ValueSet?url:below=http://example.org/fhir")) == [vs]
     assert ids(_search(client, "ValueSet?url=http://example.org/fhir")) == []
@@ -176,8 +179,9 @@ def test_paging_links_stay_correct_while_others_write(client):
 
 
 def test_post_search(client, people):
-    r = client.post("/fhir/Patient/_search", content="family=Петров",
-                    headers={"content-type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/fhir/Patient/_search", content="family=Петров", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert ids(r.json()) == [people["petrov"]]
 
 
@@ -232,3 +236,19 @@ def test_a_first_page_only_search_reads_the_page_and_keeps_no_snapshot(client, s
     assert page.snapshot is None and page.total is None
     with engine.connect() as conn:
         assert conn.execute(search_snapshot.select().where(search_snapshot.c.partition == region)).all() == []
+
+
+def test_the_total_counts_every_match_beyond_the_pages_kept(client, monkeypatch):
+    """Next links reach only the first SNAPSHOT_CAP matches, but the total still counts them all."""
+    from medcity.store import search
+
+    monkeypatch.setattr(search, "SNAPSHOT_CAP", 3)
+    for i in range(5):
+        post(client, patient(family=f"Многов{i}", birth=f"197{i}-01-01"))
+    first = _search(client, "Patient?family=многов&_count=2&_sort=birthdate")
+    assert first["total"] == 5 and len(first["entry"]) == 2
+    link = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    second = client.get(link.replace("http://testserver", "")).json()
+    assert [e["resource"]["birthDate"] for e in second["entry"]] == ["1972-01-01"]
+    assert not any(link["relation"] == "next" for link in second["link"])
+    assert "total" not in _search(client, "Patient?family=многов&_count=2&_total=none")
