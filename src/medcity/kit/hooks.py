@@ -28,9 +28,15 @@ def load_domains() -> None:
     with _loading:  # a request thread must not see the registries half filled by another's first look
         if _loaded:
             return
-        for point in entry_points(group=DOMAINS_GROUP):
+        points = entry_points(group=DOMAINS_GROUP)
+        if not points:  # writing on without the domains' rules would store what they refuse, silently
+            raise RuntimeError(
+                f"No '{DOMAINS_GROUP}' entry points: medcity is not installed in this environment (make install)"
+            )
+        for point in points:
             importlib.import_module(point.value)
         _loaded = True
+
 
 JSON = dict[str, Any]
 
