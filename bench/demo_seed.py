@@ -24,9 +24,7 @@ def run_once(engine_name: str, scale: str, workers: int) -> tuple[float, int, di
     with database(engine_name) as url:
         engine = make_engine(url)
         started = time.perf_counter()
-        loaded = seed(
-            Store(engine, "77"), scale=scale, seed=1, as_of=date(2026, 6, 1), progress=False, workers=workers
-        )
+        loaded = seed(Store(engine, "77"), scale=scale, seed=1, as_of=date(2026, 6, 1), progress=False, workers=workers)
         elapsed = time.perf_counter() - started
         engine.dispose()
     return elapsed, loaded.total, dict(loaded.counts)

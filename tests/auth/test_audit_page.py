@@ -15,8 +15,14 @@ from tests.web_login import add_web_user, log_in
 
 def _touched(client: TestClient, settings: Settings) -> str:
     """A patient of the doctor's polyclinic whose record the doctor read; returns the patient's id."""
-    seen = client.post("/fhir/Patient", json={"resourceType": "Patient", "name": [{"family": "Смирнова"}],
-                                              "managingOrganization": {"reference": "Organization/pc1"}}).json()["id"]
+    seen = client.post(
+        "/fhir/Patient",
+        json={
+            "resourceType": "Patient",
+            "name": [{"family": "Смирнова"}],
+            "managingOrganization": {"reference": "Organization/pc1"},
+        },
+    ).json()["id"]
     doctor = bearer(settings, "dr.smirnov", "doctor", organization="pc1")
     assert client.get(f"/fhir/Patient/{seen}", headers=doctor).status_code == 200
     return str(seen)
@@ -31,8 +37,10 @@ def test_the_admin_lands_on_the_audit_and_finds_who_opened_a_record(client: Test
     by_user = client.get("/admin/audit", params={"user": "dr.smirnov"}, headers={"Accept-Language": "ru"}).text
     assert f"Patient/{patient}" in by_user and "dr.smirnov" in by_user and "разрешено" in by_user
     today = datetime.now(UTC).date()
-    by_patient = client.get("/admin/audit", params={"patient": patient, "since": today.isoformat(),
-                                                    "until": (today + timedelta(days=1)).isoformat()}).text
+    by_patient = client.get(
+        "/admin/audit",
+        params={"patient": patient, "since": today.isoformat(), "until": (today + timedelta(days=1)).isoformat()},
+    ).text
     assert "dr.smirnov" in by_patient
     long_ago = client.get("/admin/audit", params={"patient": patient, "until": "2020-01-01"}).text
     assert "dr.smirnov" not in long_ago

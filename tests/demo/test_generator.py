@@ -54,8 +54,7 @@ def test_shape_of_the_city() -> None:
         ref
         for r in resources
         for ref in _references(r)
-        if ref.split("/")[0]
-        in {"Patient", "Organization", "Location", "PractitionerRole", "Encounter", "Condition"}
+        if ref.split("/")[0] in {"Patient", "Organization", "Location", "PractitionerRole", "Encounter", "Condition"}
         and ref not in known
     ]
     assert dangling == []

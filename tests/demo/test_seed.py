@@ -57,9 +57,7 @@ def test_seed_refuses_a_non_empty_region_and_writes_nothing(store: Store) -> Non
 
 def test_force_reseeds_in_place(store: Store) -> None:
     first = seed(store, scale=TINY, seed=5, as_of=AS_OF, progress=False, partition=store.region)
-    again = seed(
-        store, scale=TINY, seed=5, as_of=AS_OF, allow_non_empty=True, progress=False, partition=store.region
-    )
+    again = seed(store, scale=TINY, seed=5, as_of=AS_OF, allow_non_empty=True, progress=False, partition=store.region)
     assert again.counts == first.counts
     assert _count(store, "Patient") == first.counts["Patient"]
     with store.reader() as tx:
@@ -83,9 +81,7 @@ def test_workers_write_the_same_city(pg_engine: Engine | None, region: str) -> N
     store = Store(pg_engine, region)
     single = seed(store, scale=TINY, seed=9, as_of=AS_OF, progress=False, partition=store.region)
     parallel_store = store.for_region(f"{store.region}w")
-    parallel = seed(
-        store, scale=TINY, seed=9, as_of=AS_OF, progress=False, partition=parallel_store.region, workers=2
-    )
+    parallel = seed(store, scale=TINY, seed=9, as_of=AS_OF, progress=False, partition=parallel_store.region, workers=2)
     assert parallel.counts == single.counts
     assert parallel.duplicates == single.duplicates
 

@@ -22,9 +22,7 @@ def test_language_switch_to_english_is_remembered(page: Page) -> None:
 
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text(EN_HEADING)
-    expect(
-        page.get_by_role("navigation", name="Language").get_by_role("link", name="Русский")
-    ).to_be_visible()
+    expect(page.get_by_role("navigation", name="Language").get_by_role("link", name="Русский")).to_be_visible()
 
 
 def test_vendored_htmx_and_styles_load(page: Page) -> None:
@@ -35,9 +33,7 @@ def test_vendored_htmx_and_styles_load(page: Page) -> None:
     assert header_colour == "rgb(11, 92, 168)"
 
 
-def test_browser_in_an_unsupported_language_gets_the_region_default(
-    browser: Browser, server_url: str
-) -> None:
+def test_browser_in_an_unsupported_language_gets_the_region_default(browser: Browser, server_url: str) -> None:
     context = browser.new_context(base_url=server_url, locale="de-DE")
     try:
         german = context.new_page()

@@ -109,8 +109,10 @@ def test_transaction_with_failing_entry_writes_nothing(client):
         "type": "transaction",
         "entry": [
             {"fullUrl": "urn:uuid:a", "resource": patient(), "request": {"method": "POST", "url": "Patient"}},
-            {"resource": {"resourceType": "Observation", "status": "final", "subject": {"reference": "urn:uuid:a"}},
-             "request": {"method": "POST", "url": "Observation"}},
+            {
+                "resource": {"resourceType": "Observation", "status": "final", "subject": {"reference": "urn:uuid:a"}},
+                "request": {"method": "POST", "url": "Observation"},
+            },
         ],
     }
     r = client.post("/fhir", json=bundle, headers=FHIR)

@@ -47,9 +47,21 @@ def test_writes_never_5xx(client, rtype, body, as_type, method):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(entries=st.lists(st.fixed_dictionaries({"request": st.fixed_dictionaries(
-    {"method": st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]), "url": st.text(max_size=30)}),
-    "resource": JSONISH, "fullUrl": st.text(max_size=12)}), max_size=4), kind=st.sampled_from(["transaction", "batch"]))
+@given(
+    entries=st.lists(
+        st.fixed_dictionaries(
+            {
+                "request": st.fixed_dictionaries(
+                    {"method": st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]), "url": st.text(max_size=30)}
+                ),
+                "resource": JSONISH,
+                "fullUrl": st.text(max_size=12),
+            }
+        ),
+        max_size=4,
+    ),
+    kind=st.sampled_from(["transaction", "batch"]),
+)
 def test_bundles_never_5xx(client, entries, kind):
     r = client.post("/fhir", json={"resourceType": "Bundle", "type": kind, "entry": entries}, headers=FHIR)
     assert r.status_code < 500, (entries, r.text)

@@ -45,8 +45,9 @@ def test_if_match_stale_version_is_412_and_writes_nothing(client):
     pid = created["id"]
     ok = client.put(f"/fhir/Patient/{pid}", json=created, headers={**FHIR, "If-Match": 'W/"1"'})
     assert ok.status_code == 200
-    stale = client.put(f"/fhir/Patient/{pid}", json={**created, "gender": "other"},
-                       headers={**FHIR, "If-Match": 'W/"1"'})
+    stale = client.put(
+        f"/fhir/Patient/{pid}", json={**created, "gender": "other"}, headers={**FHIR, "If-Match": 'W/"1"'}
+    )
     assert stale.status_code == 412
     assert stale.json()["resourceType"] == "OperationOutcome"
     assert client.get(f"/fhir/Patient/{pid}").json()["meta"]["versionId"] == "2"

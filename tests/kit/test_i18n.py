@@ -27,9 +27,7 @@ def extracted_msgids() -> set[str | tuple[str, ...]]:
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
     found: set[str | tuple[str, ...]] = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map
-    ):
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map):
         found.add(message)
     return found
 

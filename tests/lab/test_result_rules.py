@@ -144,11 +144,22 @@ def test_released_bundle_completes_the_order_alerts_and_notifies(client: TestCli
 
 
 def test_the_patients_notice_goes_through_their_channel_in_their_language(client: TestClient, city: City) -> None:
-    english = create(client, {"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01",
-                              "communication": [{"language": {"coding": [{"code": "en"}]}, "preferred": True}]})
+    english = create(
+        client,
+        {
+            "resourceType": "Patient",
+            "gender": "male",
+            "birthDate": "1970-05-01",
+            "communication": [{"language": {"coding": [{"code": "en"}]}, "preferred": True}],
+        },
+    )
     order = city.order(client, "24326-1", patient=english).orders[0].id
-    assert client.post("/fhir", json=_bundle(order, english, [("2823-3", 4.4, "mmol/L"),
-                                                                ("2951-2", 140, "mmol/L")])).status_code == 200
+    assert (
+        client.post(
+            "/fhir", json=_bundle(order, english, [("2823-3", 4.4, "mmol/L"), ("2951-2", 140, "mmol/L")])
+        ).status_code
+        == 200
+    )
     [entry] = client.get("/fhir/Communication", params={"recipient": f"Patient/{english}"}).json()["entry"]
     notice = entry["resource"]
     assert notice["status"] == "preparation" and notice["language"] == "en"

@@ -41,8 +41,14 @@ def test_everything_returns_the_whole_compartment_and_referenced(client):
     assert r.status_code == 200, r.text
     got = _entries(r.json())
     assert ("Patient", rec["pid"]) in got
-    assert {("Encounter", rec["enc"]), ("Condition", rec["cond"]), ("Condition", rec["resolved"]),
-            ("Observation", rec["old"]), ("Observation", rec["new"]), ("Organization", rec["org"])} <= got
+    assert {
+        ("Encounter", rec["enc"]),
+        ("Condition", rec["cond"]),
+        ("Condition", rec["resolved"]),
+        ("Observation", rec["old"]),
+        ("Observation", rec["new"]),
+        ("Organization", rec["org"]),
+    } <= got
     assert not any(t == "Patient" and i != rec["pid"] for t, i in got)
     assert len([t for t, _ in got if t == "Observation"]) == 2
 

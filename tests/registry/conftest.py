@@ -26,9 +26,7 @@ def patient(
     """A Patient resource for the tests, with only the fields given."""
     data: dict[str, Any] = {
         "resourceType": "Patient",
-        "name": [
-            {"use": "official", "family": family, "given": [given] + ([patronymic] if patronymic else [])}
-        ],
+        "name": [{"use": "official", "family": family, "given": [given] + ([patronymic] if patronymic else [])}],
         "birthDate": birth,
         "gender": gender,
     }

@@ -31,9 +31,7 @@ def _grades(store: Store, probe: dict[str, Any]) -> dict[str, str]:
 def population(store: Store) -> Store:
     _put(
         store,
-        patient(
-            "Фёдоров", "Алексей", "Петрович", pid="fedorov", snils=SNILS_A, line="ул. Тверская, д. 7, кв. 12"
-        ),
+        patient("Фёдоров", "Алексей", "Петрович", pid="fedorov", snils=SNILS_A, line="ул. Тверская, д. 7, кв. 12"),
         patient("Смирнова", "Юлия", "Игоревна", birth="1991-03-08", gender="female", pid="smirnova"),
         patient("Кузнецов", "Иван", "Сергеевич", birth="1975-11-02", pid="kuznetsov"),
         # twins: same family, patronymic, birth date and address; different given names and СНИЛС
@@ -79,9 +77,7 @@ def test_match_finds_the_same_person(population: Store, probe: dict[str, Any], e
 
 
 def test_twins_are_not_matched(population: Store) -> None:
-    grades = _grades(
-        population, patient("Волков", "Артём", "Олегович", birth="2010-06-21", line="ул. Мира, д. 3")
-    )
+    grades = _grades(population, patient("Волков", "Артём", "Олегович", birth="2010-06-21", line="ул. Мира, д. 3"))
     assert grades["twin1"] == "certain"
     assert grades.get("twin2") in (None, "possible")
 

@@ -173,9 +173,7 @@ def test_pages_are_not_in_openapi() -> None:
     assert app.openapi()["paths"] == {}
 
 
-def test_another_package_renders_its_template_with_the_base(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_another_package_renders_its_template_with_the_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = tmp_path / "medcity_probe"
     (package / "templates" / "medcity_probe").mkdir(parents=True)
     (package / "__init__.py").write_text("")

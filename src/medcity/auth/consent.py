@@ -182,9 +182,9 @@ def _authored_by(table: Any, rtype: str, actors: Actors) -> ColumnElement[bool]:
         options.append(and_(ref.c.param == "encounter", ref.c.target_type == "Encounter",
                             ref.c.target_id.in_(actors.referring("Encounter", ("service-provider",)))))  # fmt: skip
     return exists(
-        select(ref.c.id).where(
-            ref.c.partition == actors.region, ref.c.type == rtype, ref.c.id == table.c.id, or_(*options)
-        ).correlate_except(ref)
+        select(ref.c.id)
+        .where(ref.c.partition == actors.region, ref.c.type == rtype, ref.c.id == table.c.id, or_(*options))
+        .correlate_except(ref)
     )
 
 

@@ -222,8 +222,7 @@ class History:
         }
         if diagnoses:
             data["diagnosis"] = [
-                {"condition": ref("Condition", cid), "rank": rank}
-                for rank, cid in enumerate(diagnoses, start=1)
+                {"condition": ref("Condition", cid), "rank": rank} for rank, cid in enumerate(diagnoses, start=1)
             ]
         if klass == "IMP":
             data["hospitalization"] = {
@@ -367,14 +366,10 @@ class History:
     def _lab(self, encounter: str, when: datetime, test: LabTest, codes: set[str]) -> None:
         value = self._lab_value(test, codes)
         lab = self.rng.choice(self.city.laboratories) if self.city.laboratories else None
-        data = self._observation(
-            encounter, when, "laboratory", _concept(LOINC, test.loinc, test.display, test.ru)
-        )
+        data = self._observation(encounter, when, "laboratory", _concept(LOINC, test.loinc, test.display, test.ru))
         quantity = {"unit": test.unit, "system": UCUM, "code": test.unit}
         data["valueQuantity"] = {"value": value, **quantity}
-        data["referenceRange"] = [
-            {"low": {"value": test.low, **quantity}, "high": {"value": test.high, **quantity}}
-        ]
+        data["referenceRange"] = [{"low": {"value": test.low, **quantity}, "high": {"value": test.high, **quantity}}]
         data["interpretation"] = [self._interpretation(value, test.low, test.high)]
         data["issued"] = _when(when + timedelta(hours=6))
         if lab is not None:
@@ -489,9 +484,7 @@ class History:
                 "criticality": "low",
                 "code": _concept(SNOMED, code, display, ru),
                 "patient": self.subject,
-                "recordedDate": (
-                    self.as_of - timedelta(days=HISTORY_DAYS + self.rng.randint(0, 3000))
-                ).isoformat(),
+                "recordedDate": (self.as_of - timedelta(days=HISTORY_DAYS + self.rng.randint(0, 3000))).isoformat(),
                 "recorder": ref("PractitionerRole", self.doctor),
             }
         )

@@ -193,9 +193,7 @@ ACUTE = (
         "urologist",
         (16, 120),
     ),
-    Diagnosis(
-        "H10.9", "Конъюнктивит неуточнённый", 3.0, ("покраснение и слезотечение глаз",), "ophthalmologist"
-    ),
+    Diagnosis("H10.9", "Конъюнктивит неуточнённый", 3.0, ("покраснение и слезотечение глаз",), "ophthalmologist"),
     Diagnosis("L30.9", "Дерматит неуточнённый", 3.0, ("зуд и покраснение кожи на руках",), "dermatologist"),
     Diagnosis(
         "A09.9",
@@ -273,9 +271,7 @@ CHRONIC = (
 
 # Reasons for a hospital stay, with the weight of each and the share of its stays by age.
 INPATIENT = (
-    Diagnosis(
-        "J18.9", "Пневмония неуточнённая", 4.0, ("температура 39 °C, кашель, одышка",), "pulmonologist"
-    ),
+    Diagnosis("J18.9", "Пневмония неуточнённая", 4.0, ("температура 39 °C, кашель, одышка",), "pulmonologist"),
     Diagnosis(
         "K35.8",
         "Острый аппендицит, другой и неуточнённый",
@@ -326,19 +322,13 @@ class LabTest:
 
 
 GLUCOSE = LabTest("14749-6", "Glucose [Moles/volume] in Serum or Plasma", "Глюкоза", "mmol/L", 3.9, 6.1, 1)
-HBA1C = LabTest(
-    "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "Гликированный гемоглобин", "%", 4.0, 6.0, 1
-)
+HBA1C = LabTest("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "Гликированный гемоглобин", "%", 4.0, 6.0, 1)
 CHOLESTEROL = LabTest(
     "14647-2", "Cholesterol [Moles/volume] in Serum or Plasma", "Общий холестерин", "mmol/L", 3.0, 5.2, 1
 )
 HEMOGLOBIN = LabTest("718-7", "Hemoglobin [Mass/volume] in Blood", "Гемоглобин", "g/L", 120.0, 160.0, 0)
-LEUKOCYTES = LabTest(
-    "6690-2", "Leukocytes [#/volume] in Blood by Automated count", "Лейкоциты", "10*9/L", 4.0, 9.0, 1
-)
-CREATININE = LabTest(
-    "14682-9", "Creatinine [Moles/volume] in Serum or Plasma", "Креатинин", "umol/L", 53.0, 115.0, 0
-)
+LEUKOCYTES = LabTest("6690-2", "Leukocytes [#/volume] in Blood by Automated count", "Лейкоциты", "10*9/L", 4.0, 9.0, 1)
+CREATININE = LabTest("14682-9", "Creatinine [Moles/volume] in Serum or Plasma", "Креатинин", "umol/L", 53.0, 115.0, 0)
 URINE_WBC = LabTest(
     "5821-4", "Leukocytes [#/area] in Urine sediment by Microscopy high power field", "Лейкоциты в моче",
     "/[HPF]", 0.0, 5.0, 0,

@@ -188,9 +188,7 @@ class Generator:
                 "id": pid,
                 "active": True,
                 "identifier": [identifier(SNILS_SYSTEM, generate_snils(rng))],
-                "name": [
-                    {"use": "official", "family": doctor.family, "given": [doctor.given, doctor.patronymic]}
-                ],
+                "name": [{"use": "official", "family": doctor.family, "given": [doctor.given, doctor.patronymic]}],
                 "gender": doctor.gender,
                 "birthDate": doctor.birth_date.isoformat(),
             },
@@ -216,9 +214,7 @@ class Generator:
         ]
         return f"{pid}-role"
 
-    def _facility(
-        self, city: City, oid: str, *, kind: str, name: str, specialties: tuple[str, ...]
-    ) -> Facility:
+    def _facility(self, city: City, oid: str, *, kind: str, name: str, specialties: tuple[str, ...]) -> Facility:
         rng = self._rng("org", oid)
         location = self._organization(city, oid, kind=kind, name=name, rng=rng)
         facility = Facility(oid, location)
@@ -255,10 +251,7 @@ class Generator:
             def roles(
                 spec: str, count: int, oid: str = oid, location: str = location, rng: random.Random = rng
             ) -> list[str]:
-                return [
-                    self._role(city, rng, org_id=oid, location_id=location, specialty=spec)
-                    for _ in range(count)
-                ]
+                return [self._role(city, rng, org_id=oid, location_id=location, specialty=spec) for _ in range(count)]
 
             city.polyclinics.append(
                 Polyclinic(

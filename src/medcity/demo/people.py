@@ -203,9 +203,7 @@ def duplicate(rng: random.Random, original: Person, *, city: CityData) -> tuple[
         elif error == "typo-given":
             dup = replace(dup, given=_typo(rng, dup.given))
         elif error == "latin":
-            dup = replace(
-                dup, family=_latin(dup.family), given=_latin(dup.given), patronymic=_latin(dup.patronymic)
-            )
+            dup = replace(dup, family=_latin(dup.family), given=_latin(dup.given), patronymic=_latin(dup.patronymic))
         elif error == "swapped":
             dup = replace(dup, family=dup.given, given=dup.family)
         elif error == "yo":

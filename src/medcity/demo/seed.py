@@ -61,9 +61,7 @@ def _batches(groups: Iterable[list[JSON]], size: int) -> Iterator[list[JSON]]:
         yield batch
 
 
-def _write(
-    target: Store, groups: Iterable[list[JSON]], *, overwrite: bool, report: SeedReport, bar: Any
-) -> None:
+def _write(target: Store, groups: Iterable[list[JSON]], *, overwrite: bool, report: SeedReport, bar: Any) -> None:
     for batch in _batches(groups, BATCH):
         with target.transaction() as tx:
             for resource in batch:

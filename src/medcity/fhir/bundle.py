@@ -30,8 +30,10 @@ def _entries(bundle: JSON) -> list[JSON]:
         raise InvalidRequest(f"A bundle may hold at most {MAX_ENTRIES} entries")
     for i, entry in enumerate(entries):
         request = entry.get("request")
-        if not isinstance(request, dict) or request.get("method") not in _ORDER or not isinstance(
-            request.get("url"), str
+        if (
+            not isinstance(request, dict)
+            or request.get("method") not in _ORDER
+            or not isinstance(request.get("url"), str)
         ):
             raise InvalidRequest(f"Bundle.entry[{i}].request needs a method (GET POST PUT DELETE) and a url")
         if request["method"] in ("POST", "PUT") and not isinstance(entry.get("resource"), dict):

@@ -39,6 +39,7 @@ def searchset(result: SearchResult, base: str) -> bytes:
     self_query = urlencode(result.params_used)
     links = [{"relation": "self", "url": f"{base}/{result.resource_type}" + (f"?{self_query}" if self_query else "")}]
     if result.snapshot:
+
         def page(offset: int) -> str:
             return f"{base}?_getpages={result.snapshot}&_offset={offset}&_count={result.count}"
 
@@ -71,9 +72,7 @@ def searchset(result: SearchResult, base: str) -> bytes:
     return orjson.dumps(bundle)
 
 
-def history_bundle(
-    versions: list[tuple[StoredResource, str]], total: int, base: str, self_url: str
-) -> bytes:
+def history_bundle(versions: list[tuple[StoredResource, str]], total: int, base: str, self_url: str) -> bytes:
     entries = []
     for stored, method in versions:
         entry: dict[str, Any] = {

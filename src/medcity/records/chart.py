@@ -586,9 +586,7 @@ def _without_collector_pauses() -> Iterator[None]:
 RELEASED = frozenset({"final", "amended", "corrected"})
 
 
-def load_chart(
-    tx: Tx, *, patient: StoredResource, restrict: Restriction | None, released_only: bool = False
-) -> Chart:
+def load_chart(tx: Tx, *, patient: StoredResource, restrict: Restriction | None, released_only: bool = False) -> Chart:
     """The chart of ``patient`` (already read and allowed by the caller); ``restrict`` is the caller's policy.
     ``released_only`` leaves out results and reports not released yet (what the patient's own portal shows)."""
     with _without_collector_pauses():

@@ -108,8 +108,9 @@ def summary(tx: Tx, *, patient_id: str, restrict: Restriction | None, base: str,
             section["entry"] = [{"reference": f"{s.type}/{s.id}"} for s in items]
             cited.extend(items)
         else:
-            section["emptyReason"] = {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]}
+            section["emptyReason"] = {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]
+            }
         sections.append(section)
     composition = {
         "resourceType": "Composition",

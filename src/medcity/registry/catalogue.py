@@ -51,8 +51,7 @@ ORGANIZATION_KINDS = {
 }
 
 OWNERSHIP = {
-    o.code: o
-    for o in (Concept("public", "Государственная", "Public"), Concept("private", "Частная", "Private"))
+    o.code: o for o in (Concept("public", "Государственная", "Public"), Concept("private", "Частная", "Private"))
 }
 
 SPECIALTIES = {
@@ -119,9 +118,7 @@ def region(code: str) -> Region:
     try:
         return REGIONS[code]
     except KeyError:
-        raise InvalidRequest(
-            f"Unknown region '{code}': known regions are {', '.join(sorted(REGIONS))}"
-        ) from None
+        raise InvalidRequest(f"Unknown region '{code}': known regions are {', '.join(sorted(REGIONS))}") from None
 
 
 def specialty(code: str) -> Concept:

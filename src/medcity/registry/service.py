@@ -246,9 +246,7 @@ def merge(tx: Tx, *, source_id: str, target_id: str) -> MergeResult:
         raise Conflict(f"Patient/{source_id} was already merged into {merged_into}")
     target_into = _link_to(target.resource, "replaced-by")
     if target_into:
-        raise Unprocessable(
-            f"Patient/{target_id} was itself merged into {target_into}; merge into that record"
-        )
+        raise Unprocessable(f"Patient/{target_id} was itself merged into {target_into}; merge into that record")
     _check_identifiers_agree(source.resource, target.resource)
 
     old, new = f"Patient/{source_id}", f"Patient/{target_id}"

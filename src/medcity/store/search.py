@@ -280,9 +280,7 @@ class _Builder:
         if code == "_lastUpdated":
             if modifier:
                 raise InvalidRequest(f"Modifier ':{modifier}' is not supported on _lastUpdated")
-            return or_(
-                *(_instant_cond(r.c.last_updated, *_prefixed(v), code) for v in split_or(raw_value))
-            )
+            return or_(*(_instant_cond(r.c.last_updated, *_prefixed(v), code) for v in split_or(raw_value)))
         param = self.reg.get(self.rtype, code)
         if param is None:
             if strict:
@@ -333,9 +331,7 @@ class _Builder:
             if chained.type == "reference":
                 value_cond = or_(*(inner.reference_cond(chained, None, v, ct) for v in split_or(raw)))
             else:
-                value_cond = or_(
-                    *(inner.value_cond(chained, chained_modifier or None, v, ct) for v in split_or(raw))
-                )
+                value_cond = or_(*(inner.value_cond(chained, chained_modifier or None, v, ct) for v in split_or(raw)))
             ids = inner.rows_of(target, chained, value_cond, ct)
             options.append(and_(t.c.target_type == target, t.c.target_id.in_(ids)))
         if not options:
@@ -566,8 +562,13 @@ def page_from_snapshot(
 
 
 def compartment_refs(
-    tx: Tx, patient_id: str, *, types: list[str] | None = None, since: str | None = None,
-    restrict: Restriction | None = None, referenced_types: tuple[str, ...] = (),
+    tx: Tx,
+    patient_id: str,
+    *,
+    types: list[str] | None = None,
+    since: str | None = None,
+    restrict: Restriction | None = None,
+    referenced_types: tuple[str, ...] = (),
 ) -> list[tuple[str, str]]:
     """The patient's resource, every resource in their compartment (newest first per type), and the resources
     of `referenced_types` that those point at (practitioners, organisations...), as (type, id) pairs."""

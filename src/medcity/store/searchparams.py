@@ -127,9 +127,7 @@ def _expand(
     return out
 
 
-def _compile(
-    types: dict[str, dict[str, str]], resource_type: str, expression: str
-) -> tuple[KeyChain, ...]:
+def _compile(types: dict[str, dict[str, str]], resource_type: str, expression: str) -> tuple[KeyChain, ...]:
     chains: list[KeyChain] = []
     for part in expression.split("|"):
         parsed = _parse_part(part)

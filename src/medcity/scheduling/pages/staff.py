@@ -208,8 +208,16 @@ def outbox_page(request: Request, access: PageAccess) -> Response:
         rows = [(n.resource, names.of("Patient", ref_id(n.resource.get("subject"), "Patient") or "")) for n in found]
         for notice in found:
             access.record("read", "Communication", notice.id)
-        return page(request, "outbox.html", {"rows": rows, "kind_of": notices.kind_of,
-                                             "kind_names": notices.KIND_NAMES, "state_names": notices.STATE_NAMES})
+        return page(
+            request,
+            "outbox.html",
+            {
+                "rows": rows,
+                "kind_of": notices.kind_of,
+                "kind_names": notices.KIND_NAMES,
+                "state_names": notices.STATE_NAMES,
+            },
+        )
 
 
 # ---- doctor: the day list ------------------------------------------------------------------------------------
