@@ -23,10 +23,15 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 FHIR_JSON = {"content-type": "application/fhir+json"}
+# The issuer and audience of the benchmarks' tokens: serve with MEDCITY_BASE_URL=BASE_URL.
+BASE_URL = "http://bench.local"
 sys.path.insert(0, str(ROOT))
 
+from tests.bearer import bearer  # noqa: E402
 from tests.conftest import _migrate  # noqa: E402
 from tests.pg import start_cluster  # noqa: E402
+
+from medcity.kit.config import Settings  # noqa: E402
 
 FAMILIES = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов", "Новиков",
             "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев", "Семёнов", "Егоров", "Павлов", "Козлов"]  # fmt: skip
@@ -196,6 +201,15 @@ def wrk(url: str, *, connections: int = 32, seconds: int = 10, script: str | Non
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert match, out
     return float(match.group(1))
+
+
+def bearer_header(
+    secret_dir: Path, region: str, role: str, scope: str = "user/*.cruds", **claims: Any
+) -> dict[str, str]:
+    """An Authorization header that an app served with MEDCITY_BASE_URL=BASE_URL and MEDCITY_SECRET_DIR=secret_dir
+    accepts; `claims` are organization=, fhir_user=, patient=..."""
+    return bearer(Settings(region=region, base_url=BASE_URL, secret_dir=secret_dir), f"bench-{role}", role, scope,
+                  **claims)  # fmt: skip
 
 
 def median(values: list[float]) -> float:

@@ -24,14 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, add_engine_option, database, engines, median, patient, report, served
+from _common import BASE_URL, ROOT, add_engine_option, bearer_header, database, engines, median, patient, report, served
 
 from medcity.app import create_app
-from medcity.auth import gate, tokens
+from medcity.auth import gate
 from medcity.kit.db import make_engine, refresh_statistics
 from medcity.store.repository import Store
 
-BASE_URL = "http://bench.local"
 PATIENTS = 5000
 CLIENTS = 16
 
@@ -87,12 +86,6 @@ def _appointment(pid: str, role: str, rng: random.Random) -> dict[str, Any]:
                             {"actor": {"reference": f"PractitionerRole/{role}"}, "status": "accepted"}]}  # fmt: skip
 
 
-def _token(secret_dir: Path, region: str, role: str, scope: str, **claims: Any) -> str:
-    return tokens.issue(tokens.signing_key(secret_dir), issuer=BASE_URL, audience=f"{BASE_URL}/fhir", region=region,
-                        subject=f"bench-{role}", role=role, scope=scope, now=datetime.now(UTC),
-                        lifetime=timedelta(hours=2), **claims)  # fmt: skip
-
-
 def load(base: str, seconds: float, path: Callable[[random.Random], str], headers: dict[str, str]) -> float:
     """Requests/s of CLIENTS closed-loop keep-alive connections for `seconds` (raw sockets: a Python HTTP client
     would cost more than the server); any non-2xx answer is an error."""
@@ -133,10 +126,9 @@ def run(engine: str, runs: int, seconds: int, patients: int) -> dict[str, Any]:
         secret_dir = Path(keys)
         world = seed(url, region, patients)
         cared, own = world["cared"], world["patient"]
-        doctor = {"authorization": "Bearer " + _token(secret_dir, region, "doctor", "user/*.cruds",
-                                                      fhir_user=f"Practitioner/{world['doctor']}",
-                                                      organization=world["clinic"])}  # fmt: skip
-        me = {"authorization": "Bearer " + _token(secret_dir, region, "patient", "patient/*.rs", patient=own)}
+        doctor = bearer_header(secret_dir, region, "doctor", fhir_user=f"Practitioner/{world['doctor']}",
+                               organization=world["clinic"])  # fmt: skip
+        me = bearer_header(secret_dir, region, "patient", "patient/*.rs", patient=own)
 
         def read_any(rng: random.Random) -> str:
             return f"/fhir/Patient/{rng.choice(cared)}"

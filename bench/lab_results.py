@@ -16,16 +16,14 @@ import random
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from _common import FHIR_JSON, database, median, patient, report, served
+from _common import BASE_URL, FHIR_JSON, bearer_header, database, median, patient, report, served
 from sqlalchemy import Engine
 
-from medcity.auth import tokens
 from medcity.kit.db import make_engine
 from medcity.orders.catalogue import LOINC, UCUM, catalogue
 from medcity.orders.service import category_concept
@@ -37,7 +35,6 @@ PANEL = [
     ("2823-3", 4.3, 0.4), ("2951-2", 140, 3), ("14749-6", 5.4, 1.0), ("14682-9", 85, 15), ("1988-5", 3, 2),
 ]  # fmt: skip
 REGION = "77"
-BASE_URL = "http://medcity.bench"
 
 
 def setup(url: str, reports: int, seed: int) -> tuple[str, list[tuple[str, str]]]:
@@ -105,10 +102,7 @@ def run_once(engine: str, reports: int, clients: int, workers: int, seed: int) -
     with database(engine) as url, tempfile.TemporaryDirectory() as keys:
         lab, pairs = setup(url, reports + 1, seed)
         bodies = [orjson.dumps(bundle(rng, lab, who, order)) for who, order in pairs]
-        token = tokens.issue(tokens.signing_key(Path(keys)), issuer=BASE_URL, audience=f"{BASE_URL}/fhir",
-                             region=REGION, subject="bench-lab", role="lab", scope="user/*.cruds",
-                             organization=lab, now=datetime.now(UTC), lifetime=timedelta(hours=2))  # fmt: skip
-        headers = {**FHIR_JSON, "authorization": f"Bearer {token}"}
+        headers = {**FHIR_JSON, **bearer_header(Path(keys), REGION, "lab", organization=lab)}
         with served(url, REGION, workers=workers, MEDCITY_AUTH_REQUIRED="true", MEDCITY_BASE_URL=BASE_URL,
                     MEDCITY_SECRET_DIR=keys) as base:  # fmt: skip
             with httpx.Client(base_url=base, timeout=120) as warm:

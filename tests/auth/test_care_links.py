@@ -50,6 +50,9 @@ def test_care_follows_the_records_as_they_change(
         tx.update({**_visit(stranger, world.doctor_role, day(-5)), "id": visit})
     assert sees()
     with store.transaction() as tx:
+        tx.update({**_visit(stranger, world.doctor_role, day(-5)), "id": visit, "status": "cancelled"})
+    assert sees(), "a change that names the same people at the same time keeps the relationship"
+    with store.transaction() as tx:
         tx.update({**_visit(stranger, world.other_role, day(-5)), "id": visit})
     assert not sees(), "the visit now names another clinic's doctor"
     with store.transaction() as tx:

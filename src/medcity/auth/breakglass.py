@@ -68,8 +68,7 @@ def open_record(store: Store, principal: Principal, patient: str, reason: str, n
 
 def active_patients(conn: Connection, region: str, username: str | None, since: datetime) -> set[str]:
     """The patients `username` holds an open break-glass for."""
-    since_ms = int(since.timestamp() * 1000)
-    return {row[0] for row in conn.execute(glass_patients(region, username, since_ms))}
+    return {row[0] for row in conn.execute(glass_patients(region, username, instants.to_ms(since)))}
 
 
 def page_url(patient: str, next_path: str) -> str:

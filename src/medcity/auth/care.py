@@ -115,18 +115,20 @@ def _in_care(
     link = care_link
     linked = and_(link.c.actor.in_(_actor_keys(actors)), link.c.until > since_ms)
     if glass_user:
-        linked = or_(linked, and_(link.c.actor == f"{GLASS_ACTOR}{glass_user}", link.c.until >= glass_since_ms))
+        linked = or_(linked, _opened_by(glass_user, glass_since_ms))
     probe = select(literal(1)).where(link.c.partition == actors.region, link.c.patient == patient, linked)
     return probe.limit(1).scalar_subquery().is_not(None)
 
 
+def _opened_by(username: str, since_ms: int) -> ColumnElement[bool]:
+    """The `care_link` rows of the break-glasses `username` made since `since_ms`."""
+    return and_(care_link.c.actor == f"{GLASS_ACTOR}{username}", care_link.c.until >= since_ms)
+
+
 @lru_cache(maxsize=1024)
 def glass_patients(region: str, username: str | None, since_ms: int) -> Select[Any]:
-    """Patients whose record `username` opened by break-glass since `since_ms` (their `care_link` rows)."""
-    link = care_link
-    return select(link.c.patient).where(
-        link.c.partition == region, link.c.actor == f"{GLASS_ACTOR}{username or ''}", link.c.until >= since_ms
-    )
+    """Patients whose record `username` opened by break-glass since `since_ms`."""
+    return select(care_link.c.patient).where(care_link.c.partition == region, _opened_by(username or "", since_ms))
 
 
 def patients_served(actors: Actors, rtype: str, params: tuple[str, ...]) -> Select[Any]:

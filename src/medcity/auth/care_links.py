@@ -4,13 +4,13 @@ relationship or open a record by break-glass, whichever door the write comes thr
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import and_
 
 from medcity.auth.care import BREAK_GLASS_TAG, GLASS_ACTOR
 from medcity.auth.tables import care_link
 from medcity.kit.hooks import after_write
 from medcity.store.index import IndexRows
-from medcity.store.repository import JSON, StoredResource, Tx
+from medcity.store.repository import JSON, StoredResource, Tx, Version
 from medcity.store.values import MAX_MS
 
 # The records that make a care relationship, with the reference parameters that name who is involved.
@@ -67,18 +67,13 @@ def _glass_rows(region: str, stored: StoredResource, index: IndexRows) -> list[J
     ]  # fmt: skip
 
 
-def keep_care_links(tx: Tx, stored: StoredResource, replaced: bool, index: IndexRows) -> None:
-    """After the store wrote a version: the resource's links now are those of that version."""
-    if replaced:
-        tx.conn.execute(
-            delete(care_link).where(
-                care_link.c.partition == tx.region,
-                care_link.c.source_type == stored.type,
-                care_link.c.source_id == stored.id,
-            )
-        )
-    for row in care_link_rows(tx.region, stored, index):
-        tx.queue(care_link, row)
+def keep_care_links(tx: Tx, stored: StoredResource, index: IndexRows, previous: Version | None) -> None:
+    """After the store wrote a version: the resource's links now are those of that version (most updates, an
+    order's completion say, leave them as they were, and then nothing is written)."""
+    link = care_link
+    mine = and_(link.c.partition == tx.region, link.c.source_type == stored.type, link.c.source_id == stored.id)
+    old = care_link_rows(tx.region, *previous) if previous else []
+    tx.replace_rows(link, mine, old, care_link_rows(tx.region, stored, index))
 
 
 for _type in ("Patient", "AuditEvent", *CARE_RECORDS):

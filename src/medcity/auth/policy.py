@@ -23,6 +23,7 @@ from medcity.auth import care, consent
 from medcity.auth.care import Actors
 from medcity.auth.principal import Principal
 from medcity.auth.users import Role
+from medcity.kit import instants
 from medcity.kit.hooks import find_operation
 from medcity.store.index import compartment_patient, extract
 from medcity.store.repository import Restriction, StoredResource
@@ -45,7 +46,6 @@ _SCOPE = re.compile(r"^(patient|user|system)/([A-Za-z]+|\*)\.([cruds]+|read|writ
 _V1 = {"read": "rs", "write": "cud", "*": "cruds"}
 # A system client holding this scope acts for the whole region, not only inside its own organisation.
 REGION_SCOPE = "medcity/region"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Staff who treat patients: the care relationship decides, and they may break the glass.
 CLINICAL = frozenset({Role.DOCTOR, Role.NURSE})
@@ -256,10 +256,6 @@ def _decide_patient(principal: Principal, action: str, resource_type: str | None
 # ---- the SQL form ---------------------------------------------------------------------------------------------
 
 
-def _epoch_ms(when: datetime) -> int:
-    return int((when - _EPOCH).total_seconds() * 1000)
-
-
 class Opened(NamedTuple):
     """The one patient a query reads the record of, decided before it runs: whether the caller may see them, and
     whether the patient's consent hides some of their Conditions (only then is each Condition row tested)."""
@@ -288,17 +284,19 @@ class Rows:
     def glass(self) -> Select[Any] | None:
         if self.principal.role not in CLINICAL:
             return None
-        return care.glass_patients(self.context.region, self.principal.username, _epoch_ms(self.context.glass_since))
+        return care.glass_patients(
+            self.context.region, self.principal.username, instants.to_ms(self.context.glass_since)
+        )
 
     def visible_patient(self, patient: Any) -> ColumnElement[bool]:
         """Whether `patient` (a column or a literal) is one this caller may see: in their care or under an open
         break-glass, or for a laboratory, one with an order addressed to it."""
         if self.principal.role == Role.LAB:
             return patient.in_(care.patients_served(self.actors, "ServiceRequest", ("performer",)))
-        since_ms = _epoch_ms(self.context.care_since)
+        since_ms = instants.to_ms(self.context.care_since)
         if self.principal.role not in CLINICAL:
             return care.in_care(self.actors, patient, since_ms)
-        glass_ms = _epoch_ms(self.context.glass_since)
+        glass_ms = instants.to_ms(self.context.glass_since)
         return care.in_care(self.actors, patient, since_ms, self.principal.username, glass_ms)
 
     def condition(self, table: Any, rtype: str) -> ColumnElement[bool] | None:

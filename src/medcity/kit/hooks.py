@@ -173,11 +173,12 @@ def find_write_interceptor(resource_type: str, interaction: str) -> WriteInterce
 
 # A table a domain package derives from the resources of a type (a worklist's open orders, say) and keeps in step
 # with them inside the writing transaction, whichever door the write comes through, deletes included: called by
-# the store after it wrote a version, with the transaction, the stored version (`deleted` for a deletion) and
-# whether an earlier version may have left rows to replace (False for a first version), and the version's search
-# index rows as the store extracted them (`medcity.store.index.extract`; empty for a deletion), so that a keeper
-# reads the resource as search does without extracting it again.
-DerivedTable = Callable[[Any, Any, bool, dict[str, list[tuple[Any, ...]]]], None]
+# the store after it wrote a version, with the transaction, the stored version (`deleted` for a deletion), its
+# search index rows as the store extracted them (`medcity.store.index.extract`; empty for a deletion), and the
+# version it replaced with that version's index rows (`medcity.store.repository.Version`; None for a first
+# version). A keeper reads both as search does, without extracting them again, and with `Tx.replace_rows`
+# writes nothing when the replaced version's rows are the new one's.
+DerivedTable = Callable[[Any, Any, dict[str, list[tuple[Any, ...]]], Any], None]
 _derived: dict[str, list[DerivedTable]] = {}
 
 

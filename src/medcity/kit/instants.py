@@ -3,9 +3,10 @@ so that comparing the text compares the times."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_text(when: datetime) -> str:
@@ -19,3 +20,9 @@ def now_text() -> str:
 
 def from_text(text: str) -> datetime:
     return datetime.strptime(text, FORMAT).replace(tzinfo=UTC)
+
+
+def to_ms(when: datetime) -> int:
+    """`when` as epoch milliseconds, the form the search index keeps dates in (floored, so times before 1970 stay
+    on their side of a boundary); a naive time is taken as UTC."""
+    return ((when if when.tzinfo else when.replace(tzinfo=UTC)) - EPOCH) // timedelta(milliseconds=1)

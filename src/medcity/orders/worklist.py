@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, or_, select
 
 from medcity.orders.catalogue import SNOMED
 from medcity.orders.service import CATEGORY
 from medcity.orders.tables import open_order
 from medcity.scheduling.resources import ref_id
 from medcity.store.index import IndexRows
-from medcity.store.repository import JSON, Restriction, StoredResource, Tx
+from medcity.store.repository import JSON, Restriction, StoredResource, Tx, Version
 from medcity.store.values import MAX_MS, date_range
 
 OPEN = "active"
@@ -43,13 +43,11 @@ def open_order_rows(partition: str, rid: str, order: JSON) -> list[JSON]:
     ]
 
 
-def keep_open_orders(tx: Tx, stored: StoredResource, replaced: bool, _index: IndexRows) -> None:
+def keep_open_orders(tx: Tx, stored: StoredResource, _index: IndexRows, previous: Version | None) -> None:
     """After the store wrote a version of a ServiceRequest: its rows now are those of that version."""
-    if replaced:
-        tx.conn.execute(delete(open_order).where(open_order.c.partition == tx.region, open_order.c.id == stored.id))
-    if not stored.deleted:
-        for row in open_order_rows(tx.region, stored.id, stored.resource):
-            tx.queue(open_order, row)
+    new = [] if stored.deleted else open_order_rows(tx.region, stored.id, stored.resource)
+    old = open_order_rows(tx.region, stored.id, previous[0].resource) if previous else []
+    tx.replace_rows(open_order, and_(open_order.c.partition == tx.region, open_order.c.id == stored.id), old, new)
 
 
 def open_orders(

@@ -67,6 +67,11 @@ class StoredResource:
         return f"{self.type}/{self.id}"
 
 
+# The version a write replaced, with its index rows, as the store hands it to the keepers of derived tables: None
+# for a first version, or one written over a deletion (whose rows went with it).
+Version = tuple[StoredResource, IndexRows]
+
+
 @dataclass(frozen=True)
 class WriteResult:
     stored: StoredResource
@@ -171,15 +176,17 @@ class Tx:
                 )
         return extracted
 
-    def _drop_index(self, previous: StoredResource) -> None:
-        """Remove the index rows of the version being replaced, from only the tables it has rows in."""
+    def _drop_index(self, previous: StoredResource) -> IndexRows:
+        """Remove the index rows of the version being replaced, from only the tables it has rows in; returns them."""
         self.flush()
         rtype, rid = previous.type, previous.id
-        for kind in extract(previous.resource):
+        extracted = extract(previous.resource)
+        for kind in extracted:
             table = INDEX_TABLES[kind]
             self.conn.execute(
                 delete(table).where(table.c.partition == self.region, table.c.type == rtype, table.c.id == rid)
             )
+        return extracted
 
     def queue(self, table: Any, row: JSON) -> None:
         """Write `row` into `table` with this transaction's next bulk flush (at the latest, at commit): for rows that
@@ -237,7 +244,7 @@ class Tx:
         )  # fmt: skip
         stored = StoredResource(rtype, rid, 1, when, False, content, patient)
         self._history(stored, "POST")
-        self._derive(stored, self._queue_index(rtype, rid, data), replaced=False)
+        self._derive(stored, self._queue_index(rtype, rid, data), None)
         return WriteResult(stored=stored, created=True)
 
     def update(self, data: JSON, *, if_match: int | None = None) -> WriteResult:
@@ -276,9 +283,8 @@ class Tx:
             raise Conflict(f"{rtype}/{rid} was changed by someone else at the same time; try again")
         stored = StoredResource(rtype, rid, version, when, False, content, patient)
         self._history(stored, "PUT")
-        if not current.deleted:
-            self._drop_index(current)
-        self._derive(stored, self._queue_index(rtype, rid, data), replaced=True)
+        previous = None if current.deleted else (current, self._drop_index(current))
+        self._derive(stored, self._queue_index(rtype, rid, data), previous)
         return WriteResult(stored=stored, created=current.deleted)
 
     def delete(self, rtype: str, rid: str) -> StoredResource | None:
@@ -297,14 +303,23 @@ class Tx:
         )
         stored = StoredResource(rtype, rid, version, when, True, current.content, current.patient)
         self._history(stored, "DELETE")
-        self._drop_index(current)
-        self._derive(stored, {}, replaced=True)
+        self._derive(stored, {}, (current, self._drop_index(current)))
         return stored
 
-    def _derive(self, stored: StoredResource, index: IndexRows, *, replaced: bool) -> None:
+    def _derive(self, stored: StoredResource, index: IndexRows, previous: Version | None) -> None:
         """Keep the tables derived from this type in step (`medcity.kit.hooks.after_write`)."""
         for keeper in derived_tables(stored.type):
-            keeper(self, stored, replaced, index)
+            keeper(self, stored, index, previous)
+
+    def replace_rows(self, table: Any, where: ColumnElement[bool], old: list[JSON], new: list[JSON]) -> None:
+        """For a keeper: the rows of a derived table that stood for the replaced version (`old`, selected by
+        `where`) become `new` (queued for the next flush); nothing is written when they are the same."""
+        if old == new:
+            return
+        if old:
+            self.conn.execute(delete(table).where(where))
+        for row in new:
+            self.queue(table, row)
 
     # ---- history -----------------------------------------------------------------------------------------
 

@@ -159,7 +159,7 @@ def _date_cond(low: Any, high: Any, prefix: str, raw: str, name: str) -> ColumnE
         return low >= vhigh
     if prefix == "eb":
         return high <= vlow
-    now_ms = int((datetime.now(UTC) - EPOCH).total_seconds() * 1000)
+    now_ms = instants.to_ms(datetime.now(UTC))
     margin = max(abs(now_ms - vlow) // 10, 86_400_000)  # ap: 10 % of the distance from now, at least a day
     return and_(low < vhigh + margin, high > vlow - margin)
 

@@ -14,7 +14,7 @@ _DATE = re.compile(
     r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d+))?)?"
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = instants.EPOCH
 MIN_MS = -62135596800000  # 0001-01-01
 MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999
 
@@ -27,10 +27,6 @@ def normalize_text(value: str) -> str:
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
         text = text.replace("\0", "й")
     return text[:MAX_INDEXED]
-
-
-def _to_ms(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def date_range(value: str) -> tuple[int, int] | None:
@@ -70,8 +66,8 @@ def date_range(value: str) -> tuple[int, int] | None:
                     high = low + timedelta(seconds=1)
     except (ValueError, OverflowError):
         return None
-    low_ms = _to_ms(low)
-    return low_ms, (_to_ms(high) if high is not None else MAX_MS)
+    low_ms = instants.to_ms(low)
+    return low_ms, (instants.to_ms(high) if high is not None else MAX_MS)
 
 
 def now_instant() -> str:
