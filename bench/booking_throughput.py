@@ -27,7 +27,7 @@ from _common import database, median, report
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
-from medcity.kit.db import make_engine
+from medcity.kit.db import make_engine, refresh_statistics
 from medcity.kit.errors import Conflict
 from medcity.scheduling import service
 from medcity.scheduling.publish import Session, Template, publish_schedule
@@ -70,6 +70,7 @@ def setup(url: str, *, roles: int, patients: int) -> tuple[list[str], list[str]]
              "location": "pgb", "specialty": "pgb", "start": start, "end": start, "kind": "self", "status": "free",
              "hold_until": None, "version": 1} for n in range(1, PGBENCH_SLOTS + 1)
         ])  # fmt: skip
+    refresh_statistics(store.engine)  # as autovacuum would within a minute of the load
     store.engine.dispose()
     return slots, ids
 

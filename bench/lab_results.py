@@ -24,7 +24,7 @@ import orjson
 from _common import BASE_URL, FHIR_JSON, bearer_header, database, median, patient, report, served
 from sqlalchemy import Engine
 
-from medcity.kit.db import make_engine
+from medcity.kit.db import make_engine, refresh_statistics
 from medcity.orders.catalogue import LOINC, UCUM, catalogue
 from medcity.orders.service import category_concept
 from medcity.store.repository import Store
@@ -59,6 +59,7 @@ def setup(url: str, reports: int, seed: int) -> tuple[str, list[tuple[str, str]]
                 "performer": [{"reference": f"Organization/{lab}"}],
             }).stored.id  # fmt: skip
             pairs.append((who, order))
+    refresh_statistics(engine)  # as autovacuum would within a minute of the load
     engine.dispose()
     return lab, pairs
 

@@ -37,6 +37,8 @@ class Cluster:
     root: Path
     port: int
     run_as: str | None
+    # Tests throw the cluster away, so they skip what only a crash needs; benchmarks measure what production runs.
+    durable: bool = False
 
     @property
     def url(self) -> str:
@@ -54,9 +56,10 @@ class Cluster:
                   "--locale=C.UTF-8")  # fmt: skip
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c max_connections=300 -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off"
+            "-c max_connections=300 -c shared_buffers=256MB"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(self.bin / "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
 
     def stop(self) -> None:
@@ -66,7 +69,8 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """`durable`: PostgreSQL's production defaults (fsync, synchronous commit, full page writes), for benchmarks."""
     pg_bin = find_pg_bin()
     if pg_bin is None:
         raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) not found")
@@ -77,6 +81,6 @@ def start_cluster() -> Cluster:
         user = pwd.getpwnam(run_as)
         os.chown(root, user.pw_uid, user.pw_gid)
         root.chmod(0o700)
-    cluster = Cluster(bin=pg_bin, root=root, port=_free_port(), run_as=run_as)
+    cluster = Cluster(bin=pg_bin, root=root, port=_free_port(), run_as=run_as, durable=durable)
     cluster.start()
     return cluster

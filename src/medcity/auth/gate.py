@@ -177,7 +177,7 @@ class Access:
     def _run(self, query: Any, tx: Tx | None) -> Any:
         if tx is not None:
             tx.flush()
-            return tx.conn.execute(query).first()
+            return tx.execute(query).first()
         assert self.engine is not None
         with reading(self.engine) as conn:
             return conn.execute(query).first()

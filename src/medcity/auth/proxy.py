@@ -87,7 +87,7 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
         _set_patient(tx, proxy, patient)
         return Link(related_id, active=True)
     code = f"{secrets.randbelow(10**6):06d}"
-    tx.conn.execute(
+    tx.execute(
         insert(proxy_code).values(
             partition=tx.region,
             id=new_id(),
@@ -104,7 +104,7 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
 
 def pending(tx: Tx, *, patient: str, now: datetime) -> list[Pending]:
     """Requests to represent ``patient`` still waiting for the code."""
-    rows = tx.conn.execute(
+    rows = tx.execute(
         select(proxy_code.c.id, proxy_code.c.expires, app_user.c.username)
         .join(app_user, (app_user.c.partition == proxy_code.c.partition) & (app_user.c.id == proxy_code.c.user_id))
         .where(proxy_code.c.partition == tx.region, proxy_code.c.patient == patient,
@@ -119,16 +119,16 @@ def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
     waiting for this patient, and a request is void after MAX_ATTEMPTS wrong codes or when it expires. The
     caller commits either way, so that the count sticks."""
     where = (proxy_code.c.partition == tx.region, proxy_code.c.patient == patient)
-    tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.expires <= instants.to_text(now)))
-    rows = tx.conn.execute(select(proxy_code).where(*where)).all()
+    tx.execute(delete(proxy_code).where(*where, proxy_code.c.expires <= instants.to_text(now)))
+    rows = tx.execute(select(proxy_code).where(*where)).all()
     code = code.strip()
     match = next((row for row in rows if code.isdigit() and verify_password(row.code_hash, code)), None)
     if match is None:
         if rows:
-            tx.conn.execute(update(proxy_code).where(*where).values(attempts=proxy_code.c.attempts + 1))
-            tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.attempts >= MAX_ATTEMPTS))
+            tx.execute(update(proxy_code).where(*where).values(attempts=proxy_code.c.attempts + 1))
+            tx.execute(delete(proxy_code).where(*where, proxy_code.c.attempts >= MAX_ATTEMPTS))
         return None
-    tx.conn.execute(delete(proxy_code).where(*where, proxy_code.c.id == match.id))
+    tx.execute(delete(proxy_code).where(*where, proxy_code.c.id == match.id))
     proxy = get_user_by_id(tx.conn, region=tx.region, user_id=match.user_id)
     stored = tx.current("RelatedPerson", match.related_person)
     if proxy is None or proxy.patient or stored is None:
@@ -139,6 +139,6 @@ def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
 
 
 def _set_patient(tx: Tx, proxy: User, patient: str) -> None:
-    tx.conn.execute(
+    tx.execute(
         update(app_user).where(app_user.c.partition == tx.region, app_user.c.id == proxy.id).values(patient=patient)
     )

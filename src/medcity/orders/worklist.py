@@ -70,7 +70,7 @@ def open_orders(
         query = first if after is None else first.where(
             or_(t.c.authored > after.authored, and_(t.c.authored == after.authored, t.c.id > after.id))
         )  # fmt: skip
-        rows = tx.conn.execute(query).all()
+        rows = tx.execute(query).all()
         ids = dict.fromkeys(row.id for row in rows)  # an order in two of the categories comes twice, side by side
         found += tx.read_many([("ServiceRequest", rid) for rid in ids], restrict=restrict)
         if len(rows) < count:

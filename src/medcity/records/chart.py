@@ -563,7 +563,7 @@ def _compartment(tx: Tx, patient_id: str, restrict: Restriction | None) -> list[
         visible.append(t.c.type == rtype if extra is None else and_(t.c.type == rtype, extra))
     tx.flush()
     where = [t.c.partition == tx.region, t.c.patient == patient_id, t.c.deleted.is_(False), t.c.type.in_(CHART_TYPES)]
-    rows = tx.conn.execute(select(t.c.content).where(*where, or_(*visible)))
+    rows = tx.execute(select(t.c.content).where(*where, or_(*visible)))
     return [orjson.loads(row.content) for row in rows]
 
 

@@ -223,7 +223,7 @@ def _appointment_statuses(tx: Tx, ids: list[str]) -> dict[str, set[str]]:
     if not ids:
         return {}
     a = sched_appointment
-    rows = tx.conn.execute(select(a.c.referral, a.c.status).where(a.c.partition == tx.region, a.c.referral.in_(ids)))
+    rows = tx.execute(select(a.c.referral, a.c.status).where(a.c.partition == tx.region, a.c.referral.in_(ids)))
     found: dict[str, set[str]] = {}
     for row in rows:
         found.setdefault(row.referral, set()).add(row.status)

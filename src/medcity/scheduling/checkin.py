@@ -42,7 +42,7 @@ def due_today(tx: Tx, *, patient: str, organization: str, now: datetime, day_end
         a.c.partition == tx.region, a.c.patient == patient, a.c.organization == organization,
         a.c.status == "booked", a.c.start >= now - LATE, a.c.start < day_end,
     )  # fmt: skip
-    return list(tx.conn.execute(query.order_by(a.c.start)))
+    return list(tx.execute(query.order_by(a.c.start)))
 
 
 def check_in_patient(
@@ -65,7 +65,7 @@ def walk_in_slots(tx: Tx, *, organization: str, day_end: datetime, now: datetime
         s.c.partition == tx.region, s.c.organization == organization, s.c.status == "free",
         s.c.kind.in_(WALK_IN_KINDS), s.c.start > (now or utcnow()), s.c.start < day_end,
     )  # fmt: skip
-    rows = list(tx.conn.execute(query.order_by(s.c.start, s.c.id)))
+    rows = list(tx.execute(query.order_by(s.c.start, s.c.id)))
     return sorted(rows, key=lambda row: (WALK_IN_KINDS.index(row.kind), row.start))
 
 

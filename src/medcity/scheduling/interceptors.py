@@ -49,8 +49,7 @@ def _referral(data: JSON) -> str | None:
 def _in_inventory(tx: Tx, table: Any, rid: str | None) -> bool:
     return (
         rid is not None
-        and tx.conn.execute(select(table.c.id).where(table.c.partition == tx.region, table.c.id == rid)).first()
-        is not None
+        and tx.execute(select(table.c.id).where(table.c.partition == tx.region, table.c.id == rid)).first() is not None
     )
 
 

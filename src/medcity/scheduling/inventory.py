@@ -15,7 +15,7 @@ from medcity.store.repository import Tx
 
 def get_slot(tx: Tx, slot_id: str, *, lock: bool = False) -> Row:
     query = select(sched_slot).where(sched_slot.c.partition == tx.region, sched_slot.c.id == slot_id)
-    row = tx.conn.execute(query.with_for_update() if lock else query).first()
+    row = tx.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound(f"Slot/{slot_id} is not known")
     return row
@@ -29,7 +29,7 @@ def set_status(
     The conditional UPDATE is the race guard: on PostgreSQL a second writer waits for the first to commit and then
     finds the condition false; on SQLite writers are serialised by BEGIN IMMEDIATE. RETURNING saves a read.
     """
-    changed = tx.conn.execute(
+    changed = tx.execute(
         update(sched_slot)
         .where(
             sched_slot.c.partition == tx.region,

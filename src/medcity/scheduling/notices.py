@@ -174,7 +174,7 @@ def remind(tx: Tx, *, now: datetime) -> int:
     yet (and were booked earlier than that); returns how many were written. Idempotent: a reminder's id is
     `remind-<appointment>`."""
     a = sched_appointment
-    due = tx.conn.execute(
+    due = tx.execute(
         select(a).where(
             a.c.partition == tx.region, a.c.status == "booked", a.c.start > now, a.c.start <= now + REMIND_AHEAD
         )

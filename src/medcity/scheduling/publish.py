@@ -102,7 +102,7 @@ def publish_schedule(
     ]
     s = sched_slot
     taken = set(
-        tx.conn.execute(
+        tx.execute(
             select(s.c.start).where(s.c.partition == tx.region, s.c.role == template.role, s.c.start >= now)
         ).scalars()
     )
@@ -120,7 +120,7 @@ def publish_schedule(
         )  # fmt: skip
     if not rows:
         return []
-    tx.conn.execute(s.insert(), rows)
+    tx.execute(s.insert(), rows)
     for row in rows:
         tx.create(slot_resource(row), rid=row["id"])
     for row in rows:
@@ -131,7 +131,7 @@ def publish_schedule(
 def _schedule(tx: Tx, *, template: Template, room: str, start: datetime, end: datetime) -> str:
     """The Schedule of this doctor in this room, created or with its planning horizon moved on."""
     s = sched_slot
-    sid = tx.conn.execute(
+    sid = tx.execute(
         select(s.c.schedule).where(s.c.partition == tx.region, s.c.role == template.role, s.c.location == room).limit(1)
     ).scalar()
     data = schedule_resource(
@@ -151,7 +151,7 @@ def block_slots(tx: Tx, *, role: str, start: datetime, end: datetime) -> list[st
     """
     s = sched_slot
     ids = list(
-        tx.conn.execute(
+        tx.execute(
             select(s.c.id).where(
                 s.c.partition == tx.region, s.c.role == role, s.c.start >= start, s.c.start < end,
                 s.c.status == "free",
@@ -159,12 +159,12 @@ def block_slots(tx: Tx, *, role: str, start: datetime, end: datetime) -> list[st
         ).scalars()
     )  # fmt: skip
     if ids:
-        tx.conn.execute(
+        tx.execute(
             update(s)
             .where(s.c.partition == tx.region, s.c.id.in_(ids))
             .values(status="blocked", version=s.c.version + 1)
         )
-        for row in tx.conn.execute(select(s).where(s.c.partition == tx.region, s.c.id.in_(ids))):
+        for row in tx.execute(select(s).where(s.c.partition == tx.region, s.c.id.in_(ids))):
             tx.update(slot_resource(row._mapping))
     return ids
 

@@ -59,11 +59,11 @@ def find_slots(
         base = base.where(s.c.role == role)
     own = organization or (_home_organization(tx, patient) if patient else None)
     if own is None:
-        return list(tx.conn.execute(base.order_by(s.c.start, s.c.id).limit(count)))
-    found = list(tx.conn.execute(base.where(s.c.organization == own).order_by(s.c.start, s.c.id).limit(count)))
+        return list(tx.execute(base.order_by(s.c.start, s.c.id).limit(count)))
+    found = list(tx.execute(base.where(s.c.organization == own).order_by(s.c.start, s.c.id).limit(count)))
     if organization is None and len(found) < count:
         others = base.where(s.c.organization != own).order_by(s.c.start, s.c.id).limit(count - len(found))
-        found += tx.conn.execute(others)
+        found += tx.execute(others)
     return found
 
 
@@ -157,7 +157,7 @@ def close_period(
     rules = rules_for(tx.region)
     block_slots(tx, role=role, start=start, end=end)  # first, so that nobody is moved into the closed period
     a = sched_appointment
-    booked = tx.conn.execute(
+    booked = tx.execute(
         select(a)
         .where(
             a.c.partition == tx.region, a.c.role == role, a.c.start >= start, a.c.start < end, a.c.status == "booked"
@@ -197,9 +197,7 @@ def fulfil(tx: Tx, *, appointment_id: str) -> StoredResource | None:
     again, for a follow-up; its slot stays taken and its referral used. Returns the fulfilled Appointment, or None
     when it is no longer one the patient is still to be seen on."""
     a = sched_appointment
-    row = tx.conn.execute(
-        select(a).where(a.c.partition == tx.region, a.c.id == appointment_id).with_for_update()
-    ).first()
+    row = tx.execute(select(a).where(a.c.partition == tx.region, a.c.id == appointment_id).with_for_update()).first()
     if row is not None:
         if row.status not in ("booked", "arrived"):
             return None
@@ -235,7 +233,7 @@ def _claim(tx: Tx, *, slot_id: str, patient: str) -> Row:
 
 def _offered_to(tx: Tx, *, slot_id: str) -> str | None:
     w = sched_waiting
-    return tx.conn.execute(
+    return tx.execute(
         select(w.c.patient).where(w.c.partition == tx.region, w.c.offer_slot == slot_id)
     ).scalar_one_or_none()
 
@@ -245,7 +243,7 @@ def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, 
     if stored is None or stored.deleted:
         raise Unprocessable(f"Patient/{patient} is not known")
     a = sched_appointment
-    no_shows = tx.conn.execute(
+    no_shows = tx.execute(
         select(func.count()).where(
             a.c.partition == tx.region,
             a.c.patient == patient,
@@ -256,7 +254,7 @@ def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, 
     rules.check_no_shows(channel=channel, no_shows=int(no_shows))
     if not rules.one_per_specialty:
         return
-    held = tx.conn.execute(
+    held = tx.execute(
         select(a.c.id, a.c.start).where(a.c.partition == tx.region, a.c.active_need == _need(patient, specialty))
     ).first()
     if held is None:
@@ -264,7 +262,7 @@ def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, 
     if held.start >= now:
         raise Unprocessable(f"The patient already has an active appointment for {specialty}; reschedule it instead")
     # An appointment whose time has passed, seen or not, no longer holds the specialty: the patient books anew.
-    tx.conn.execute(update(a).where(a.c.partition == tx.region, a.c.id == held.id).values(active_need=None))
+    tx.execute(update(a).where(a.c.partition == tx.region, a.c.id == held.id).values(active_need=None))
 
 
 def _need(patient: str, specialty: str) -> str:
@@ -288,7 +286,7 @@ def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: st
     ):
         raise Unprocessable(f"ServiceRequest/{referral} is not an active referral of this patient to {specialty}")
     a = sched_appointment
-    used = tx.conn.execute(
+    used = tx.execute(
         select(a.c.id).where(a.c.partition == tx.region, a.c.active_referral == referral)
     ).scalar_one_or_none()
     if used is not None:
@@ -308,7 +306,7 @@ def _record(
 ) -> StoredResource:
     aid = new_id()
     try:
-        tx.conn.execute(
+        tx.execute(
             sched_appointment.insert().values(
                 partition=tx.region, id=aid, slot=slot.id, patient=patient, specialty=slot.specialty,
                 role=slot.role, organization=slot.organization, start=slot.start, status="booked",
@@ -327,9 +325,7 @@ def _record(
 
 def _active(tx: Tx, appointment_id: str) -> Row:
     a = sched_appointment
-    row = tx.conn.execute(
-        select(a).where(a.c.partition == tx.region, a.c.id == appointment_id).with_for_update()
-    ).first()
+    row = tx.execute(select(a).where(a.c.partition == tx.region, a.c.id == appointment_id).with_for_update()).first()
     if row is None:
         raise NotFound(f"Appointment/{appointment_id} is not known")
     if row.status != "booked":
@@ -349,7 +345,7 @@ def _release(tx: Tx, appointment: Row, *, status: str, now: datetime, slot_statu
 def _set_status(tx: Tx, appointment: Row, status: str, **released: None) -> StoredResource:
     """The inventory row and the FHIR Appointment get `status`; `released` clears the row's `active_*` claims in
     the same statement."""
-    tx.conn.execute(
+    tx.execute(
         update(sched_appointment)
         .where(sched_appointment.c.partition == tx.region, sched_appointment.c.id == appointment.id)
         .values(status=status, **released)
@@ -367,7 +363,7 @@ def appointments_of(tx: Tx, *, patient: str, since: datetime | None = None) -> l
     """The patient's appointments from `since` (default now) on, earliest first."""
     a = sched_appointment
     query = select(a).where(a.c.partition == tx.region, a.c.patient == patient, a.c.start >= (since or utcnow()))
-    return list(tx.conn.execute(query.order_by(a.c.start)))
+    return list(tx.execute(query.order_by(a.c.start)))
 
 
 def day_list(tx: Tx, *, roles: list[str], start: datetime, end: datetime) -> list[Row]:
@@ -377,7 +373,7 @@ def day_list(tx: Tx, *, roles: list[str], start: datetime, end: datetime) -> lis
         a.c.partition == tx.region, a.c.role.in_(roles), a.c.start >= start, a.c.start < end,
         a.c.status != "cancelled",
     )  # fmt: skip
-    return list(tx.conn.execute(query.order_by(a.c.start, a.c.id)))
+    return list(tx.execute(query.order_by(a.c.start, a.c.id)))
 
 
 def roles_of(tx: Tx, *, practitioner: str, organization: str | None = None) -> list[str]:
@@ -390,7 +386,7 @@ def roles_of(tx: Tx, *, practitioner: str, organization: str | None = None) -> l
 
 def appointment_row(tx: Tx, appointment_id: str) -> Row:
     a = sched_appointment
-    row = tx.conn.execute(select(a).where(a.c.partition == tx.region, a.c.id == appointment_id)).first()
+    row = tx.execute(select(a).where(a.c.partition == tx.region, a.c.id == appointment_id)).first()
     if row is None:
         raise NotFound(f"Appointment/{appointment_id} is not known")
     return row
@@ -402,4 +398,4 @@ def slots_of(tx: Tx, *, organization: str, start: datetime, end: datetime) -> li
     query = select(s).where(
         s.c.partition == tx.region, s.c.organization == organization, s.c.start >= start, s.c.start < end
     )
-    return list(tx.conn.execute(query.order_by(s.c.role, s.c.start)))
+    return list(tx.execute(query.order_by(s.c.role, s.c.start)))

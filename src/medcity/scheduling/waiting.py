@@ -36,7 +36,7 @@ def join_waiting_list(
     """Put the patient in line for a specialty (optionally one polyclinic or one doctor); returns the entry id."""
     rules_for(tx.region).check_specialty(specialty)
     w = sched_waiting
-    already = tx.conn.execute(
+    already = tx.execute(
         select(w.c.id).where(
             w.c.partition == tx.region, w.c.patient == patient, w.c.specialty == specialty, w.c.status.in_(_OPEN)
         )
@@ -44,7 +44,7 @@ def join_waiting_list(
     if already is not None:
         raise Unprocessable(f"The patient is already on the waiting list for {specialty}")
     entry_id = new_id()
-    tx.conn.execute(
+    tx.execute(
         w.insert().values(
             partition=tx.region, id=entry_id, patient=patient, specialty=specialty, organization=organization,
             role=role, referral=referral, priority=priority, joined=now or utcnow(), status="waiting",
@@ -55,7 +55,7 @@ def join_waiting_list(
 
 def get_entry(tx: Tx, entry_id: str, *, lock: bool = False) -> Row:
     query = select(sched_waiting).where(sched_waiting.c.partition == tx.region, sched_waiting.c.id == entry_id)
-    row = tx.conn.execute(query.with_for_update() if lock else query).first()
+    row = tx.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound(f"Waiting-list entry {entry_id} is not known")
     return row
@@ -67,7 +67,7 @@ def position(tx: Tx, *, entry_id: str) -> int:
     if entry.status not in _OPEN:
         raise Unprocessable(f"The entry is {entry.status}, no longer in line")
     w = sched_waiting
-    ahead = tx.conn.execute(
+    ahead = tx.execute(
         select(func.count()).where(
             w.c.partition == tx.region,
             w.c.specialty == entry.specialty,
@@ -100,14 +100,14 @@ def expire_offers(tx: Tx, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     w = sched_waiting
     query = select(w).where(w.c.partition == tx.region, w.c.status == "offered", w.c.offer_until <= now)
-    lapsed = tx.conn.execute(query.with_for_update(skip_locked=True)).all()
+    lapsed = tx.execute(query.with_for_update(skip_locked=True)).all()
     for entry in lapsed:
         _close(tx, entry, "lapsed", now=now)
     return len(lapsed)
 
 
 def _close(tx: Tx, entry: Row, status: str, *, now: datetime) -> None:
-    tx.conn.execute(
+    tx.execute(
         update(sched_waiting)
         .where(sched_waiting.c.partition == tx.region, sched_waiting.c.id == entry.id)
         .values(status=status, offer_slot=None, offer_until=None)
@@ -145,11 +145,11 @@ def offer_slot(tx: Tx, *, slot_id: str, now: datetime | None = None) -> str | No
     )
     if is_postgres_conn(tx.conn):
         query = query.with_for_update(skip_locked=True)
-    entry = tx.conn.execute(query).first()
+    entry = tx.execute(query).first()
     if entry is None:
         return None
     until = now + timedelta(minutes=rules_for(tx.region).offer_hold_minutes)
-    tx.conn.execute(
+    tx.execute(
         update(w)
         .where(w.c.partition == tx.region, w.c.id == entry.id, w.c.status == "waiting")
         .values(status="offered", offer_slot=slot.id, offer_until=until)
@@ -162,7 +162,7 @@ def offer_slot(tx: Tx, *, slot_id: str, now: datetime | None = None) -> str | No
 
 
 def mark_booked(tx: Tx, *, entry_id: str, appointment_id: str) -> None:
-    tx.conn.execute(
+    tx.execute(
         update(sched_waiting)
         .where(sched_waiting.c.partition == tx.region, sched_waiting.c.id == entry_id)
         .values(status="booked", offer_slot=None, offer_until=None, appointment=appointment_id)
@@ -173,4 +173,4 @@ def entries_of(tx: Tx, *, patient: str) -> list[Row]:
     """The patient's open entries (waiting or holding an offer)."""
     w = sched_waiting
     query = select(w).where(w.c.partition == tx.region, w.c.patient == patient, w.c.status.in_(_OPEN))
-    return list(tx.conn.execute(query.order_by(w.c.joined)))
+    return list(tx.execute(query.order_by(w.c.joined)))

@@ -15,9 +15,24 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement, TextClause
+from sqlalchemy.sql.util import find_tables
 
 from medcity.kit.db import WRITE, is_postgres, reading
 from medcity.kit.errors import Conflict, Gone, InvalidRequest, NotFound, PreconditionFailed
@@ -84,11 +99,37 @@ class Tx:
     """One transaction on one region. Every method runs inside it; nothing is visible to others until commit."""
 
     def __init__(self, conn: Connection, region: str, *, writable: bool) -> None:
-        self.conn = conn
+        self._conn = conn
         self.region = region
         self.writable = writable
-        # Rows written at flush (before any read in this transaction, and at commit), in bulk.
+        # Rows written in bulk at flush: at commit, before a statement of someone else's (`conn`), and before a
+        # statement of the store's own that the rows would change (see `_flush_for`).
         self._pending: dict[Any, list[JSON]] = {}
+        # What this transaction read or wrote of a resource, so that workflows reading one resource in several steps
+        # read it once; a read for update always goes to the database (and refreshes this).
+        self._known: dict[tuple[str, str], StoredResource] = {}
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection, for statements of the caller's own: what is queued is written first, so that
+        they see this transaction's every write."""
+        self.flush()
+        return self._conn
+
+    def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        """Run a statement of the caller's own (a domain table's read or write): what is queued is written first
+        when the statement reads or writes one of the tables it is queued for, so that it sees this transaction's
+        every write, and stays queued otherwise."""
+        if self._pending and _touches(statement, self._pending):
+            self.flush()
+        return self._conn.execute(statement, parameters)
+
+    def _flush_for(self, table: Any, rtype: str | None = None, rid: str | None = None) -> None:
+        """Flush before a statement on `table` (about the resource `rtype`/`rid`, when given) only when a queued
+        row would change its outcome: a bundle's writes then go in one bulk write per table, not one per read."""
+        rows = self._pending.get(table)
+        if rows and (rtype is None or any(row["id"] == rid and row["type"] == rtype for row in rows)):
+            self.flush()
 
     # ---- reads -------------------------------------------------------------------------------------------
 
@@ -105,10 +146,16 @@ class Tx:
 
     def current(self, rtype: str, rid: str, *, for_update: bool = False) -> StoredResource | None:
         """The current version, deleted or not; None when the id was never used."""
-        self.flush()
-        query = _CURRENT_FOR_UPDATE if for_update and is_postgres_conn(self.conn) else _CURRENT
-        row = self.conn.execute(query, {"partition": self.region, "type": rtype, "id": rid}).first()
-        return self._row_to_stored(rtype, row) if row else None
+        known = None if for_update else self._known.get((rtype, rid))
+        if known is not None:
+            return known
+        self._flush_for(resource, rtype, rid)
+        query = _CURRENT_FOR_UPDATE if for_update and is_postgres_conn(self._conn) else _CURRENT
+        row = self._conn.execute(query, {"partition": self.region, "type": rtype, "id": rid}).first()
+        if row is None:
+            return None
+        stored = self._known[(rtype, rid)] = self._row_to_stored(rtype, row)
+        return stored
 
     def read(self, rtype: str, rid: str) -> StoredResource:
         check_type(rtype)
@@ -116,7 +163,10 @@ class Tx:
 
     def read_many(self, refs: list[tuple[str, str]], restrict: Restriction | None = None) -> list[StoredResource]:
         """Current, not deleted resources for (type, id) pairs, in the given order; missing ones left out."""
-        self.flush()
+        if restrict is None:
+            self._flush_for(resource)
+        else:
+            self.flush()  # the policy's conditions read the index and derived tables too
         found: dict[tuple[str, str], StoredResource] = {}
         by_type: dict[str, list[str]] = {}
         for rtype, rid in refs:
@@ -126,7 +176,7 @@ class Tx:
             conds = [resource.c.partition == self.region, or_(*wanted), resource.c.deleted.is_(False)]
             if extra is not None:
                 conds.append(extra)
-            for row in self.conn.execute(select(resource).where(and_(*conds))):
+            for row in self._conn.execute(select(resource).where(and_(*conds))):
                 found[(row.type, row.id)] = self._row_to_stored(row.type, row)
         return [found[ref] for ref in refs if ref in found]
 
@@ -167,26 +217,36 @@ class Tx:
         """Queue the index rows of `data`; returns them as extracted (param, *values) per index kind."""
         extracted = extract(data)
         for kind, rows in extracted.items():
-            table = INDEX_TABLES[kind]
-            target = self._pending.setdefault(table, [])
-            columns = table.c.keys()[3:]  # partition, type, id come first
-            for row in rows:
-                target.append(
-                    {"partition": self.region, "type": rtype, "id": rid, **dict(zip(columns, row, strict=True))}
-                )
+            self._queue_index_rows(rtype, rid, kind, rows)
         return extracted
 
-    def _drop_index(self, previous: StoredResource) -> IndexRows:
-        """Remove the index rows of the version being replaced, from only the tables it has rows in; returns them."""
-        self.flush()
+    def _queue_index_rows(self, rtype: str, rid: str, kind: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        table = INDEX_TABLES[kind]
+        target = self._pending.setdefault(table, [])
+        columns = table.c.keys()[3:]  # partition, type, id come first
+        for row in rows:
+            target.append({"partition": self.region, "type": rtype, "id": rid, **dict(zip(columns, row, strict=True))})
+
+    def _replace_index(self, previous: StoredResource, data: JSON | None) -> tuple[IndexRows, IndexRows]:
+        """The index rows of the version being replaced become those of `data` (None: a deletion), in only the
+        tables where they differ: a status change rewrites its token rows, not the dates and references. Returns
+        the rows of both versions."""
         rtype, rid = previous.type, previous.id
-        extracted = extract(previous.resource)
-        for kind in extracted:
+        old = extract(previous.resource)
+        new = extract(data) if data is not None else {}
+        for kind in old.keys() | new.keys():
+            if old.get(kind) == new.get(kind):
+                continue
             table = INDEX_TABLES[kind]
-            self.conn.execute(
-                delete(table).where(table.c.partition == self.region, table.c.type == rtype, table.c.id == rid)
-            )
-        return extracted
+            if kind in old:
+                self._flush_for(table, rtype, rid)
+                self._conn.execute(
+                    delete(table).where(table.c.partition == self.region, table.c.type == rtype, table.c.id == rid)
+                )
+            self._queue_index_rows(rtype, rid, kind, new.get(kind, []))
+        return old, new
 
     def queue(self, table: Any, row: JSON) -> None:
         """Write `row` into `table` with this transaction's next bulk flush (at the latest, at commit): for rows that
@@ -201,7 +261,7 @@ class Tx:
         pending, self._pending = self._pending, {}
         try:
             for table, rows in pending.items():
-                insert_rows(self.conn, table, rows)
+                insert_rows(self._conn, table, rows)
         except IntegrityError:
             raise Conflict("A resource with this id was created at the same time; try again") from None
 
@@ -269,7 +329,7 @@ class Tx:
         when = now_instant()
         data, content = self._prepare(data, rid, version, when)
         patient = compartment_patient(data)
-        result = self.conn.execute(
+        result = self._conn.execute(
             update(resource)
             .where(
                 resource.c.partition == self.region,
@@ -281,10 +341,13 @@ class Tx:
         )
         if result.rowcount != 1:
             raise Conflict(f"{rtype}/{rid} was changed by someone else at the same time; try again")
-        stored = StoredResource(rtype, rid, version, when, False, content, patient)
+        stored = self._known[(rtype, rid)] = StoredResource(rtype, rid, version, when, False, content, patient)
         self._history(stored, "PUT")
-        previous = None if current.deleted else (current, self._drop_index(current))
-        self._derive(stored, self._queue_index(rtype, rid, data), previous)
+        if current.deleted:
+            self._derive(stored, self._queue_index(rtype, rid, data), None)
+        else:
+            old, new = self._replace_index(current, data)
+            self._derive(stored, new, (current, old))
         return WriteResult(stored=stored, created=current.deleted)
 
     def delete(self, rtype: str, rid: str) -> StoredResource | None:
@@ -296,14 +359,16 @@ class Tx:
             return None
         version = current.version + 1
         when = now_instant()
-        self.conn.execute(
+        self._conn.execute(
             update(resource)
             .where(resource.c.partition == self.region, resource.c.type == rtype, resource.c.id == rid)
             .values(version=version, last_updated=when, deleted=True)
         )
-        stored = StoredResource(rtype, rid, version, when, True, current.content, current.patient)
+        stored = self._known[(rtype, rid)] = StoredResource(
+            rtype, rid, version, when, True, current.content, current.patient
+        )
         self._history(stored, "DELETE")
-        self._derive(stored, {}, (current, self._drop_index(current)))
+        self._derive(stored, {}, (current, self._replace_index(current, None)[0]))
         return stored
 
     def _derive(self, stored: StoredResource, index: IndexRows, previous: Version | None) -> None:
@@ -317,7 +382,8 @@ class Tx:
         if old == new:
             return
         if old:
-            self.conn.execute(delete(table).where(where))
+            self._flush_for(table)
+            self._conn.execute(delete(table).where(where))
         for row in new:
             self.queue(table, row)
 
@@ -365,6 +431,15 @@ class Tx:
 
         self.flush()
         return run_search(self, rtype, params, **kwargs)
+
+
+def _touches(statement: Executable, tables: Iterable[Any]) -> bool:
+    """Whether `statement` reads or writes any of `tables` (in a join, a subquery or through an alias); a textual
+    statement might, so it counts as doing so."""
+    if not isinstance(statement, ClauseElement) or isinstance(statement, TextClause):
+        return True
+    named = {table.name for table in tables}
+    return any(getattr(found, "name", None) in named for found in find_tables(statement, include_crud=True))
 
 
 def _readable(rtype: str, rid: str, found: StoredResource | None) -> StoredResource:

@@ -476,10 +476,10 @@ def run_search(
         summary=controls.summary, elements=controls.elements,
     )  # fmt: skip
     if controls.summary == "count":
-        result.total = int(tx.conn.execute(select(func.count()).select_from(resource).where(where)).scalar_one())
+        result.total = int(tx.execute(select(func.count()).select_from(resource).where(where)).scalar_one())
         return result
     window = controls.offset + controls.count + 1
-    rows = tx.conn.execute(select(resource).where(where).order_by(*order).limit(window)).all()
+    rows = tx.execute(select(resource).where(where).order_by(*order).limit(window)).all()
     page_rows = rows[controls.offset : controls.offset + controls.count]
     result.matches = [tx._row_to_stored(rtype, row) for row in page_rows]
     result.has_next = len(rows) > controls.offset + controls.count
@@ -490,7 +490,7 @@ def run_search(
         # again: a second or so for a diagnosis that tens of thousands have), unless the client asked for none.
         counted = controls.total != "none"
         columns = [resource.c.id, func.count().over().label("total")] if counted else [resource.c.id]
-        id_rows = tx.conn.execute(select(*columns).where(where).order_by(*order).limit(SNAPSHOT_CAP + 1)).all()
+        id_rows = tx.execute(select(*columns).where(where).order_by(*order).limit(SNAPSHOT_CAP + 1)).all()
         ids = [row.id for row in id_rows]
         if counted:
             result.total = int(id_rows[0].total) if id_rows else 0
@@ -498,7 +498,7 @@ def run_search(
     if controls.total == "none":
         result.total = None
     elif result.total is None:
-        result.total = int(tx.conn.execute(select(func.count()).select_from(resource).where(where)).scalar_one())
+        result.total = int(tx.execute(select(func.count()).select_from(resource).where(where)).scalar_one())
     result.included = _includes(tx, rtype, result.matches, includes, revincludes, restrict)
     return result
 
@@ -539,7 +539,7 @@ def page_from_snapshot(
     tx: Tx, sid: str, offset: int, count: int, *, restrict: Restriction | None = None
 ) -> SearchResult:
     """A later page of an earlier search, from the ids it kept."""
-    row = tx.conn.execute(
+    row = tx.execute(
         select(search_snapshot).where(search_snapshot.c.partition == tx.region, search_snapshot.c.id == sid)
     ).first()
     if row is None:
@@ -584,11 +584,11 @@ def compartment_refs(
     if restrict is not None:
         conds.append(_types_visible(restrict))
     query = select(resource.c.type, resource.c.id).where(and_(*conds))
-    rows = tx.conn.execute(query.order_by(resource.c.type, resource.c.last_updated.desc(), resource.c.id)).all()
+    rows = tx.execute(query.order_by(resource.c.type, resource.c.last_updated.desc(), resource.c.id)).all()
     refs = [("Patient", patient_id)] + [(r.type, r.id) for r in rows if r.type != "Patient"]
     if referenced_types and rows:
         ref = INDEX_TABLES["reference"]
-        targets = tx.conn.execute(
+        targets = tx.execute(
             select(ref.c.target_type, ref.c.target_id).distinct().where(
                 ref.c.partition == tx.region, ref.c.target_type.in_(referenced_types),
                 tuple_(ref.c.type, ref.c.id).in_(select(resource.c.type, resource.c.id).where(and_(*conds))),
@@ -622,7 +622,7 @@ def _includes(
             ref.c.partition == tx.region, ref.c.type == rtype, ref.c.param == param.code, ref.c.id.in_(ids),
             ref.c.target_type.is_not(None) if target is None else ref.c.target_type == target,
         )  # fmt: skip
-        wanted.extend((row.target_type, row.target_id) for row in tx.conn.execute(query.limit(INCLUDE_CAP)))
+        wanted.extend((row.target_type, row.target_id) for row in tx.execute(query.limit(INCLUDE_CAP)))
     for source, param, target in revincludes:
         if target and target != rtype:
             continue
@@ -630,7 +630,7 @@ def _includes(
             ref.c.partition == tx.region, ref.c.type == source, ref.c.param == param.code,
             ref.c.target_type == rtype, ref.c.target_id.in_(ids),
         )  # fmt: skip
-        wanted.extend((row.type, row.id) for row in tx.conn.execute(query.limit(INCLUDE_CAP)))
+        wanted.extend((row.type, row.id) for row in tx.execute(query.limit(INCLUDE_CAP)))
     seen = {(m.type, m.id) for m in matches}
     unique = []
     for item in wanted:
