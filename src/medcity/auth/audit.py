@@ -22,7 +22,7 @@ from medcity.auth import breakglass
 from medcity.auth.policy import AUDIT_SEARCH, CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
 from medcity.kit import instants
-from medcity.kit.db import WRITE, reading
+from medcity.kit.db import WRITE, Executor, reading
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.ids import new_id
 from medcity.store.repository import insert_rows
@@ -112,7 +112,7 @@ def _base(region: str, access: Access) -> dict[str, Any]:
 
 def queue_write(tx: Tx, region: str, access: Access, action: str, rtype: str, rid: str, patient: str | None) -> None:
     """The audit row of a write, queued in the write's own transaction: both commit, or neither does."""
-    flagged = patient is not None and patient in _open_glass(tx.conn, region, access)
+    flagged = patient is not None and patient in _open_glass(tx, region, access)
     tx.queue(audit_log, {**_base(region, access), "id": new_id(), "action": (action + FLAG if flagged else action)[:64],
                          "resource_type": rtype or None, "resource_id": rid or None, "patient": patient,
                          "outcome": "allowed"})  # fmt: skip
@@ -152,7 +152,7 @@ def rows_of(
     return rows
 
 
-def _open_glass(conn: Connection, region: str, access: Access) -> set[str]:
+def _open_glass(conn: Executor, region: str, access: Access) -> set[str]:
     """The patients the caller holds an open break-glass for: looked up once a request (not once per write of a
     bundle or a signed visit), with those the request opened itself."""
     if access.principal.role not in CLINICAL or access.context is None:

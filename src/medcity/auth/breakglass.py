@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import Connection
-
 from medcity.auth.care import BREAK_GLASS_TAG, glass_patients
 from medcity.auth.principal import Principal
 from medcity.kit import instants
+from medcity.kit.db import Executor
 from medcity.kit.errors import InvalidRequest
 from medcity.store.repository import Store
 
@@ -66,7 +65,7 @@ def open_record(store: Store, principal: Principal, patient: str, reason: str, n
     return store.create(event(principal, patient, checked_reason(reason), instants.to_text(now))).id
 
 
-def active_patients(conn: Connection, region: str, username: str | None, since: datetime) -> set[str]:
+def active_patients(conn: Executor, region: str, username: str | None, since: datetime) -> set[str]:
     """The patients `username` holds an open break-glass for."""
     return {row[0] for row in conn.execute(glass_patients(region, username, instants.to_ms(since)))}
 

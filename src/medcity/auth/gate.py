@@ -139,7 +139,7 @@ class Access:
         """The restriction for reading `patient`'s record in `tx`: the same rows, decided once for the patient."""
         context = self.context or policy.Context(region="")
         known = patient in self.patients_seen
-        return policy.record_restriction(self.principal, context, tx.conn, patient, visible=known)
+        return policy.record_restriction(self.principal, context, tx, patient, visible=known)
 
     def record(
         self,

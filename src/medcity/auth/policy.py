@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
 
 from medcity.auth import care, consent
 from medcity.auth.care import Actors
 from medcity.auth.principal import Principal
 from medcity.auth.users import Role
 from medcity.kit import instants
+from medcity.kit.db import Executor
 from medcity.kit.hooks import find_operation
 from medcity.store.index import compartment_patient, extract
 from medcity.store.repository import Restriction, StoredResource
@@ -377,7 +378,7 @@ def restriction(
 
 
 def record_restriction(
-    principal: Principal, context: Context, conn: Connection, patient: str, *, visible: bool = False
+    principal: Principal, context: Context, conn: Executor, patient: str, *, visible: bool = False
 ) -> Restriction | None:
     """The restriction for a query that reads one patient's record (a chart, ``$everything``): whether the caller
     may see that patient is asked once here instead of once per row (not at all when already known `visible`),

@@ -6,12 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 
 WRITE = {"medcity_write": True}
+
+
+class Executor(Protocol):
+    """What runs a statement: a connection, or a store transaction (which first writes the rows it has queued for
+    the tables the statement reads)."""
+
+    def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]: ...
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -320,7 +320,7 @@ def _record(
         # Only reachable when a concurrent transaction won between our checks and this insert.
         raise Conflict("A booking for this slot, specialty or referral was made at the same time") from None
     data = appointment_resource(aid=aid, slot=slot._mapping, patient=patient, referral=referral, created=now)
-    return tx.create({**(body or {}), **data}, rid=aid).stored
+    return tx.create({**(body or {}), **data}, rid=aid, trusted=body is None).stored
 
 
 def _active(tx: Tx, appointment_id: str) -> Row:

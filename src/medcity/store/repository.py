@@ -116,7 +116,7 @@ class Tx:
         self.flush()
         return self._conn
 
-    def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+    def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]:
         """Run a statement of the caller's own (a domain table's read or write): what is queued is written first
         when the statement reads or writes one of the tables it is queued for, so that it sees this transaction's
         every write, and stays queued otherwise."""
@@ -286,8 +286,9 @@ class Tx:
     def create(self, data: JSON, *, rid: str | None = None, trusted: bool = False) -> WriteResult:
         """Create with a server id (or the given one, for update-as-create).
 
-        `trusted` skips the check against the R4 models, the largest cost of a bulk load: only for resources made
-        by medcity's own generator, whose every kind of output a test validates (never for what a client sent).
+        `trusted` skips the check against the R4 models, the largest cost of a bulk load or a booking: only for
+        resources medcity builds itself (the demo city's generator; scheduling's slots, appointments and notices),
+        every kind of which tests hold to that check (never for what a client sent).
         """
         self._require_writable()
         rtype = data.get("resourceType")
@@ -307,8 +308,9 @@ class Tx:
         self._derive(stored, self._queue_index(rtype, rid, data), None)
         return WriteResult(stored=stored, created=True)
 
-    def update(self, data: JSON, *, if_match: int | None = None) -> WriteResult:
-        """Update by id; a new id is created (update-as-create). `if_match` is the version the client saw."""
+    def update(self, data: JSON, *, if_match: int | None = None, trusted: bool = False) -> WriteResult:
+        """Update by id; a new id is created (update-as-create). `if_match` is the version the client saw;
+        `trusted` as for `create`."""
         self._require_writable()
         rtype, rid = data.get("resourceType"), data.get("id")
         if not isinstance(rtype, str) or not isinstance(rid, str):
@@ -320,14 +322,14 @@ class Tx:
         if current is None:
             if if_match is not None:
                 raise PreconditionFailed(f"{rtype}/{rid} does not exist, so version {if_match} cannot match")
-            return self.create(data, rid=rid)
+            return self.create(data, rid=rid, trusted=trusted)
         if if_match is not None and if_match != current.version:
             raise PreconditionFailed(
                 f"{rtype}/{rid} is at version {current.version}, not {if_match}: reload and apply your change again"
             )
         version = current.version + 1
         when = now_instant()
-        data, content = self._prepare(data, rid, version, when)
+        data, content = self._prepare(data, rid, version, when, trusted=trusted)
         patient = compartment_patient(data)
         result = self._conn.execute(
             update(resource)
