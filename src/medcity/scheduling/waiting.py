@@ -17,7 +17,7 @@ from medcity.scheduling import inventory, notices
 from medcity.scheduling.resources import utcnow
 from medcity.scheduling.rules import CHANNELS_BY_KIND, rules_for
 from medcity.scheduling.tables import sched_waiting
-from medcity.store.repository import Tx, is_postgres_conn
+from medcity.store.repository import Tx
 
 _OPEN = ("waiting", "offered")
 
@@ -143,7 +143,7 @@ def offer_slot(tx: Tx, *, slot_id: str, now: datetime | None = None) -> str | No
         .order_by(w.c.priority.desc(), w.c.joined, w.c.id)
         .limit(1)
     )
-    if is_postgres_conn(tx.conn):
+    if tx.on_postgres:
         query = query.with_for_update(skip_locked=True)
     entry = tx.execute(query).first()
     if entry is None:

@@ -116,6 +116,12 @@ class Tx:
         self.flush()
         return self._conn
 
+    @property
+    def on_postgres(self) -> bool:
+        """Whether the transaction runs on PostgreSQL (for its locking clauses), asked without writing what is
+        queued."""
+        return is_postgres_conn(self._conn)
+
     def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]:
         """Run a statement of the caller's own (a domain table's read or write): what is queued is written first
         when the statement reads or writes one of the tables it is queued for, so that it sees this transaction's
