@@ -37,8 +37,12 @@ CLIENTS = 16
 
 def off_app() -> Any:
     """The app with the policy off: no token (auth not required) and no audit write."""
-    gate.audit.write = lambda *args, **kwargs: None  # type: ignore[assignment]
+    gate.audit.written = _not_written  # type: ignore[assignment]
     return create_app()
+
+
+async def _not_written(*_args: Any, **_kwargs: Any) -> None:
+    return None
 
 
 def seed(url: str, region: str, patients: int) -> dict[str, Any]:

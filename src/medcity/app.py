@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medcity import __version__
 from medcity.auth.api import router as auth_router
+from medcity.auth.verified import VerifiedTokens
 from medcity.fhir.outcome import error_response
 from medcity.fhir.routes import fast_read_route
 from medcity.fhir.routes import router as fhir_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.store = Store(engine, settings.region)
+    app.state.verified_tokens = VerifiedTokens()
 
     @app.exception_handler(MedcityError)
     async def medcity_error(request: Request, exc: MedcityError) -> Response:

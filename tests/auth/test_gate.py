@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from medcity.app import create_app
-from medcity.auth import tokens
+from medcity.auth import revocations, tokens
 from medcity.auth.tables import audit_log
 from medcity.kit.config import Settings
+from medcity.kit.db import WRITE, make_engine
 from medcity.store.repository import Store
 from tests.bearer import bearer
 from tests.fhir.helpers import observation, patient
@@ -238,3 +241,37 @@ def test_only_admins_search_the_audit_and_only_by_user_or_patient(
     assert unbounded.status_code == 400 and "a user or a patient" in unbounded.text
     bad = client.get(url, params={"user": "doctor-user", "since": "yesterday"}, headers=admin)
     assert bad.status_code == 400 and "since" in bad.text
+
+
+def test_a_changed_token_is_refused_though_the_original_was_verified(client: TestClient, settings: Settings,
+                                                                    data: dict[str, str]) -> None:  # fmt: skip
+    headers = _token(settings, "admin", "user/*.rs")
+    assert client.get(f"/fhir/Patient/{data['p1']}", headers=headers).status_code == 200  # verified, kept
+    token = headers["authorization"].removeprefix("Bearer ")
+    head, payload, signature = token.split(".")
+    other_signature = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["role"], claims["sub"] = "admin", "someone-else"
+    other_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    for changed in (f"{head}.{payload}.{other_signature}", f"{head}.{other_payload}.{signature}"):
+        answer = client.get(f"/fhir/Patient/{data['p1']}", headers={"authorization": f"Bearer {changed}"})
+        assert answer.status_code == 401
+
+
+def test_a_token_revoked_by_another_worker_is_refused_once_the_revocations_are_read_again(
+    client: TestClient, settings: Settings, auth_engine: Engine, data: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = _token(settings, "admin", "user/*.rs")
+    assert client.get(f"/fhir/Patient/{data['p1']}", headers=headers).status_code == 200
+    claims = tokens.signed_claims(
+        headers["authorization"].removeprefix("Bearer "), tokens.signing_key(settings.secret_dir)
+    )
+    assert claims is not None
+    other_worker = make_engine(auth_engine.url.render_as_string(hide_password=False))
+    try:
+        with other_worker.connect().execution_options(**WRITE) as conn, conn.begin():
+            tokens.revoke(conn, jti=claims["jti"], expires=claims["exp"], now=datetime.now(UTC))
+    finally:
+        other_worker.dispose()
+    monkeypatch.setattr(revocations, "REFRESH_SECONDS", 0.0)  # the second has passed
+    assert client.get(f"/fhir/Patient/{data['p1']}", headers=headers).status_code == 401

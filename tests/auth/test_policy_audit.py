@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import queue
 import threading
+import time
+from functools import partial
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -54,11 +59,64 @@ def test_a_failed_batch_raises_and_does_not_stop_the_next(engine: Engine, region
     access.record("read", "Organization", "o1")
     with engine.connect() as conn:
         [row] = audit.rows_of(conn, region, access, access.touched)
-    committer = audit._committer(engine)
-    committer.commit([row])
-    with pytest.raises(IntegrityError):
-        committer.commit([row])  # the same id again: this batch fails, and says so
-    committer.commit([{**row, "id": "another"}])
+    writer, outcomes = audit._writer(engine), queue.Queue[BaseException | None]()
+    writer.submit(lambda _conn: [row], outcomes.put)
+    assert outcomes.get(timeout=30) is None
+    writer.submit(lambda _conn: [row], outcomes.put)  # the same id again: this batch fails, and says so
+    assert isinstance(outcomes.get(timeout=30), IntegrityError)
+    writer.submit(lambda _conn: [{**row, "id": "another"}], outcomes.put)
+    assert outcomes.get(timeout=30) is None
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.partition == region))
         assert total.scalar_one() == 2
+
+
+def test_a_request_learns_that_its_audit_was_not_written(engine: Engine, region: str) -> None:
+    access = Access(principal=Principal(kind="user", username="u", roles=("admin",)))
+    access.record("read", "Organization", "o1")
+    audit.write(engine, region, access)
+    [row] = _rows(engine, region)
+    access.touched.clear()
+    access.refused.append(("read", "Organization", "o2", None))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audit, "new_id", lambda: row["id"])  # collides with the row already written
+        with pytest.raises(audit.AuditNotWritten):
+            asyncio.run(audit.written(engine, region, access))
+        with pytest.raises(audit.AuditNotWritten):
+            audit.write(engine, region, access)
+    assert len(_rows(engine, region)) == 1
+
+
+def _rows(engine: Engine, region: str) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(audit_log).where(audit_log.c.partition == region))]
+
+
+def test_a_batch_waits_for_requests_under_way_but_not_for_ever(engine: Engine, region: str) -> None:
+    """The writer waits a moment for the rows of requests still running, so that they share one commit; a request
+    that never brings its rows (it crashed before) delays the others by that moment only."""
+    writer, outcomes = audit._Writer(engine), queue.Queue[BaseException | None]()  # its own thread
+    access = Access(principal=Principal(kind="user", username="u", roles=("admin",)))
+    access.record("read", "Organization", "o1")
+    batches: list[int] = []
+    take = writer._next_batch
+
+    def counted() -> list[Any]:
+        batch = take()
+        batches.extend([len(batch)] if batch else [])
+        return batch
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writer, "_next_batch", counted)
+        writer.expect()
+        writer.expect()
+        writer.submit(partial(audit._rows_for, region, access), outcomes.put, expected=True)
+        time.sleep(0.2)  # the writer has written by now, without the second request's rows
+        assert batches == [1] and outcomes.get(timeout=30) is None
+        writer.withdraw()
+        for _ in range(2):
+            writer.expect()
+        for _ in range(2):
+            writer.submit(partial(audit._rows_for, region, access), outcomes.put, expected=True)
+        assert outcomes.get(timeout=30) is None and outcomes.get(timeout=30) is None
+    assert sum(batches) == 3

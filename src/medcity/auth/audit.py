@@ -3,7 +3,8 @@
 A write's row is queued in the write's own transaction (`queue_write`, called by `Access.record` when the write
 passes its `Tx`) and flushed with its bulk writes, so the record and its audit commit or roll back together.
 Reads, searches, refusals and break-glasses are written at the end of the request, before it answers, in a
-transaction shared with the other requests finishing at that moment (`write`, a group commit). A touch made while
+transaction shared with the other requests finishing at that moment (`written`, a group commit by one writer
+thread per database). A touch made while
 the caller holds an open break-glass for that patient is flagged: its action gets the suffix `#btg`, which the
 patient's access log shows as purpose "break the glass". Rows hold ids only, never patient data (names, codes,
 reasons): the break-glass reason lives in the AuditEvent resource (breakglass.py).
@@ -11,9 +12,13 @@ reasons): the break-glass reason lives in the AuditEvent resource (breakglass.py
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
@@ -22,7 +27,7 @@ from medcity.auth import breakglass
 from medcity.auth.policy import AUDIT_SEARCH, CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
 from medcity.kit import instants
-from medcity.kit.db import WRITE, Executor, reading
+from medcity.kit.db import WRITE, Executor, PerEngine, reading
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.ids import new_id
 from medcity.store.repository import insert_rows
@@ -39,63 +44,142 @@ OPERATOR = "(local operator)"
 
 
 def write(engine: Engine, region: str, access: Access) -> None:
-    """The request's rows, committed before it returns: concurrent requests share one transaction (group commit),
-    so a database that takes one writer at a time (SQLite) is not asked for a write transaction per read."""
-    with reading(engine) as conn:
-        rows = rows_of(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
-    if rows:
-        _committer(engine).commit(rows)
+    """The request's rows, committed before this returns (a thread's way to `written`)."""
+    finished = threading.Event()
+    failed: list[BaseException] = []
+
+    def done(error: BaseException | None) -> None:
+        failed.extend([error] if error is not None else [])
+        finished.set()
+
+    _writer(engine).submit(partial(_rows_for, region, access), done)
+    finished.wait()
+    if failed:
+        raise AuditNotWritten from failed[0]
 
 
-class _Batch:
-    """Rows that one transaction inserts; its writer marks it done (and notes why, when it failed)."""
+def expect(engine: Engine) -> None:
+    """A request has begun whose rows will follow (`written(..., expected=True)`) or not (`withdraw`): the writer
+    waits a moment for them to share a batch."""
+    _writer(engine).expect()
 
+
+def withdraw(engine: Engine) -> None:
+    _writer(engine).withdraw()
+
+
+async def written(engine: Engine, region: str, access: Access, *, expected: bool = False) -> None:
+    """The request's rows, committed before this returns: the request awaits its batch without holding a thread."""
+    loop = asyncio.get_running_loop()
+    settled: asyncio.Future[None] = loop.create_future()
+
+    def done(error: BaseException | None) -> None:
+        with suppress(RuntimeError):  # the loop has closed: nobody waits for the answer any more
+            loop.call_soon_threadsafe(_settle, settled, error)
+
+    _writer(engine).submit(partial(_rows_for, region, access), done, expected=expected)
+    await settled
+
+
+class AuditNotWritten(RuntimeError):
     def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.done = False
-        self.error: BaseException | None = None
+        super().__init__("the audit could not be written")
 
 
-class _GroupCommit:
-    """Rows from many threads, inserted in as few transactions as possible: whoever arrives while no batch is being
-    written writes everything waiting (its own rows and others'), the rest wait until their batch has committed."""
+def _settle(settled: asyncio.Future[None], error: BaseException | None) -> None:
+    if settled.done():  # the request was cancelled (its client went away); its rows are written all the same
+        return
+    if error is None:
+        settled.set_result(None)
+    else:
+        try:
+            raise AuditNotWritten from error
+        except AuditNotWritten as failure:
+            settled.set_exception(failure)
+
+
+def _rows_for(region: str, access: Access, conn: Connection) -> list[dict[str, Any]]:
+    return rows_of(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
+
+
+RowsOf = Callable[[Connection], list[dict[str, Any]]]
+Done = Callable[[BaseException | None], None]
+
+
+class _Writer:
+    """The audit rows of every request that finishes while a batch is being written go into the next batch: one
+    transaction (one commit to disk) for all of them, written by one thread per database, which also makes the
+    rows' lookups (the patient of a touched resource, open break-glasses) on the batch's connection. A request
+    waits for its batch to commit, so no access it answered is missing from the trail.
+
+    Before writing, the thread waits (at most LINGER_SECONDS) for the requests still running to add their rows,
+    as PostgreSQL's commit_delay does: one commit for many rows instead of one each. The thread ends after a
+    second with nothing to write and starts again with the next request."""
+
+    IDLE_SECONDS = 1.0
+    LINGER_SECONDS = 0.002
+    BATCH = 256
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.ready = threading.Condition()
-        self.waiting = _Batch()  # the batch that rows added now belong to
-        self.writing = False
+        self._arrived = threading.Condition()
+        self._pending: list[tuple[RowsOf, Done]] = []
+        self._running = False
+        self._coming = 0  # requests under way whose rows are still to come (`expect`)
 
-    def commit(self, rows: list[dict[str, Any]]) -> None:
-        with self.ready:
-            batch = self.waiting
-            batch.rows.extend(rows)
-            while self.writing and not batch.done:
-                self.ready.wait()
-            if batch.done:
-                if batch.error is not None:
-                    raise RuntimeError("the audit could not be written") from batch.error
+    def expect(self) -> None:
+        with self._arrived:
+            self._coming += 1
+
+    def withdraw(self) -> None:
+        """An expected request ends with nothing to write."""
+        with self._arrived:
+            self._coming -= 1
+            if self._coming == 0 and self._pending:
+                self._arrived.notify()
+
+    def submit(self, rows_of: RowsOf, done: Done, *, expected: bool = False) -> None:
+        with self._arrived:
+            self._pending.append((rows_of, done))
+            if expected:
+                self._coming -= 1
+            if self._running:
+                if len(self._pending) == 1 or self._coming <= 0 or len(self._pending) >= self.BATCH:
+                    self._arrived.notify()
                 return
-            self.waiting, self.writing = _Batch(), True
-        try:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                insert_rows(conn, audit_log, batch.rows)
-        except BaseException as exc:
-            batch.error = exc
-            raise
-        finally:
-            with self.ready:
-                batch.done, self.writing = True, False
-                self.ready.notify_all()
+            self._running = True
+        threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
+
+    def _run(self) -> None:
+        while batch := self._next_batch():
+            error: BaseException | None = None
+            try:
+                with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                    rows = [row for rows_of, _done in batch for row in rows_of(conn)]
+                    if rows:
+                        insert_rows(conn, audit_log, rows)
+            except Exception as exc:  # every waiter of the batch learns it failed; the next batch is tried afresh
+                error = exc
+            for _rows_of, done in batch:
+                done(error)
+
+    def _next_batch(self) -> list[tuple[RowsOf, Done]]:
+        with self._arrived:
+            if not self._pending:
+                self._arrived.wait(self.IDLE_SECONDS)
+            deadline = time.monotonic() + self.LINGER_SECONDS
+            while self._pending and self._coming > 0 and len(self._pending) < self.BATCH:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
+            batch, self._pending = self._pending, []
+            if not batch:
+                self._running = False
+            return batch
 
 
-_committers: dict[Engine, _GroupCommit] = {}
-_committers_lock = threading.Lock()
-
-
-def _committer(engine: Engine) -> _GroupCommit:
-    with _committers_lock:
-        return _committers.setdefault(engine, _GroupCommit(engine))
+_writer = PerEngine(_Writer)
 
 
 def _base(region: str, access: Access) -> dict[str, Any]:
@@ -119,7 +203,7 @@ def queue_write(tx: Tx, region: str, access: Access, action: str, rtype: str, ri
 
 
 def rows_of(
-    conn: Connection,
+    conn: Executor,
     region: str,
     access: Access,
     touched: list[tuple[str, str, str]],
@@ -163,7 +247,7 @@ def _open_glass(conn: Executor, region: str, access: Access) -> set[str]:
     return access.glass_held | set(access.glass_opened)
 
 
-def _patients(conn: Any, region: str, touched: list[tuple[str, str, str]]) -> dict[tuple[str, str], str | None]:
+def _patients(conn: Executor, region: str, touched: list[tuple[str, str, str]]) -> dict[tuple[str, str], str | None]:
     """The patient of each touched resource, read from the store's compartment column in one query per type."""
     by_type: dict[str, set[str]] = {}
     for _action, rtype, rid in touched:

@@ -15,14 +15,15 @@ from functools import cached_property
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.sql.elements import ColumnElement, False_, True_
 from starlette.concurrency import run_in_threadpool
 
-from medcity.auth import audit, breakglass, oidc, policy, tokens
+from medcity.auth import audit, breakglass, oidc, policy, revocations, tokens
 from medcity.auth.principal import Principal
 from medcity.auth.sessions import current_user
 from medcity.auth.users import Role, User
+from medcity.auth.verified import VerifiedTokens
 from medcity.kit.config import Settings
 from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
@@ -174,13 +175,13 @@ class Access:
 
     # ---- row checks, with the policy's own SQL ----------------------------------------------------------------
 
-    def _run(self, query: Any, tx: Tx | None) -> Any:
+    def _run(self, query: Any, tx: Tx | None, params: dict[str, Any] | None = None) -> Any:
         if tx is not None:
             tx.flush()
-            return tx.execute(query).first()
+            return tx.execute(query, params).first()
         assert self.engine is not None
         with reading(self.engine) as conn:
-            return conn.execute(query).first()
+            return conn.execute(query, params).first()
 
     def _current(self, rtype: str, rid: Any, tx: Tx | None) -> StoredResource | None:
         if not isinstance(rid, str) or (self.engine is None and tx is None):
@@ -205,10 +206,8 @@ class Access:
             return known
         if self.engine is None and tx is None:
             return False
-        query = select(resource.c.id).where(
-            resource.c.partition == self._region, resource.c.type == rtype, resource.c.id == rid, cond
-        )
-        visible = self._run(query, tx) is not None
+        params = {"visible_region": self._region, "visible_type": rtype, "visible_id": rid}
+        visible = self._run(_visibility_query(cond), tx, params) is not None
         if visible and rtype == "Patient":
             self.patients_seen.add(rid)
         return visible
@@ -233,6 +232,28 @@ class Access:
         return row.patient if row else None
 
 
+_VISIBILITY_QUERIES = 2048
+_visibility: dict[int, tuple[ColumnElement[bool], Select[Any]]] = {}
+
+
+def _visibility_query(cond: ColumnElement[bool]) -> Select[Any]:
+    """Whether one row meets `cond`, as one statement object per condition: a caller's conditions are shared for a
+    minute (policy.restriction), and SQLAlchemy finds a statement's compiled form by a cache key it computes once
+    per statement object, walking the whole condition to do so."""
+    found = _visibility.get(id(cond))
+    if found is None or found[0] is not cond:
+        if len(_visibility) >= _VISIBILITY_QUERIES:
+            _visibility.clear()
+        query = select(resource.c.id).where(
+            resource.c.partition == bindparam("visible_region"),
+            resource.c.type == bindparam("visible_type"),
+            resource.c.id == bindparam("visible_id"),
+            cond,
+        )
+        found = _visibility[id(cond)] = (cond, query)
+    return found[1]
+
+
 def _constant(cond: ColumnElement[bool]) -> bool | None:
     """The value of a row condition that needs no database (a result naming the laboratory's own organisation, a
     type the caller may not see). Asking it would cost a statement and a flush of what the transaction wrote so
@@ -252,13 +273,27 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def principal_from_token(token: str, settings: Settings, engine: Engine, now: datetime) -> Principal:
-    def revoked(jti: str) -> bool:
-        with reading(engine) as conn:
-            return tokens.is_revoked(conn, jti)
+async def principal_from_token(request: Request, token: str) -> Principal:
+    """The caller a bearer token names; Unauthenticated when it is invalid, expired or revoked. A token verified
+    before is not verified again (medcity.auth.verified), and revocations are held in memory
+    (medcity.auth.revocations): most requests pay neither a signature check nor a statement for their token."""
+    settings: Settings = request.app.state.settings
+    revoked = revocations.of(request.app.state.engine)
+    if revoked.due():
+        await run_in_threadpool(revoked.refresh)
+    now = datetime.now(UTC)
+    known: VerifiedTokens = request.app.state.verified_tokens
+    claims = known.get(token, now)
+    if claims is None:
+        claims = await run_in_threadpool(oidc.verify_bearer, token, settings, now, revoked.__contains__)
+        if not oidc.is_external(token, settings):
+            known.put(token, claims, now)
+    elif claims.jti in revoked:
+        raise Unauthenticated(tokens.REFUSED)
+    return _principal_of(claims)
 
-    # Ours, or the trusted external OIDC issuer's (MEDCITY_OIDC_ISSUER): medcity.auth.oidc tells them apart.
-    claims = oidc.verify_bearer(token, settings, now, revoked)
+
+def _principal_of(claims: tokens.TokenClaims) -> Principal:
     fhir_user = claims.fhir_user or ""
     practitioner = fhir_user.removeprefix("Practitioner/") if fhir_user.startswith("Practitioner/") else None
     return Principal(
@@ -299,22 +334,24 @@ async def _audited(request: Request, principal: Principal) -> AsyncIterator[Acce
         context=policy.Context.of(settings),
         break_glass_reason=breakglass.header_reason(request.headers.get(breakglass.HEADER)),
     )
+    audit.expect(engine)
     try:
         yield access
     finally:
         if access.touched or access.refused or access.glass_opened:
-            await run_in_threadpool(audit.write, engine, settings.region, access)
+            await audit.written(engine, settings.region, access, expected=True)
+        else:
+            audit.withdraw(engine)
 
 
 async def get_access(request: Request) -> AsyncIterator[Access]:
     """FastAPI dependency for the FHIR API: who is calling (the bearer token), and after the request the audit.
-    Async, so that a request pays a thread hop only for the database work it needs (the revocation check, the
-    audit write)."""
+    Async, so that a request pays a thread hop only for the database work it needs (a token's first verification,
+    the audit write)."""
     settings: Settings = request.app.state.settings
     token = _bearer(request)
     if token is not None:
-        engine: Engine = request.app.state.engine
-        principal = await run_in_threadpool(principal_from_token, token, settings, engine, datetime.now(UTC))
+        principal = await principal_from_token(request, token)
     elif settings.auth_required:
         raise Unauthenticated("This server needs an access token: Authorization: Bearer <token>")
     else:

@@ -61,11 +61,16 @@ def _unverified_issuer(token: str) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
+def is_external(token: str, settings: Settings) -> bool:
+    """Whether the token claims to come from the trusted external issuer (to be verified with its keys)."""
+    return bool(settings.oidc_issuer) and _unverified_issuer(token) == settings.oidc_issuer
+
+
 def verify_bearer(
     token: str, settings: Settings, now: datetime, is_revoked: Callable[[str], bool]
 ) -> tokens.TokenClaims:
     """A bearer token's claims, whoever of the two trusted issuers signed it; Unauthenticated otherwise."""
-    if settings.oidc_issuer and _unverified_issuer(token) == settings.oidc_issuer:
+    if is_external(token, settings):
         return verify_external(token, settings, now, is_revoked)
     return tokens.verify(token, tokens.signing_key(settings.secret_dir), issuer=settings.base_url,
                          audience=fhir_base(settings), region=settings.region, now=now,
@@ -96,7 +101,7 @@ def _text(claims: dict[str, Any], name: str) -> str | None:
 def verify_external(
     token: str, settings: Settings, now: datetime, is_revoked: Callable[[str], bool]
 ) -> tokens.TokenClaims:
-    refused = Unauthenticated("The access token is invalid or expired")
+    refused = Unauthenticated(tokens.REFUSED)
     keys = issuer_keys(settings)
     try:
         claims = jwt.decode(token, keys, algorithms=ALGORITHMS).claims

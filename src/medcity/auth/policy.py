@@ -12,7 +12,7 @@ Rules are deny-by-default: a role not named below, or a type a role has no rule 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
@@ -357,7 +357,28 @@ def restriction(
     """The SQL condition on the `resource` table for each type a query touches, or None for no limit."""
     if principal.kind == "anonymous":
         return None
-    rows = Rows(principal, context or Context(region=""), opened)
+    context = context or Context(region="")
+    if opened is not None:
+        return _restriction(principal, context, opened)
+    # One caller's conditions are the same SQL for a whole minute (the windows start at whole minutes), so their
+    # requests share one set of expressions: SQLAlchemy then finds each statement's compiled form by a cache key
+    # it computed once, instead of walking the policy's subqueries on every request.
+    key = (replace(principal, token_id=None), context.region, context.care_since, context.glass_since,
+           context.care_window, context.break_glass_for, context.sensitive)  # fmt: skip
+    found = _shared.get(key)
+    if found is None:
+        if len(_shared) >= SHARED_RESTRICTIONS:
+            _shared.clear()
+        found = _shared[key] = _restriction(principal, context, None)
+    return found
+
+
+SHARED_RESTRICTIONS = 512
+_shared: dict[tuple[Any, ...], Restriction] = {}
+
+
+def _restriction(principal: Principal, context: Context, opened: Opened | None) -> Restriction:
+    rows = Rows(principal, context, opened)
     built: dict[tuple[Any, str], ColumnElement[bool] | None] = {}
 
     def restrict(table: Any, resource_type: str) -> ColumnElement[bool] | None:

@@ -21,12 +21,14 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import Connection, delete, insert, select
 
+from medcity.auth import revocations
 from medcity.auth.tables import revoked_token
 from medcity.kit.errors import Unauthenticated
 
 ALGORITHM = "ES256"
 KEY_FILE = "signing-key.jwk.json"
 DEFAULT_LIFETIME = timedelta(minutes=15)
+REFUSED = "The access token is invalid or expired"
 
 
 @lru_cache(maxsize=8)
@@ -122,7 +124,7 @@ def verify(
     is_revoked: Callable[[str], bool],
 ) -> TokenClaims:
     """The token's claims, or Unauthenticated. The message stays vague on purpose: it helps no attacker."""
-    refused = Unauthenticated("The access token is invalid or expired")
+    refused = Unauthenticated(REFUSED)
     try:
         decoded = jwt.decode(token, KeySet([key]), algorithms=[ALGORITHM])
         registry = jwt.JWTClaimsRegistry(
@@ -174,6 +176,7 @@ def revoke(conn: Connection, *, jti: str, expires: int, now: datetime) -> None:
     conn.execute(delete(revoked_token).where(revoked_token.c.expires < int(now.timestamp())))
     if not is_revoked(conn, jti):
         conn.execute(insert(revoked_token).values(jti=jti, expires=expires))
+    revocations.of(conn.engine).add(jti, expires)
 
 
 def is_revoked(conn: Connection, jti: str) -> bool:

@@ -3,10 +3,12 @@ write survives a crash and concurrent writers serialise where they must."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
@@ -26,6 +28,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # As many kept connections as the thread pool has workers: a connection beyond the pool is opened and
+            # closed per checkout, and opening one (its pragmas, the WAL's shared memory) costs more than a read.
+            kwargs.setdefault("pool_size", 40)
+            kwargs.setdefault("max_overflow", 40)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -43,6 +49,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     connect_args = dict(kwargs.pop("connect_args", {}))
     connect_args.setdefault("options", "-c jit=off")
     return create_engine(parsed, connect_args=connect_args, **kwargs)
+
+
+T = TypeVar("T")
+
+
+class PerEngine(Generic[T]):
+    """One `T` per engine, made by `make` on first use and dropped with the engine: state that a process keeps
+    about one database (its audit writer, the revoked tokens)."""
+
+    def __init__(self, make: Callable[[Engine], T]) -> None:
+        self._make = make
+        self._made: weakref.WeakKeyDictionary[Engine, T] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, engine: Engine) -> T:
+        with self._lock:
+            found = self._made.get(engine)
+            if found is None:
+                found = self._made[engine] = self._make(engine)
+            return found
 
 
 @contextmanager
