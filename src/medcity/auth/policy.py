@@ -18,6 +18,7 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
+from sqlalchemy.sql.elements import False_, True_
 
 from medcity.auth import care, consent
 from medcity.auth.care import Actors
@@ -26,6 +27,7 @@ from medcity.auth.users import Role
 from medcity.kit import instants
 from medcity.kit.db import Executor
 from medcity.kit.hooks import find_operation
+from medcity.kit.shared_sql import shared
 from medcity.store.index import compartment_patient, extract
 from medcity.store.repository import Restriction, StoredResource
 from medcity.store.searchparams import registry
@@ -382,9 +384,11 @@ def _restriction(principal: Principal, context: Context, opened: Opened | None) 
     built: dict[tuple[Any, str], ColumnElement[bool] | None] = {}
 
     def restrict(table: Any, resource_type: str) -> ColumnElement[bool] | None:
-        # SQL expressions are immutable: each is built once per caller, however many statements use it.
+        # SQL expressions are immutable: each is built once per caller, however many statements use it (and
+        # SQLAlchemy walks it for a cache key once, kit.shared_sql).
         if (table, resource_type) not in built:
-            built[table, resource_type] = condition(table, resource_type)
+            cond = condition(table, resource_type)
+            built[table, resource_type] = cond if cond is None or isinstance(cond, False_ | True_) else shared(cond)
         return built[table, resource_type]
 
     def condition(table: Any, resource_type: str) -> ColumnElement[bool] | None:

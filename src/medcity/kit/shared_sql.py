@@ -1,0 +1,59 @@
+"""A SQL condition that many statements embed, whose cache key SQLAlchemy computes once instead of per statement.
+
+SQLAlchemy finds a statement's compiled form in its cache by a key it builds by walking the whole statement on
+every execution. The access policy's conditions (care links, the patient's consent: ~120 elements) are built once
+per caller and minute and then embedded in every search that caller makes, each a new statement because the search
+values differ: walking them cost most of a search's time in Python. `shared(cond)` compiles exactly as `(cond)`
+and answers the walk with the key and bound parameters it found the first time.
+
+This is sound as long as the condition is immutable (SQLAlchemy expressions are) and shares no bound parameter
+object with the statement around it (the policy's are its own): the key still describes the condition's whole
+structure, and its parameters are handed over in the same order on every execution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.sql.cache_key import NO_CACHE, anon_map
+from sqlalchemy.sql.elements import Grouping
+
+
+class SharedCondition(Grouping[bool]):
+    inherit_cache = True
+    # `and_()` merges a nested AND into its own list by asking for `operator`, which a Grouping passes on to what
+    # it wraps: answering None keeps the wrapper (and its remembered key) whole.
+    operator = None
+
+    def __init__(self, element: ColumnElement[bool]) -> None:
+        super().__init__(element)
+        self._remembered: tuple[Any, list[Any]] | None = None
+
+    def self_group(self, against: Any = None) -> SharedCondition:
+        return self
+
+    def _ungroup(self) -> SharedCondition:
+        return self
+
+    def _copy_internals(self, **kw: Any) -> None:
+        super()._copy_internals(**kw)
+        self._remembered = None  # a deep copy has bound parameters of its own
+
+    def _gen_cache_key(self, anon_map_: Any, bindparams: list[Any]) -> Any:
+        if self._remembered is None:
+            own_map, own_binds = anon_map(), list[Any]()
+            key = self.element._gen_cache_key(own_map, own_binds)
+            cacheable = key is not None and NO_CACHE not in own_map
+            self._remembered = (("shared", key) if cacheable else None, own_binds)
+        key, binds = self._remembered
+        if key is None:
+            anon_map_[NO_CACHE] = True
+            return None
+        if bindparams is not None:
+            bindparams.extend(binds)
+        return key
+
+
+def shared(cond: ColumnElement[bool]) -> ColumnElement[bool]:
+    return SharedCondition(cond)
