@@ -120,13 +120,32 @@ def visits(world: World, engine: object, region: str) -> dict[str, str]:
                           "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "F20.0"}]}],
                           "requester": ref("Organization", world.other_clinic),
                           "encounter": ref("Encounter", psychiatric["encounter"])}).id  # fmt: skip
+    f20 = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "F20.0"}]}
+    elsewhere = ref("Organization", world.other_clinic)
+    # Written without a visit: what tells of the diagnosis is the order's or prescription's reason, or a report's
+    # conclusion.
+    unlinked = {
+        "psy_order_reason": {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                             "subject": subject, "code": {"text": "Консультация психиатра"}, "reasonCode": [f20],
+                             "requester": elsewhere},
+        "psy_order_reference": {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                                "subject": subject, "code": {"text": "ЭЭГ"}, "requester": elsewhere,
+                                "reasonReference": [ref("Condition", psychiatric["condition"])]},
+        "psy_prescription": {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                             "subject": subject, "medicationCodeableConcept": {"text": "Рисперидон"},
+                             "reasonCode": [f20], "requester": elsewhere},
+        "psy_report": {"resourceType": "DiagnosticReport", "status": "final", "code": {"text": "Заключение"},
+                       "subject": subject, "conclusionCode": [f20], "performer": [elsewhere]},
+    }  # fmt: skip
+    unlinked_ids = {key: store.create(body).id for key, body in unlinked.items()}
     summary = store.create({"resourceType": "Composition", "status": "final", "type": {"text": "Выписной эпикриз"},
                             "subject": subject, "date": day(-3), "title": "Выписной эпикриз",
                             "author": [ref("Organization", world.other_clinic)],
                             "section": [{"title": "Диагнозы",
                                          "entry": [ref("Condition", psychiatric["condition"])]}]}).id  # fmt: skip
     return {**{f"psy_{k}": v for k, v in psychiatric.items()}, **{f"cold_{k}": v for k, v in cold.items()},
-            **{f"own_{k}": v for k, v in own.items()}, "psy_order": order, "psy_summary": summary}  # fmt: skip
+            **{f"own_{k}": v for k, v in own.items()}, "psy_order": order, "psy_summary": summary,
+            **unlinked_ids}  # fmt: skip
 
 
 def test_consent_hides_what_tells_of_the_diagnosis_not_only_the_condition(
@@ -137,7 +156,8 @@ def test_consent_hides_what_tells_of_the_diagnosis_not_only_the_condition(
 
     def seen() -> set[str]:
         everything = ids(api.get(f"/fhir/Patient/{patient_id}/$everything?_count=1000", headers=doctor).json())
-        for rtype in ("Encounter", "Observation", "Composition", "ServiceRequest", "Condition"):
+        for rtype in ("Encounter", "Observation", "Composition", "ServiceRequest", "Condition", "MedicationRequest",
+                      "DiagnosticReport"):
             found = ids(api.get(f"/fhir/{rtype}?patient={patient_id}&_count=100", headers=doctor).json())
             assert found <= everything, rtype  # searches and the whole-record read hide alike
         return everything & set(visits.values())

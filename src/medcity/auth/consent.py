@@ -8,9 +8,10 @@ organisation and by break-glass:
 - the Encounter that has such a Condition (as its `diagnosis`, or the Condition names it as its encounter), or
   whose reason is coded in the range;
 - what was written in such an Encounter (its protocol, vital signs, orders and referrals, reports: every type with
-  an `encounter` reference), and a record whose `reason-code` is in the range (R4 defines that parameter for
-  Encounter and Procedure, among others, but not for ServiceRequest: an order's reason counts through its
-  encounter);
+  an `encounter` reference);
+- a record whose reason is coded in the range or is such a Condition, written in a visit or not: `reason-code`
+  (R4 defines it for Encounter and Procedure, among others; medcity adds it, and `reason-reference`, for
+  ServiceRequest and MedicationRequest: store.searchparams), and a DiagnosticReport whose `conclusion` is;
 - a document (Composition) whose entries include such a Condition (a discharge summary).
 The authoring organisation is the one that provided the record's encounter, or one the record names (asserter,
 author, performer, requester, service provider...) through the organisation, its practitioner or its roles.
@@ -155,8 +156,15 @@ def _tells(table: Any, rtype: str, region: str, bounds: Bounds) -> ColumnElement
             link.c.partition == region, link.c.type == rtype, link.c.id == table.c.id, link.c.param == "encounter",
             link.c.target_type == "Encounter", _sensitive_encounter(region, link.c.target_id, bounds),
         ).correlate_except(link)))  # fmt: skip
-    if registry().get(rtype, "reason-code") is not None:
-        options.append(_coded(_REASON, region, rtype, table.c.id, "reason-code", bounds))
+    for coded in ("reason-code", "conclusion"):
+        if registry().get(rtype, coded) is not None:
+            options.append(_coded(_REASON, region, rtype, table.c.id, coded, bounds))
+    if registry().get(rtype, "reason-reference") is not None:
+        options.append(exists(select(link.c.id).where(
+            link.c.partition == region, link.c.type == rtype, link.c.id == table.c.id,
+            link.c.param == "reason-reference", link.c.target_type == "Condition",
+            _coded(_CODE, region, "Condition", link.c.target_id, "code", bounds),
+        ).correlate_except(link)))  # fmt: skip
     if rtype == "Composition":
         options.append(exists(select(link.c.id).where(
             link.c.partition == region, link.c.type == rtype, link.c.id == table.c.id, link.c.param == "entry",
@@ -165,11 +173,15 @@ def _tells(table: Any, rtype: str, region: str, bounds: Bounds) -> ColumnElement
     return or_(false(), *options)
 
 
+# The parameters through which a record tells of a diagnosis (`_tells`).
+TELLING_PARAMS = ("encounter", "reason-code", "reason-reference", "conclusion")
+
+
 @cache
 def guarded(rtype: str) -> bool:
     """Whether rows of `rtype` can tell of a diagnosis, so that a patient's consent may hide them."""
     return rtype in ("Condition", "Encounter", "Composition") or any(
-        registry().get(rtype, param) is not None for param in ("encounter", "reason-code")
+        registry().get(rtype, param) is not None for param in TELLING_PARAMS
     )
 
 

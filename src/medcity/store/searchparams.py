@@ -142,12 +142,26 @@ def _compile(types: dict[str, dict[str, str]], resource_type: str, expression: s
     return tuple(chains)
 
 
+# medcity's own parameters, where R4 defines none for what the access policy must follow: an order's or a
+# prescription's reason tells of a diagnosis as much as a visit's does (a patient's consent hides it, auth.consent).
+MEDCITY_BASE = "urn:medcity:SearchParameter"
+MEDCITY_PARAMETERS: tuple[dict[str, Any], ...] = (
+    {"code": "reason-code", "base": ["ServiceRequest", "MedicationRequest"], "type": "token",
+     "expression": "ServiceRequest.reasonCode | MedicationRequest.reasonCode",
+     "url": f"{MEDCITY_BASE}:reason-code", "description": "Coded reason for the order or prescription"},
+    {"code": "reason-reference", "base": ["ServiceRequest", "MedicationRequest"], "type": "reference",
+     "expression": "ServiceRequest.reasonReference | MedicationRequest.reasonReference",
+     "target": ["Condition", "Observation", "DiagnosticReport", "DocumentReference"],
+     "url": f"{MEDCITY_BASE}:reason-reference", "description": "The condition or finding the order is for"},
+)  # fmt: skip
+
+
 @cache
 def registry() -> Registry:
     spec = _load_gz("search-parameters.json.gz")
     types = _load_gz("element-types.json.gz")["definitions"]
     reg = Registry(resource_types=tuple(t for t in spec["types"]))
-    for definition in spec["parameters"]:
+    for definition in [*spec["parameters"], *MEDCITY_PARAMETERS]:
         if definition["type"] not in SUPPORTED_TYPES or "expression" not in definition:
             continue
         bases = definition["base"]
