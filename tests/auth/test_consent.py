@@ -156,8 +156,15 @@ def test_consent_hides_what_tells_of_the_diagnosis_not_only_the_condition(
 
     def seen() -> set[str]:
         everything = ids(api.get(f"/fhir/Patient/{patient_id}/$everything?_count=1000", headers=doctor).json())
-        for rtype in ("Encounter", "Observation", "Composition", "ServiceRequest", "Condition", "MedicationRequest",
-                      "DiagnosticReport"):
+        for rtype in (
+            "Encounter",
+            "Observation",
+            "Composition",
+            "ServiceRequest",
+            "Condition",
+            "MedicationRequest",
+            "DiagnosticReport",
+        ):
             found = ids(api.get(f"/fhir/{rtype}?patient={patient_id}&_count=100", headers=doctor).json())
             assert found <= everything, rtype  # searches and the whole-record read hide alike
         return everything & set(visits.values())

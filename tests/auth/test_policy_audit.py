@@ -10,10 +10,10 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from medcity.auth import audit
+from medcity.auth import audit, policy
 from medcity.auth.gate import Access
 from medcity.auth.principal import Principal
 from medcity.auth.tables import audit_log
@@ -60,11 +60,11 @@ def test_a_failed_batch_raises_and_does_not_stop_the_next(engine: Engine, region
     with engine.connect() as conn:
         [row] = audit.rows_of(conn, region, access, access.touched)
     writer, outcomes = audit._writer(engine), queue.Queue[BaseException | None]()
-    writer.submit(lambda _conn: [row], outcomes.put)
+    writer.submit(lambda _conn, _held: [row], outcomes.put)
     assert outcomes.get(timeout=30) is None
-    writer.submit(lambda _conn: [row], outcomes.put)  # the same id again: this batch fails, and says so
+    writer.submit(lambda _conn, _held: [row], outcomes.put)  # the same id again: this batch fails, and says so
     assert isinstance(outcomes.get(timeout=30), IntegrityError)
-    writer.submit(lambda _conn: [{**row, "id": "another"}], outcomes.put)
+    writer.submit(lambda _conn, _held: [{**row, "id": "another"}], outcomes.put)
     assert outcomes.get(timeout=30) is None
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.partition == region))
@@ -120,3 +120,23 @@ def test_a_batch_waits_for_requests_under_way_but_not_for_ever(engine: Engine, r
             writer.submit(partial(audit._rows_for, region, access), outcomes.put, expected=True)
         assert outcomes.get(timeout=30) is None and outcomes.get(timeout=30) is None
     assert sum(batches) == 3
+
+
+def test_one_batch_looks_up_a_doctors_open_break_glasses_once(engine: Engine, region: str) -> None:
+    doctor = Principal(kind="user", username="dr", roles=("doctor",), practitioner="pr1")
+    context = policy.Context(region=region)
+    accesses = [Access(principal=doctor, context=context) for _ in range(3)]
+    for n, access in enumerate(accesses):
+        access.record("read", "Organization", f"o{n}")
+    accesses[0].glass_opened.append("p1")  # opened by this request: its break-glass row, and only its own
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    held: audit.Held = {}
+    with engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", count)
+        rows = [row for access in accesses for row in audit._rows_for(region, access, conn, held)]
+    assert sum("care_link" in statement for statement in statements) == 1
+    assert [row["action"] for row in rows] == [audit.BREAK_GLASS, "read", "read", "read"]

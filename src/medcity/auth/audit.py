@@ -98,11 +98,14 @@ def _settle(settled: asyncio.Future[None], error: BaseException | None) -> None:
             settled.set_exception(failure)
 
 
-def _rows_for(region: str, access: Access, conn: Connection) -> list[dict[str, Any]]:
-    return rows_of(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened)
+def _rows_for(region: str, access: Access, conn: Connection, held: Held) -> list[dict[str, Any]]:
+    return rows_of(conn, region, access, access.touched, refused=access.refused, opened=access.glass_opened,
+                   held=held)  # fmt: skip
 
 
-RowsOf = Callable[[Connection], list[dict[str, Any]]]
+# Open break-glasses looked up in one batch, by (region, user, since): a batch of one user's requests asks once.
+Held = dict[tuple[str, str | None, datetime], set[str]]
+RowsOf = Callable[[Connection, Held], list[dict[str, Any]]]
 Done = Callable[[BaseException | None], None]
 
 
@@ -155,7 +158,8 @@ class _Writer:
             error: BaseException | None = None
             try:
                 with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                    rows = [row for rows_of, _done in batch for row in rows_of(conn)]
+                    held: Held = {}
+                    rows = [row for rows_of, _done in batch for row in rows_of(conn, held)]
                     if rows:
                         insert_rows(conn, audit_log, rows)
             except Exception as exc:  # every waiter of the batch learns it failed; the next batch is tried afresh
@@ -210,11 +214,12 @@ def rows_of(
     *,
     refused: Sequence[tuple[str, str, str, str | None]] = (),
     opened: Sequence[str] = (),
+    held: Held | None = None,
 ) -> list[dict[str, Any]]:
     base = _base(region, access)
     patients = _patients(conn, region, [touch for touch in touched if touch[1:] not in access.patient_of])
     patients.update(access.patient_of)
-    glass = _open_glass(conn, region, access) if touched else set()
+    glass = _open_glass(conn, region, access, held) if touched else set()
 
     def action_of(action: str, patient: str | None) -> str:
         return (action + FLAG)[:64] if patient in glass else action[:64]
@@ -236,14 +241,19 @@ def rows_of(
     return rows
 
 
-def _open_glass(conn: Executor, region: str, access: Access) -> set[str]:
+def _open_glass(conn: Executor, region: str, access: Access, held: Held | None = None) -> set[str]:
     """The patients the caller holds an open break-glass for: looked up once a request (not once per write of a
-    bundle or a signed visit), with those the request opened itself."""
+    bundle or a signed visit) and once a batch of the audit writer (`held`), with those the request opened itself."""
     if access.principal.role not in CLINICAL or access.context is None:
         return set()
     if access.glass_held is None:
-        username, since = access.principal.username, access.context.glass_since
-        access.glass_held = breakglass.active_patients(conn, region, username, since)
+        key = (region, access.principal.username, access.context.glass_since)
+        known = held.get(key) if held is not None else None
+        if known is None:
+            known = breakglass.active_patients(conn, region, key[1], key[2])
+            if held is not None:
+                held[key] = known
+        access.glass_held = known
     return access.glass_held | set(access.glass_opened)
 
 

@@ -25,7 +25,7 @@ from medcity.auth.sessions import current_user
 from medcity.auth.users import Role, User
 from medcity.auth.verified import VerifiedTokens
 from medcity.kit.config import Settings
-from medcity.kit.db import reading
+from medcity.kit.db import single_statements
 from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
 from medcity.store.repository import Restriction, Store, StoredResource, Tx
 from medcity.store.schema import resource
@@ -180,7 +180,7 @@ class Access:
             tx.flush()
             return tx.execute(query, params).first()
         assert self.engine is not None
-        with reading(self.engine) as conn:
+        with single_statements(self.engine) as conn:
             return conn.execute(query, params).first()
 
     def _current(self, rtype: str, rid: Any, tx: Tx | None) -> StoredResource | None:

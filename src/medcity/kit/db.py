@@ -80,6 +80,15 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def single_statements(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements each stand alone (autocommit): one read asked on its own (the access policy's
+    check of a row) costs one round trip instead of three with BEGIN and COMMIT, and no ROLLBACK follows to drop
+    psycopg's prepared statements."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn
+
+
 def refresh_statistics(engine: Engine) -> None:
     """After a bulk load on PostgreSQL, give the planner the tables' new sizes at once (autovacuum would only within
     a minute or so): with an empty table's statistics it reads a resource by id through the wrong index, ever
