@@ -140,3 +140,21 @@ def test_one_batch_looks_up_a_doctors_open_break_glasses_once(engine: Engine, re
         rows = [row for access in accesses for row in audit._rows_for(region, access, conn, held)]
     assert sum("care_link" in statement for statement in statements) == 1
     assert [row["action"] for row in rows] == [audit.BREAK_GLASS, "read", "read", "read"]
+
+
+def test_a_writer_that_cannot_start_fails_its_request_and_the_next_starts_one(engine: Engine, region: str) -> None:
+    writer, outcomes = audit._Writer(engine), queue.Queue[BaseException | None]()
+    access = Access(principal=Principal(kind="user", username="u", roles=("admin",)))
+    access.record("read", "Organization", "o1")
+
+    def cannot_start(_thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(threading.Thread, "start", cannot_start)
+        with pytest.raises(RuntimeError):
+            writer.submit(partial(audit._rows_for, region, access), outcomes.put)
+    writer.submit(partial(audit._rows_for, region, access), outcomes.put)
+    assert outcomes.get(timeout=30) is None
+    assert outcomes.empty()  # the failed request's rows were not written behind its back
+    assert len(_rows(engine, region)) == 1

@@ -151,7 +151,13 @@ class _Writer:
                     self._arrived.notify()
                 return
             self._running = True
-        threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
+        try:
+            threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
+        except BaseException:
+            with self._arrived:  # no writer: the next request tries to start one, none waits for ever
+                self._running = False
+                self._pending.remove((rows_of, done))
+            raise
 
     def _run(self) -> None:
         while batch := self._next_batch():

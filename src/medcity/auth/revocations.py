@@ -28,6 +28,7 @@ class Revocations:
         self._local: dict[str, int] = {}
         self._read_at = float("-inf")
         self._reading = threading.Lock()
+        self._adding = threading.Lock()
 
     def due(self) -> bool:
         return time.monotonic() - self._read_at >= REFRESH_SECONDS
@@ -42,13 +43,15 @@ class Revocations:
             with reading(self.engine) as conn:
                 stored = frozenset(conn.execute(select(revoked_token.c.jti).where(revoked_token.c.expires >= now))
                                    .scalars())  # fmt: skip
-            self._local = {jti: expires for jti, expires in self._local.items() if expires >= now}
+            with self._adding:
+                self._local = {jti: expires for jti, expires in self._local.items() if expires >= now}
             self._stored, self._read_at = stored, started
         finally:
             self._reading.release()
 
     def add(self, jti: str, expires: int) -> None:
-        self._local = {**self._local, jti: expires}
+        with self._adding:  # not lost to a reload that is dropping the expired ones meanwhile
+            self._local = {**self._local, jti: expires}
 
     def __contains__(self, jti: object) -> bool:
         return jti in self._stored or jti in self._local
