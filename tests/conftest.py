@@ -11,19 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 
 from medcity.kit.config import Settings
 from medcity.kit.db import make_engine
-from medcity.store.repository import Store
-from medcity.store.schema import resource
-from medcity.store.validate import validate
+from medcity.store.repository import CHECK_TRUSTED, Store
 from tests.pg import Cluster, find_pg_bin, start_cluster
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# What the server writes unchecked in production (a booking's Slot, Appointment and notice; the demo generator's
+# records) is checked here like a client's write, in this process and in every server a test starts: every kind
+# of what it writes, in every workflow a test runs, is valid FHIR R4.
+os.environ[CHECK_TRUSTED] = "1"
 _regions = itertools.count(1)
 
 
@@ -108,30 +109,6 @@ def region() -> str:
 @pytest.fixture
 def store(engine: Engine, region: str) -> Store:
     return Store(engine, region)
-
-
-# What medcity writes without the store's check against the R4 models (`trusted`), outside the demo generator
-# (which tests/demo holds to it).
-TRUSTED_TYPES = ("Slot", "Appointment", "Communication")
-
-
-@pytest.fixture(autouse=True)
-def _trusted_writes_are_valid_r4(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test that writes to a database holds what scheduling and the notices wrote unchecked to the check they
-    skipped: so every kind of what they write, in every workflow a test runs, is valid FHIR R4."""
-    if "engine" not in request.fixturenames:
-        yield
-        return
-    engine, region = request.getfixturevalue("engine"), request.getfixturevalue("region")
-    yield
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(resource.c.content).where(
-                resource.c.partition == region, resource.c.type.in_(TRUSTED_TYPES), resource.c.deleted.is_(False)
-            )
-        )
-        for (content,) in rows:
-            validate(orjson.loads(content))
 
 
 @pytest.fixture
