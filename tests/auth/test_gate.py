@@ -168,6 +168,10 @@ def test_discovery(client: TestClient, settings: Settings) -> None:
     assert keys[0]["kid"] == tokens.signing_key(settings.secret_dir).kid and "d" not in keys[0]
     smart = client.get("/fhir/.well-known/smart-configuration").json()
     assert smart["jwks_uri"] == "http://testserver/.well-known/jwks.json"
+    assert "sso-openid-connect" in smart["capabilities"] and {"openid", "fhirUser"} <= set(smart["scopes_supported"])
+    openid = client.get("/.well-known/openid-configuration").json()
+    assert openid["issuer"] == smart["issuer"] and openid["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert {key["alg"] for key in keys} == {"ES256", "RS256"} and all("d" not in key for key in keys)
 
 
 def test_everything_and_summary_honour_the_policy(client: TestClient, settings: Settings, data: dict[str, str]) -> None:

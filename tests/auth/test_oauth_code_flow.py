@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlalchemy import Engine, update
 
 from medcity.auth import pkce
@@ -229,3 +231,43 @@ def test_doctor_gets_user_scopes_and_no_patient_context(client: TestClient, auth
     code = _code(client, verifier, scope="launch/patient patient/*.rs user/*.rs")
     body = _exchange(client, code, verifier).json()
     assert body["scope"] == "user/*.rs" and "patient" not in body
+
+
+def _id_claims(client: TestClient, id_token: str) -> dict[str, Any]:
+    """The id_token's claims, verified as an app would: with the key the issuer's discovery points to."""
+    discovery = client.get("/.well-known/openid-configuration").json()
+    keys = KeySet.import_key_set(client.get(discovery["jwks_uri"].removeprefix("http://testserver")).json())
+    decoded = jwt.decode(id_token, keys, algorithms=discovery["id_token_signing_alg_values_supported"])
+    expected = {"iss": {"essential": True, "value": discovery["issuer"]}, "aud": {"essential": True, "value": "phr"},
+                "exp": {"essential": True}}  # fmt: skip
+    jwt.JWTClaimsRegistry(**expected).validate(decoded.claims)
+    return dict(decoded.claims)
+
+
+def test_openid_gives_an_id_token_naming_the_user_and_the_apps_nonce(client: TestClient, anna: str) -> None:
+    verifier = _verifier()
+    code = _code(client, verifier, scope="openid fhirUser launch/patient patient/*.rs offline_access", nonce="n-42")
+    body = _exchange(client, code, verifier).json()
+    claims = _id_claims(client, body["id_token"])
+    assert claims["sub"] == "anna" and claims["nonce"] == "n-42"
+    assert claims["fhirUser"] == f"{FHIR_BASE}/Patient/{anna}"
+    # A refresh brings a fresh id_token (no nonce: the app sent none for it).
+    refreshed = client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "phr",
+                                                  "refresh_token": body["refresh_token"]}).json()  # fmt: skip
+    again = _id_claims(client, refreshed["id_token"])
+    assert again["sub"] == "anna" and "nonce" not in again
+    # Without openid there is none; without fhirUser it does not name the resource.
+    plain = _code(client, verifier := _verifier(), scope="patient/*.rs")
+    assert "id_token" not in _exchange(client, plain, verifier).json()
+    bare = _code(client, verifier := _verifier(), scope="openid patient/*.rs")
+    assert "fhirUser" not in _id_claims(client, _exchange(client, bare, verifier).json()["id_token"])
+
+
+def test_an_id_token_is_not_an_access_token_and_a_long_nonce_is_refused(client: TestClient, anna: str) -> None:
+    verifier = _verifier()
+    code = _code(client, verifier, scope="openid fhirUser patient/*.rs")
+    id_token = _exchange(client, code, verifier).json()["id_token"]
+    assert client.get(f"/fhir/Patient/{anna}", headers={"authorization": f"Bearer {id_token}"}).status_code == 401
+    refused = client.get(f"/oauth/authorize?{urlencode(_authorize_query(_verifier(), nonce='n' * 257))}",
+                         follow_redirects=False)  # fmt: skip
+    assert refused.status_code == 303 and "error=invalid_request" in refused.headers["location"]

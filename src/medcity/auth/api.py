@@ -22,22 +22,30 @@ def jwks(request: Request) -> dict[str, Any]:
     return tokens.jwks(settings.secret_dir)
 
 
-@router.get("/fhir/.well-known/smart-configuration")
-def smart_configuration(request: Request) -> dict[str, Any]:
+def _endpoints(request: Request) -> dict[str, Any]:
+    """What both discovery documents say alike: the issuer and where its endpoints and keys are."""
     settings: Settings = request.app.state.settings
     base = settings.base_url.rstrip("/")
     return {
         "issuer": settings.base_url,
         "jwks_uri": f"{base}/.well-known/jwks.json",
-        "fhir_base": fhir_base(settings),
         "authorization_endpoint": f"{base}/oauth/authorize",
         "token_endpoint": oauth.token_url(settings),
-        "revocation_endpoint": f"{base}/oauth/revoke",
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+    }
+
+
+@router.get("/fhir/.well-known/smart-configuration")
+def smart_configuration(request: Request) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    return {
+        **_endpoints(request),
+        "fhir_base": fhir_base(settings),
+        "revocation_endpoint": f"{settings.base_url.rstrip('/')}/oauth/revoke",
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES384", "RS384"],
-        "code_challenge_methods_supported": ["S256"],
         "scopes_supported": [
             "patient/*.rs",
             "user/*.rs",
@@ -45,6 +53,8 @@ def smart_configuration(request: Request) -> dict[str, Any]:
             "system/*.rs",
             "system/*.cruds",
             "launch/patient",
+            "openid",
+            "fhirUser",
             "offline_access",
         ],
         "capabilities": [
@@ -55,5 +65,19 @@ def smart_configuration(request: Request) -> dict[str, Any]:
             "client-public",
             "client-confidential-asymmetric",
             "launch-standalone",
+            "sso-openid-connect",
         ],
+    }
+
+
+@router.get("/.well-known/openid-configuration")
+def openid_configuration(request: Request) -> dict[str, Any]:
+    """OpenID Connect discovery for the issuer (SMART's `sso-openid-connect`): where an app verifies id_tokens."""
+    return {
+        **_endpoints(request),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [tokens.ID_TOKEN_ALGORITHM],
+        "scopes_supported": ["openid", "fhirUser"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nonce", "fhirUser"],
+        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
     }

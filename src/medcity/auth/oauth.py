@@ -21,7 +21,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from medcity.auth import clients, pkce, scopes, tokens
+from medcity.auth import clients, id_tokens, pkce, scopes, tokens
 from medcity.auth.clients import Client
 from medcity.auth.gate import fhir_base
 from medcity.auth.oauth_errors import OAuthError, invalid_client, invalid_grant, invalid_request
@@ -204,7 +204,8 @@ def authorization_code(conn: Connection, settings: Settings, form: Mapping[str, 
     if flipped != 1:
         raise invalid_grant("This authorization code was used already")
     refresh = _new_refresh(conn, settings.region, row.id, client, user, row.scope, row.patient, now)
-    return issued.response(patient=_launch_patient(row.scope, row.patient), refresh_token=refresh)
+    identity = id_tokens.issue(settings, user, client_id=client.client_id, scope=row.scope, now=now, nonce=row.nonce)
+    return issued.response(patient=_launch_patient(row.scope, row.patient), refresh_token=refresh, id_token=identity)
 
 
 def refresh(conn: Connection, settings: Settings, form: Mapping[str, str], now: datetime) -> dict[str, Any]:
@@ -232,7 +233,8 @@ def refresh(conn: Connection, settings: Settings, form: Mapping[str, str], now: 
         raise invalid_grant("This refresh token was used already")
     issued = mint(settings, user, scope, now, patient=row.patient, client_id=client.client_id)
     rotated = _new_refresh(conn, settings.region, row.family, client, user, scope, row.patient, now)
-    return issued.response(patient=_launch_patient(scope, row.patient), refresh_token=rotated)
+    identity = id_tokens.issue(settings, user, client_id=client.client_id, scope=scope, now=now, nonce=None)
+    return issued.response(patient=_launch_patient(scope, row.patient), refresh_token=rotated, id_token=identity)
 
 
 GRANTS = {
@@ -334,6 +336,7 @@ class AuthorizeRequest:
     state: str
     challenge: str
     asked: tuple[str, ...]
+    nonce: str | None = None
 
     def granted(self, user: User) -> list[str]:
         """The asked scopes this client is registered for and this user's role may hold; `launch/patient` only
@@ -375,7 +378,10 @@ def check_authorize(conn: Connection, settings: Settings, params: Mapping[str, s
     asked = tuple(params.get("scope", "").split())
     if not scopes.narrow(list(asked), list(client.scope)):
         raise refuse("invalid_scope", "None of the requested scopes is registered for this client")
-    return AuthorizeRequest(client, redirect_uri, state, params["code_challenge"], asked)
+    nonce = params.get("nonce") or None
+    if nonce is not None and len(nonce) > id_tokens.NONCE_MAX:
+        raise refuse("invalid_request", f"nonce is longer than {id_tokens.NONCE_MAX} characters")
+    return AuthorizeRequest(client, redirect_uri, state, params["code_challenge"], asked, nonce)
 
 
 def issue_code(conn: Connection, settings: Settings, request: AuthorizeRequest, user: User, now: datetime) -> str:
@@ -399,6 +405,7 @@ def issue_code(conn: Connection, settings: Settings, request: AuthorizeRequest, 
             patient=patient,
             expires=_epoch(now + CODE_LIFETIME),
             used=False,
+            nonce=request.nonce,
         )
     )
     return code

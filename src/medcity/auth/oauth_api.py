@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_VALUE = 8192
 _AUTHORIZE_FIELDS = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
-                     "code_challenge_method")  # fmt: skip
+                     "code_challenge_method", "nonce")  # fmt: skip
 T = TypeVar("T")
 
 

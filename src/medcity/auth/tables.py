@@ -94,6 +94,7 @@ oauth_code = Table(
     Column("used", Boolean, nullable=False, default=False),
     Column("access_jti", String(64), nullable=True),
     Column("access_expires", Integer, nullable=True),
+    Column("nonce", String(256), nullable=True),  # OpenID Connect: echoed in the id_token
     PrimaryKeyConstraint("partition", "id", name="pk_oauth_code"),
 )
 

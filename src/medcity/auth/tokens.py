@@ -18,7 +18,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import Connection, delete, insert, select
 
 from medcity.auth import revocations
@@ -27,36 +27,50 @@ from medcity.kit.errors import Unauthenticated
 
 ALGORITHM = "ES256"
 KEY_FILE = "signing-key.jwk.json"
+ID_TOKEN_KEY_FILE = "id-token-key.jwk.json"  # noqa: S105 (a file name)
+ID_TOKEN_ALGORITHM = "RS256"  # noqa: S105 (an algorithm name)
 DEFAULT_LIFETIME = timedelta(minutes=15)
 REFUSED = "The access token is invalid or expired"
 
 
 @lru_cache(maxsize=8)
 def signing_key(secret_dir: Path) -> ECKey:
-    """The server's private signing key, created on first use. The file is 0600 and written with O_EXCL, so two
-    workers starting together agree on one key: the loser of the race reads the winner's file."""
-    path = Path(secret_dir) / KEY_FILE
+    """The server's private key for access tokens (ES256), created on first use."""
+    return ECKey.import_key(_key_file(Path(secret_dir) / KEY_FILE, lambda: ECKey.generate_key("P-256", auto_kid=True)))
+
+
+@lru_cache(maxsize=8)
+def id_token_key(secret_dir: Path) -> RSAKey:
+    """The server's private key for OpenID Connect id_tokens (RS256, which every OpenID client must accept),
+    created on first use."""
+    return RSAKey.import_key(_key_file(Path(secret_dir) / ID_TOKEN_KEY_FILE,
+                                       lambda: RSAKey.generate_key(2048, auto_kid=True)))  # fmt: skip
+
+
+def _key_file(path: Path, generate: Callable[[], ECKey | RSAKey]) -> Any:
+    """A private key's JWK, created on first use. The file is 0600 and written with O_EXCL, so two workers
+    starting together agree on one key: the loser of the race reads the winner's file."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = ECKey.generate_key("P-256", auto_kid=True)
-        data = json.dumps(key.as_dict(private=True)).encode()
+        key = generate().as_dict(private=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             pass
         else:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                out.write(json.dumps(key).encode())
                 out.flush()
                 os.fsync(out.fileno())
             return key
-    return ECKey.import_key(json.loads(path.read_text()))
+    return json.loads(path.read_text())
 
 
 def jwks(secret_dir: Path) -> dict[str, Any]:
-    """The public half, as served at /.well-known/jwks.json."""
-    public = signing_key(secret_dir).as_dict(private=False)
-    return {"keys": [{**public, "use": "sig", "alg": ALGORITHM}]}
+    """The public halves, as served at /.well-known/jwks.json: the access tokens' key and the id_tokens'."""
+    access = signing_key(secret_dir).as_dict(private=False)
+    identity = id_token_key(secret_dir).as_dict(private=False)
+    return {"keys": [{**access, "use": "sig", "alg": ALGORITHM}, {**identity, "use": "sig", "alg": ID_TOKEN_ALGORITHM}]}
 
 
 @dataclass(frozen=True)
