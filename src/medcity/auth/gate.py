@@ -27,6 +27,7 @@ from medcity.auth.verified import VerifiedTokens
 from medcity.kit.config import Settings
 from medcity.kit.db import single_statements
 from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
+from medcity.kit.shared_sql import statement_for
 from medcity.store.repository import Restriction, Store, StoredResource, Tx
 from medcity.store.schema import resource
 
@@ -71,11 +72,20 @@ class Access:
     # The patient of each touched resource that was read from the store (so the audit need not look it up).
     patient_of: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
-    def require(self, action: str, resource_type: str | None, resource: Any = None, *, tx: Tx | None = None) -> None:
+    def require(
+        self,
+        action: str,
+        resource_type: str | None,
+        resource: Any = None,
+        *,
+        tx: Tx | None = None,
+        meets: bool | None = None,
+    ) -> None:
         """Raise Forbidden when the principal may not do `action` (read, search, create, update, delete,
         history, operation:<name>, bundle:<kind>) on this type or resource. `tx`, when given, is the transaction
-        the caller works in: row checks then see what it wrote so far."""
-        decision = self.decision(action, resource_type, resource, tx=tx)
+        the caller works in: row checks then see what it wrote so far. `meets`: whether the resource meets
+        `row_condition`, when the read that fetched it asked already."""
+        decision = self.decision(action, resource_type, resource, tx=tx, meets=meets)
         if decision.allowed:
             return
         _known, patient = policy.patient_of(resource_type, resource)
@@ -99,7 +109,13 @@ class Access:
         return self.decision(action, resource_type, resource).allowed
 
     def decision(
-        self, action: str, resource_type: str | None, resource: Any = None, *, tx: Tx | None = None
+        self,
+        action: str,
+        resource_type: str | None,
+        resource: Any = None,
+        *,
+        tx: Tx | None = None,
+        meets: bool | None = None,
     ) -> policy.Decision:
         decision = policy.decide(self.principal, action, resource_type, resource)
         # The operator and admins are allowed whatever the record, so what an update replaces needs no check.
@@ -117,8 +133,17 @@ class Access:
             visible = self._body_allowed(resource_type or str(resource.get("resourceType")), resource, tx)
         else:
             rid = resource.id if isinstance(resource, StoredResource) else str(resource)
-            visible = self._row_visible(resource_type or "", rid, tx)
+            visible = self._row_visible(resource_type or "", rid, tx, meets)
         return decision if visible else policy.OUTSIDE_CARE
+
+    def row_condition(self, action: str, resource_type: str) -> ColumnElement[bool] | None:
+        """The SQL condition the policy decides `action` on a row of `resource_type` by, for a read to ask along
+        with the row (one statement instead of two); None when it decides without asking the database."""
+        decision = policy.decide(self.principal, action, resource_type)
+        if not (decision.allowed and decision.rows) or self.restriction is None or self.engine is None:
+            return None
+        cond = self.restriction(resource, resource_type)
+        return None if cond is None or _constant(cond) is not None else cond
 
     @property
     def may_break_glass(self) -> bool:
@@ -196,7 +221,8 @@ class Access:
     def _region(self) -> str:
         return self.context.region if self.context else ""
 
-    def _row_visible(self, rtype: str, rid: str, tx: Tx | None) -> bool:
+    def _row_visible(self, rtype: str, rid: str, tx: Tx | None, meets: bool | None = None) -> bool:
+        """Whether the row meets the policy's condition; `meets` is the answer when the read asked it already."""
         if tx is None and rtype == "Patient" and rid in self.patients_seen:
             return True  # a read sees more as it goes (a break-glass), never less; a write may have moved the patient
         cond = self.restriction(resource, rtype) if self.restriction else None
@@ -206,8 +232,10 @@ class Access:
             return known
         if self.engine is None and tx is None:
             return False
-        params = {"visible_region": self._region, "visible_type": rtype, "visible_id": rid}
-        visible = self._run(_visibility_query(cond), tx, params) is not None
+        if meets is None:
+            params = {"visible_region": self._region, "visible_type": rtype, "visible_id": rid}
+            meets = self._run(statement_for(cond, _visibility_query), tx, params) is not None
+        visible = meets
         if visible and rtype == "Patient":
             self.patients_seen.add(rid)
         return visible
@@ -232,26 +260,14 @@ class Access:
         return row.patient if row else None
 
 
-_VISIBILITY_QUERIES = 2048
-_visibility: dict[int, tuple[ColumnElement[bool], Select[Any]]] = {}
-
-
 def _visibility_query(cond: ColumnElement[bool]) -> Select[Any]:
-    """Whether one row meets `cond`, as one statement object per condition: a caller's conditions are shared for a
-    minute (policy.restriction), and SQLAlchemy finds a statement's compiled form by a cache key it computes once
-    per statement object, walking the whole condition to do so."""
-    found = _visibility.get(id(cond))
-    if found is None or found[0] is not cond:
-        if len(_visibility) >= _VISIBILITY_QUERIES:
-            _visibility.clear()
-        query = select(resource.c.id).where(
-            resource.c.partition == bindparam("visible_region"),
-            resource.c.type == bindparam("visible_type"),
-            resource.c.id == bindparam("visible_id"),
-            cond,
-        )
-        found = _visibility[id(cond)] = (cond, query)
-    return found[1]
+    """Whether one row meets `cond`: one statement object per condition (kit.shared_sql.statement_for)."""
+    return select(resource.c.id).where(
+        resource.c.partition == bindparam("visible_region"),
+        resource.c.type == bindparam("visible_type"),
+        resource.c.id == bindparam("visible_id"),
+        cond,
+    )
 
 
 def _constant(cond: ColumnElement[bool]) -> bool | None:

@@ -13,9 +13,10 @@ structure, and its parameters are handed over in the same order on every executi
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Executable
 from sqlalchemy.sql.cache_key import NO_CACHE, anon_map
 from sqlalchemy.sql.elements import Grouping
 
@@ -57,3 +58,20 @@ class SharedCondition(Grouping[bool]):
 
 def shared(cond: ColumnElement[bool]) -> ColumnElement[bool]:
     return SharedCondition(cond)
+
+
+STATEMENTS = 4096
+S = TypeVar("S", bound=Executable)
+_statements: dict[tuple[int, Callable[..., Any]], tuple[ColumnElement[bool], Executable]] = {}
+
+
+def statement_for(cond: ColumnElement[bool], build: Callable[[ColumnElement[bool]], S]) -> S:
+    """The statement `build` makes around `cond` (its own values as bound parameters), made once per condition:
+    a statement object computes its cache key once, and a shared condition is asked again and again."""
+    key = (id(cond), build)
+    found = _statements.get(key)
+    if found is None or found[0] is not cond:  # an id is reused only once its condition is gone
+        if len(_statements) >= STATEMENTS:
+            _statements.clear()
+        found = _statements[key] = (cond, build(cond))
+    return found[1]  # type: ignore[return-value]
