@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from fastapi import Request
 from sqlalchemy import Engine, Select, bindparam, select
@@ -51,6 +51,14 @@ def fhir_base(settings: Settings) -> str:
     return f"{settings.base_url.rstrip('/')}/fhir"
 
 
+class RowCheck(TypedDict, total=False):
+    """How a row check runs. `tx`: the transaction the caller works in (the check then sees what it wrote so
+    far). `meets`: whether the resource meets `Access.row_condition`, when the read that fetched it asked."""
+
+    tx: Tx | None
+    meets: bool | None
+
+
 @dataclass
 class Access:
     principal: Principal
@@ -72,20 +80,11 @@ class Access:
     # The patient of each touched resource that was read from the store (so the audit need not look it up).
     patient_of: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
-    def require(
-        self,
-        action: str,
-        resource_type: str | None,
-        resource: Any = None,
-        *,
-        tx: Tx | None = None,
-        meets: bool | None = None,
-    ) -> None:
+    def require(self, action: str, resource_type: str | None, resource: Any = None, **rows: Unpack[RowCheck]) -> None:
         """Raise Forbidden when the principal may not do `action` (read, search, create, update, delete,
-        history, operation:<name>, bundle:<kind>) on this type or resource. `tx`, when given, is the transaction
-        the caller works in: row checks then see what it wrote so far. `meets`: whether the resource meets
-        `row_condition`, when the read that fetched it asked already."""
-        decision = self.decision(action, resource_type, resource, tx=tx, meets=meets)
+        history, operation:<name>, bundle:<kind>) on this type or resource; `rows` as in RowCheck."""
+        decision = self.decision(action, resource_type, resource, **rows)
+        tx = rows.get("tx")
         if decision.allowed:
             return
         _known, patient = policy.patient_of(resource_type, resource)
@@ -109,14 +108,9 @@ class Access:
         return self.decision(action, resource_type, resource).allowed
 
     def decision(
-        self,
-        action: str,
-        resource_type: str | None,
-        resource: Any = None,
-        *,
-        tx: Tx | None = None,
-        meets: bool | None = None,
+        self, action: str, resource_type: str | None, resource: Any = None, **rows: Unpack[RowCheck]
     ) -> policy.Decision:
+        tx, meets = rows.get("tx"), rows.get("meets")
         decision = policy.decide(self.principal, action, resource_type, resource)
         # The operator and admins are allowed whatever the record, so what an update replaces needs no check.
         checks_replaced = self.principal.kind != "anonymous" and self.principal.role != Role.ADMIN
