@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-import time
 from functools import partial
 from typing import Any
 
@@ -27,9 +26,9 @@ def test_concurrent_requests_each_find_their_rows_committed(engine: Engine, regi
             for i in range(5):
                 access = Access(principal=Principal(kind="user", username=f"u{n}", roles=("admin",)))
                 access.record("read", "Organization", f"o{n}-{i}")
-                audit.write(engine, region, access)
+                asyncio.run(audit.written(engine, region, access))
                 mine = (audit_log.c.partition == region) & (audit_log.c.resource_id == f"o{n}-{i}")
-                with engine.connect() as conn:  # committed by the time write returns
+                with engine.connect() as conn:  # committed by the time `written` returns
                     assert conn.execute(select(func.count()).select_from(audit_log).where(mine)).scalar_one() == 1
         except BaseException as exc:  # collected: a failing thread must fail the test
             errors.append(exc)
@@ -48,7 +47,7 @@ def test_concurrent_requests_each_find_their_rows_committed(engine: Engine, regi
 def test_the_local_operator_is_audited(engine: Engine, region: str) -> None:
     access = Access(principal=Principal())
     access.record("read", "Organization", "o1")
-    audit.write(engine, region, access)
+    asyncio.run(audit.written(engine, region, access))
     with engine.connect() as conn:
         row = conn.execute(select(audit_log.c.username).where(audit_log.c.partition == region)).one()
     assert row.username == audit.OPERATOR
@@ -74,7 +73,7 @@ def test_a_failed_batch_raises_and_does_not_stop_the_next(engine: Engine, region
 def test_a_request_learns_that_its_audit_was_not_written(engine: Engine, region: str) -> None:
     access = Access(principal=Principal(kind="user", username="u", roles=("admin",)))
     access.record("read", "Organization", "o1")
-    audit.write(engine, region, access)
+    asyncio.run(audit.written(engine, region, access))
     [row] = _rows(engine, region)
     access.touched.clear()
     access.refused.append(("read", "Organization", "o2", None))
@@ -82,8 +81,8 @@ def test_a_request_learns_that_its_audit_was_not_written(engine: Engine, region:
         patch.setattr(audit, "new_id", lambda: row["id"])  # collides with the row already written
         with pytest.raises(audit.AuditNotWritten):
             asyncio.run(audit.written(engine, region, access))
-        with pytest.raises(audit.AuditNotWritten):
-            audit.write(engine, region, access)
+        with pytest.raises(audit.AuditNotWritten):  # and the next such request too: the writer goes on
+            asyncio.run(audit.written(engine, region, access))
     assert len(_rows(engine, region)) == 1
 
 
@@ -111,8 +110,9 @@ def test_a_batch_waits_for_requests_under_way_but_not_for_ever(engine: Engine, r
         writer.expect()
         writer.expect()
         writer.submit(partial(audit._rows_for, region, access), outcomes.put, expected=True)
-        time.sleep(0.2)  # the writer has written by now, without the second request's rows
-        assert batches == [1] and outcomes.get(timeout=30) is None
+        # Written without the second request's rows: waiting on the one that never comes would not end in seconds.
+        outcome = outcomes.get(timeout=5)
+        assert batches == [1] and outcome is None
         writer.withdraw()
         for _ in range(2):
             writer.expect()

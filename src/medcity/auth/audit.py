@@ -43,21 +43,6 @@ FLAG = "#btg"
 OPERATOR = "(local operator)"
 
 
-def write(engine: Engine, region: str, access: Access) -> None:
-    """The request's rows, committed before this returns (a thread's way to `written`)."""
-    finished = threading.Event()
-    failed: list[BaseException] = []
-
-    def done(error: BaseException | None) -> None:
-        failed.extend([error] if error is not None else [])
-        finished.set()
-
-    _writer(engine).submit(partial(_rows_for, region, access), done)
-    finished.wait()
-    if failed:
-        raise AuditNotWritten from failed[0]
-
-
 def expect(engine: Engine) -> None:
     """A request has begun whose rows will follow (`written(..., expected=True)`) or not (`withdraw`): the writer
     waits a moment for them to share a batch."""
@@ -91,11 +76,10 @@ def _settle(settled: asyncio.Future[None], error: BaseException | None) -> None:
         return
     if error is None:
         settled.set_result(None)
-    else:
-        try:
-            raise AuditNotWritten from error
-        except AuditNotWritten as failure:
-            settled.set_exception(failure)
+        return
+    failure = AuditNotWritten()
+    failure.__cause__ = error
+    settled.set_exception(failure)
 
 
 def _rows_for(region: str, access: Access, conn: Connection, held: Held) -> list[dict[str, Any]]:

@@ -229,10 +229,9 @@ class Access:
         if meets is None:
             params = {"visible_region": self._region, "visible_type": rtype, "visible_id": rid}
             meets = self._run(statement_for(cond, _visibility_query), tx, params) is not None
-        visible = meets
-        if visible and rtype == "Patient":
+        if meets and rtype == "Patient":
             self.patients_seen.add(rid)
-        return visible
+        return meets
 
     def _body_allowed(self, rtype: str, body: dict[str, Any], tx: Tx | None) -> bool:
         cond = self.rows.body(rtype, body)

@@ -10,19 +10,12 @@ from datetime import datetime, timedelta
 from joserfc import jwt
 
 from medcity.auth import tokens
-from medcity.auth.users import Role, User
+from medcity.auth.gate import fhir_base
+from medcity.auth.users import User
 from medcity.kit.config import Settings
 
 LIFETIME = timedelta(minutes=15)
 NONCE_MAX = 256
-
-
-def fhir_user(settings: Settings, user: User) -> str | None:
-    """The user's own FHIR resource, absolute: the Patient a patient is, else the Practitioner a staff member is."""
-    base = f"{settings.base_url.rstrip('/')}/fhir"
-    if user.role == Role.PATIENT and user.patient:
-        return f"{base}/Patient/{user.patient}"
-    return f"{base}/Practitioner/{user.practitioner}" if user.practitioner else None
 
 
 def issue(
@@ -42,7 +35,7 @@ def issue(
     }
     if nonce:
         claims["nonce"] = nonce
-    if "fhirUser" in granted and (resource := fhir_user(settings, user)):
-        claims["fhirUser"] = resource
+    if "fhirUser" in granted and user.fhir_user:
+        claims["fhirUser"] = f"{fhir_base(settings)}/{user.fhir_user}"
     key = tokens.id_token_key(settings.secret_dir)
     return jwt.encode({"alg": tokens.ID_TOKEN_ALGORITHM, "kid": key.kid, "typ": "JWT"}, claims, key)

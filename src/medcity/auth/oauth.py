@@ -79,9 +79,6 @@ def mint(
     lifetime: timedelta = USER_TOKEN_LIFETIME,
 ) -> Issued:
     """An access token for ``account`` (a person, or a system client's own account)."""
-    fhir_user = f"Practitioner/{account.practitioner}" if account.practitioner else None
-    if account.role == Role.PATIENT and account.patient:
-        fhir_user = f"Patient/{account.patient}"
     jti = tokens.new_jti()
     token = tokens.issue(
         tokens.signing_key(settings.secret_dir),
@@ -93,7 +90,7 @@ def mint(
         scope=scope,
         now=now,
         patient=patient,
-        fhir_user=fhir_user,
+        fhir_user=account.fhir_user,
         organization=account.organization,
         client_id=client_id,
         jti=jti,

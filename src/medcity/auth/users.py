@@ -51,6 +51,13 @@ class User:
     organization: str | None
     active: bool
 
+    @property
+    def fhir_user(self) -> str | None:
+        """The user's own FHIR resource (SMART `fhirUser`): the Patient a patient is, else the Practitioner."""
+        if self.role == Role.PATIENT and self.patient:
+            return f"Patient/{self.patient}"
+        return f"Practitioner/{self.practitioner}" if self.practitioner else None
+
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)

@@ -143,7 +143,7 @@ def offer_slot(tx: Tx, *, slot_id: str, now: datetime | None = None) -> str | No
         .order_by(w.c.priority.desc(), w.c.joined, w.c.id)
         .limit(1)
     )
-    if tx.on_postgres:
+    if tx.postgres:
         query = query.with_for_update(skip_locked=True)
     entry = tx.execute(query).first()
     if entry is None:

@@ -126,7 +126,7 @@ class Tx:
         return self._conn
 
     @property
-    def on_postgres(self) -> bool:
+    def postgres(self) -> bool:
         """Whether the transaction runs on PostgreSQL (for its locking clauses), asked without writing what is
         queued."""
         return is_postgres_conn(self._conn)
@@ -593,7 +593,9 @@ class Store:
             row = conn.execute(statement_for(cond, _read_meeting), params).first()
         found = StoredResource(rtype, row.id, row.version, row.last_updated, bool(row.deleted), bytes(row.content),
                                row.patient) if row else None  # fmt: skip
-        return _readable(rtype, rid, found), bool(row.meets) if row else False
+        stored = _readable(rtype, rid, found)  # NotFound (no row) or Gone, whatever it meets
+        assert row is not None
+        return stored, bool(row.meets)
 
     def for_region(self, region: str) -> Store:
         return Store(self.engine, region)
