@@ -5,7 +5,8 @@ so neither authentication, policy nor audit runs. "On" sends a bearer token: a p
 and a doctor of a polyclinic with a fifth of the patients attached (1,000 of 5,000 by default) and a tenth booked,
 reading and searching patients in their care (the care set is an SQL subquery checked per read and joined into each
 search).
-Each figure is the median requests/s of 16 closed-loop keep-alive connections against one uvicorn worker.
+Each figure is the median requests/s of 16 closed-loop keep-alive connections against one uvicorn worker; both
+servers run throughout and each run measures every case in turn, so the machine's drift falls on all alike.
 
 Target (issue 3): authentication + policy + audit cost at most 15 % on `GET /fhir/Patient/{id}` and on a search.
 Usage: python bench/auth_overhead.py [--engine sqlite|postgresql|both] [--runs 3] [--seconds 8]
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -144,20 +146,27 @@ def run(engine: str, runs: int, seconds: int, patients: int) -> dict[str, Any]:
             return f"/fhir/Patient/{own}"
 
         figures: dict[str, list[float]] = {}
+        # Each case beside its "off" counterpart, one after the other in every run: this machine's speed drifts
+        # by tens of percent over minutes, and measuring all of "off" first would count the drift as overhead.
         cases = {
-            "off": {"read_off": (read_any, {}), "search_off": (search, {})},
-            "on": {"read_patient_token": (read_own, me), "read_doctor_token": (read_any, doctor),
-                   "search_doctor_token": (search, doctor)},
+            "read_off": ("off", read_any, {}), "read_patient_token": ("on", read_own, me),
+            "read_doctor_token": ("on", read_any, doctor), "search_off": ("off", search, {}),
+            "search_doctor_token": ("on", search, doctor),
         }  # fmt: skip
-        for label, factory in (("off", "auth_overhead:off_app"), ("on", "medcity.app:create_app")):
-            with served(url, region, factory=factory, MEDCITY_BASE_URL=BASE_URL, MEDCITY_SECRET_DIR=str(secret_dir),
-                        MEDCITY_AUTH_REQUIRED=str(label == "on").lower(),
-                        PYTHONPATH=f"{ROOT / 'bench'}:{ROOT / 'src'}") as base:  # fmt: skip
-                for path, headers in cases[label].values():
-                    load(base, 2, path, headers)  # warm up
-                for _ in range(runs):
-                    for name, (path, headers) in cases[label].items():
-                        figures.setdefault(name, []).append(load(base, seconds, path, headers))
+        with ExitStack() as servers:
+            bases = {
+                label: servers.enter_context(
+                    served(url, region, factory=factory, MEDCITY_BASE_URL=BASE_URL,
+                           MEDCITY_SECRET_DIR=str(secret_dir), MEDCITY_AUTH_REQUIRED=str(label == "on").lower(),
+                           PYTHONPATH=f"{ROOT / 'bench'}:{ROOT / 'src'}")
+                )
+                for label, factory in (("off", "auth_overhead:off_app"), ("on", "medcity.app:create_app"))
+            }  # fmt: skip
+            for label, path, headers in cases.values():
+                load(bases[label], 2, path, headers)  # warm up
+            for _ in range(runs):
+                for name, (label, path, headers) in cases.items():
+                    figures.setdefault(name, []).append(load(bases[label], seconds, path, headers))
         rps = {key: round(median(values)) for key, values in figures.items()}
         return {
             "rps": rps,

@@ -56,6 +56,28 @@ def test_doctor_search_totals_includes_and_history_hold_only_the_care_set(
     assert api.get(f"/fhir/Patient/{stranger}/$everything", headers=doctor).status_code == 403
 
 
+def test_a_search_pinned_to_one_patient_finds_what_the_per_row_conditions_allow(
+    api: TestClient, world: World, who: Tokens
+) -> None:
+    """`subject=Patient/X` is decided once for X (whether the caller may see X, whether X's consent hides
+    anything); the same search written as an OR list of the one patient is decided row by row. Whoever asks, about
+    whomever, both find the same rows and the same total."""
+    doctor = who.of("doctor")
+    callers = {"doctor": doctor, "nurse": who.of("nurse"), "lab": who.of("lab"), "system": who.of("system"),
+               "other clinic": who("doctor", organization=world.other_clinic)}  # fmt: skip
+    found: dict[tuple[str, str, str], set[str]] = {}
+    for name, headers in callers.items():
+        for key, patient in world.patients.items():
+            for rtype, param in (("Observation", "subject"), ("Observation", "patient"), ("ServiceRequest", "patient")):
+                pinned = api.get(f"/fhir/{rtype}?{param}=Patient/{patient}&_count=100", headers=headers).json()
+                per_row = api.get(f"/fhir/{rtype}?{param}=Patient/{patient},Patient/{patient}&_count=100",
+                                  headers=headers).json()  # fmt: skip
+                assert (ids(pinned), pinned["total"]) == (ids(per_row), per_row["total"]), (name, key, rtype, param)
+                found[name, key, rtype] = ids(pinned)
+    assert {key for (name, key, rtype), rows in found.items() if name == "doctor" and rows} == set(IN_CARE)
+    assert any(found["lab", key, "ServiceRequest"] for key in world.patients)
+
+
 def test_doctor_writes_only_for_patients_in_care(api: TestClient, world: World, who: Tokens) -> None:
     doctor = who.of("doctor")
     assert (

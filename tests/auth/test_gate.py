@@ -163,6 +163,28 @@ def test_every_touch_and_refusal_is_audited(
     ]
 
 
+def test_a_search_inside_a_batch_is_decided_and_audited_as_a_search(
+    client: TestClient, settings: Settings, data: dict[str, str], auth_engine: Engine
+) -> None:
+    me = _token(settings, "patient", "patient/*.rs", patient=data["p1"])
+    batch = {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": "Observation"}},
+        {"request": {"method": "GET", "url": f"Observation?subject=Patient/{data['p2']}"}},
+    ]}  # fmt: skip
+    answered = client.post("/fhir", json=batch, headers=me).json()
+    assert [_ids(entry["resource"]) for entry in answered["entry"]] == [{data["o1"]}, set()]
+    with auth_engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.action, audit_log.c.resource_id, audit_log.c.patient)
+            .where(audit_log.c.partition == settings.region, audit_log.c.username == "patient-user",
+                   audit_log.c.action == "search")
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [("search", data["o1"], data["p1"])]
+    analyst = _token(settings, "analyst", "user/*.rs")
+    refused = client.post("/fhir", json=batch, headers=analyst).json()
+    assert [entry["response"]["status"][:3] for entry in refused["entry"]] == ["403", "403"]
+
+
 def test_discovery(client: TestClient, settings: Settings) -> None:
     keys = client.get("/.well-known/jwks.json").json()["keys"]
     assert keys[0]["kid"] == tokens.signing_key(settings.secret_dir).kid and "d" not in keys[0]

@@ -30,6 +30,7 @@ from medcity.kit.errors import Forbidden, NotFound, Unauthenticated
 from medcity.kit.shared_sql import statement_for
 from medcity.store.repository import Restriction, Store, StoredResource, Tx
 from medcity.store.schema import resource
+from medcity.store.search import pinned_patient
 
 __all__ = ["Access", "OutsideCare", "Principal", "fhir_base", "get_access", "page_access", "principal_from_user"]
 
@@ -160,6 +161,13 @@ class Access:
         context = self.context or policy.Context(region="")
         known = patient in self.patients_seen
         return policy.record_restriction(self.principal, context, tx, patient, visible=known)
+
+    def search_restriction(self, tx: Tx, rtype: str, params: list[tuple[str, str]]) -> Restriction | None:
+        """The restriction for a search: decided once for the patient when the search's own parameters pin it to
+        one (a doctor's `Observation?subject=Patient/…`), instead of asking the care and consent conditions of
+        every row's patient in the search's SQL, which PostgreSQL plans anew for each search."""
+        patient = pinned_patient(rtype, params)
+        return self.restriction if patient is None else self.restriction_for(tx, patient)
 
     def record(
         self,

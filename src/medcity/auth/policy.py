@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, false, literal, or_, select, true
 from sqlalchemy.sql.elements import False_, True_
 
 from medcity.auth import care, consent
@@ -362,11 +362,7 @@ def restriction(
     context = context or Context(region="")
     if opened is not None:
         return _restriction(principal, context, opened)
-    # One caller's conditions are the same SQL for a whole minute (the windows start at whole minutes), so their
-    # requests share one set of expressions: SQLAlchemy then finds each statement's compiled form by a cache key
-    # it computed once, instead of walking the policy's subqueries on every request.
-    key = (replace(principal, token_id=None), context.region, context.care_since, context.glass_since,
-           context.care_window, context.break_glass_for, context.sensitive)  # fmt: skip
+    key = _shared_key(principal, context)
     found = _shared.get(key)
     if found is None:
         if len(_shared) >= SHARED_RESTRICTIONS:
@@ -375,8 +371,17 @@ def restriction(
     return found
 
 
+def _shared_key(principal: Principal, context: Context) -> tuple[Any, ...]:
+    """One caller's conditions are the same SQL for a whole minute (the windows start at whole minutes), so their
+    requests share one set of expressions: SQLAlchemy then finds each statement's compiled form by a cache key
+    it computed once, instead of walking the policy's subqueries on every request."""
+    return (replace(principal, token_id=None), context.region, context.care_since, context.glass_since,
+            context.care_window, context.break_glass_for, context.sensitive)  # fmt: skip
+
+
 SHARED_RESTRICTIONS = 512
 _shared: dict[tuple[Any, ...], Restriction] = {}
+_opening: dict[tuple[Any, ...], Select[bool, bool]] = {}
 
 
 def _restriction(principal: Principal, context: Context, opened: Opened | None) -> Restriction:
@@ -410,11 +415,22 @@ def record_restriction(
     and so is whether their consent hides anything; rows of any other patient are left out."""
     if principal.kind == "anonymous" or principal.role in (Role.PATIENT, Role.PROXY, Role.ADMIN):
         return restriction(principal, context)  # their conditions do not ask about care
-    rows = Rows(principal, context)
-    who = literal(patient)
-    asked = conn.execute(select(true() if visible else rows.visible_patient(who),
-                                consent.denies_any(who, context.region, context.sensitive))).one()  # fmt: skip
+    asked = conn.execute(_opening_check(principal, context, visible), {"opened_patient": patient}).one()
     return restriction(principal, context, opened=Opened(patient, bool(asked[0]), bool(asked[1])))
+
+
+def _opening_check(principal: Principal, context: Context, visible: bool) -> Select[bool, bool]:
+    """Whether the caller may see the patient (unless already known `visible`) and whether the patient's consent
+    denies anything, as one statement with the patient as its parameter, shared like the restriction."""
+    key = (*_shared_key(principal, context), visible)
+    found = _opening.get(key)
+    if found is None:
+        if len(_opening) >= SHARED_RESTRICTIONS:
+            _opening.clear()
+        who = bindparam("opened_patient", type_=String)
+        seen = true() if visible else Rows(principal, context).visible_patient(who)
+        found = _opening[key] = select(seen, consent.denies_any(who, context.region, context.sensitive))
+    return found
 
 
 def may_break_glass(principal: Principal) -> bool:

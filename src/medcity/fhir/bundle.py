@@ -114,8 +114,8 @@ def _execute(tx: Tx, access: Access, entry: JSON, base: str) -> JSON:
         if rid:
             stored = interactions.read(tx, access, rtype, rid)
             return {"resource": orjson.Fragment(stored.content), "response": _response(stored, "200 OK")}
-        result = tx.search(rtype, interactions.parse_query(query), restrict=access.restriction)
-        return {"resource": orjson.Fragment(searchset(result, base)), "response": {"status": "200 OK"}}
+        found = interactions.search(tx, access, rtype, interactions.parse_query(query))
+        return {"resource": orjson.Fragment(searchset(found, base)), "response": {"status": "200 OK"}}
     if method == "DELETE":
         if rid:
             interactions.delete(tx, access, rtype, rid)

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl
 from medcity.auth.gate import Access
 from medcity.kit.errors import InvalidRequest, PreconditionFailed
 from medcity.kit.hooks import apply_write_rules, find_write_interceptor
-from medcity.store.repository import Store, StoredResource, Tx, WriteResult
+from medcity.store.repository import Store, StoredResource, Tx, WriteResult, check_type
+from medcity.store.search import SearchResult
 
 JSON = dict[str, Any]
 
@@ -34,6 +35,17 @@ def _matches(tx: Tx, access: Access, rtype: str, query: str, what: str) -> list[
         raise InvalidRequest(f"{what} needs search criteria")
     result = tx.search(rtype, [*params, ("_count", "2")], restrict=access.restriction, strict=True)
     return result.matches
+
+
+def search(tx: Tx, access: Access, rtype: str, params: list[tuple[str, str]], **options: Any) -> SearchResult:
+    """A search as the caller may make it: refused for a type they may not search, narrowed to the rows they may
+    see, and every match and include noted for the audit (with its patient)."""
+    check_type(rtype)
+    access.require("search", rtype)
+    result = tx.search(rtype, params, restrict=access.search_restriction(tx, rtype, params), **options)
+    for match in [*result.matches, *result.included]:
+        access.record_read("search", match)
+    return result
 
 
 def create(

@@ -49,20 +49,17 @@ def _query(request: Request) -> list[tuple[str, str]]:
 
 
 def _search(request: Request, access: Access, rtype: str, params: list[tuple[str, str]]) -> Response:
-    check_type(rtype)
-    access.require("search", rtype)
     settings = settings_of(request)
     with _store(request).reader() as tx:
-        result = tx.search(
+        result = interactions.search(
+            tx,
+            access,
             rtype,
             params,
-            restrict=access.restriction,
             strict=strict_handling(request),
             default_count=settings.default_page_size,
             max_count=settings.max_page_size,
         )
-        for match in [*result.matches, *result.included]:
-            access.record_read("search", match)
     return Response(searchset(result, base_url(request)), media_type=FHIR_JSON)
 
 

@@ -561,6 +561,50 @@ def page_from_snapshot(
     )  # fmt: skip
 
 
+def pinned_patient(rtype: str, params: list[tuple[str, str]]) -> str | None:
+    """The one patient whose rows a search can match, by its own parameters: a single reference to a Patient in a
+    parameter over the elements that file a row under its patient (the type's first compartment parameter, as
+    `compartment_patient` reads it), or None. A search with `_include`/`_revinclude` is not pinned: what it
+    includes may be filed under other patients."""
+    reg = registry()
+    compartment = reg.compartment.get(rtype, ())
+    filing = reg.get(rtype, compartment[0]) if compartment else None
+    if filing is None:
+        return None
+    filing_keys = {chain.keys for chain in filing.chains}
+    found: str | None = None
+    for name, value in params:
+        code, _, modifier = name.partition(":")
+        if code in ("_include", "_revinclude"):
+            return None
+        param = reg.get(rtype, code)
+        if param is None or param.type != "reference" or "." in name or not param.chains:
+            continue
+        if any(chain.keys not in filing_keys for chain in param.chains):
+            continue
+        patient = _patient_named(param, modifier, value)
+        if patient is None:
+            continue
+        if found is not None and found != patient:
+            return None  # two patients at once match nothing; the general conditions answer that as well
+        found = patient
+    return found
+
+
+def _patient_named(param: SearchParam, modifier: str, value: str) -> str | None:
+    """The Patient id one reference search value names alone (`Patient/id`, or a bare id where only a Patient can
+    be meant), or None."""
+    values = split_or(value)
+    if modifier not in ("", "Patient") or len(values) != 1:
+        return None
+    parts = values[0].split("/")
+    if len(parts) == 2 and parts[0] == "Patient" and parts[1]:
+        return parts[1]
+    if len(parts) == 1 and parts[0] and (modifier == "Patient" or param.targets == ("Patient",)):
+        return parts[0]
+    return None
+
+
 def compartment_refs(
     tx: Tx,
     patient_id: str,
