@@ -139,6 +139,17 @@ def test_break_glass_opens_the_record_for_a_while_flagged_and_shown_to_the_patie
     assert api.delete(f"/fhir/AuditEvent/{event_id}", headers=who.of("admin")).status_code == 403
 
 
+def test_a_write_with_a_reason_opens_the_record_and_is_flagged(
+    api: TestClient, world: World, who: Tokens, engine: Engine, region: str
+) -> None:
+    stranger = world.patients["stranger"]
+    written = api.post("/fhir/Observation", json=observation(stranger), headers={**who.of("doctor"), **REASON})
+    assert written.status_code == 201, written.text
+    rows = audit_rows(engine, region, "doctor-user")
+    assert (BREAK_GLASS, "Patient", stranger, stranger, "allowed") in rows
+    assert ("create" + FLAG, "Observation", written.json()["id"], stranger, "allowed") in rows
+
+
 def test_break_glass_operation_and_who_may_use_it(api: TestClient, world: World, who: Tokens) -> None:
     stranger = world.patients["stranger"]
     body = {"resourceType": "Parameters", "parameter": [{"name": "reason", "valueString": "Консилиум по запросу"}]}

@@ -4,6 +4,7 @@ it on its follow-up worklist and marks it seen."""
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medcity.auth.users import Role
+from medcity.registry.identifiers import OMS_SYSTEM, generate_oms, identifier
+from medcity.store.repository import Store
 from tests.referrals.city import City, build_city, refer_to_hospital
 from tests.web_login import add_web_user, csrf_of, log_in
 
@@ -63,6 +66,33 @@ def test_admit_transfer_and_discharge_back_to_the_polyclinic(client: TestClient,
     assert summary is not None
     client.post(f"/followup/{summary.group(1)}/seen", data={"csrf_token": csrf_of(worklist)})
     assert 'data-seen="yes"' in client.get("/followup").text
+
+
+def test_an_emergency_admission_finds_the_patient_by_policy_and_opens_their_record(
+    client: TestClient, city: City
+) -> None:
+    """The patient brought in is attached elsewhere (outside the hospital's care): the doctor names them by ОМС
+    policy number and birth date, and the admission opens their record as a break-glass would, shown to them."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    oms = generate_oms(random.Random(5))
+    with store.transaction() as tx:
+        brought_in = tx.read("Patient", city.other_patient).resource
+        tx.update({**brought_in, "birthDate": "1960-04-02", "identifier": [identifier(OMS_SYSTEM, oms)]})
+    log_in(client, "dr.hosp")
+    form = client.get("/hospital/admit").text
+    fields = {"csrf_token": csrf_of(form), "oms": oms, "bed": city.beds[0], "reason": "I21.0"}
+    wrong = client.post("/hospital/admit", data={**fields, "birth_date": "1960-04-03"})
+    assert wrong.status_code == 422 and "Пациента с таким номером полиса и датой рождения нет." in wrong.text
+    with store.reader() as tx:
+        assert not tx.search("Encounter", [("subject", f"Patient/{city.other_patient}")]).matches
+    admitted = client.post("/hospital/admit", data={**fields, "birth_date": "1960-04-02"}, follow_redirects=False)
+    assert admitted.status_code == 303, admitted.text
+    assert "Сидорова Анна" in client.get("/hospital/ward").text
+    with store.reader() as tx:
+        stay = tx.search("Encounter", [("subject", f"Patient/{city.other_patient}")]).matches
+        opened = tx.search("AuditEvent", [("patient", city.other_patient)]).matches
+    assert [s.resource["hospitalization"]["admitSource"]["coding"][0]["code"] for s in stay] == ["emd"]
+    assert [e.resource["entity"][0]["description"] for e in opened] == ["Экстренная госпитализация: I21.0"]
 
 
 def test_an_occupied_bed_is_refused_on_the_form(client: TestClient, city: City) -> None:

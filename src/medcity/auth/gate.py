@@ -93,7 +93,7 @@ class Access:
             patient = self._patient_of_row(resource_type, resource, tx)
         glass = decision.glass and patient is not None and policy.may_break_glass(self.principal)
         if glass and patient and self.break_glass_reason:
-            self.break_glass(patient, self.break_glass_reason)
+            self.break_glass(patient, self.break_glass_reason, tx=tx)
             return
         rid = resource.id if isinstance(resource, StoredResource) else resource if isinstance(resource, str) else ""
         self.refused.append((action, resource_type or "", rid or "", patient))
@@ -190,13 +190,14 @@ class Access:
         self.patient_of[stored.type, stored.id] = stored.patient
         self.touched.append((action, stored.type, stored.id))
 
-    def break_glass(self, patient: str, reason: str) -> str:
+    def break_glass(self, patient: str, reason: str, *, tx: Tx | None = None) -> str:
         """Open `patient`'s record outside the caller's care for a while, with a written reason (flagged in the
-        audit and shown to the patient)."""
+        audit and shown to the patient): in the write transaction `tx` when one is under way (it commits with
+        the write it opened the record for), else on its own."""
         if self.engine is None or self.context is None or not policy.may_break_glass(self.principal):
             raise Forbidden("Access denied: only doctors and nurses may break the glass")
-        store = Store(self.engine, self.context.region)
-        event_id = breakglass.open_record(store, self.principal, patient, reason, self.context.now)
+        writer = tx if tx is not None and tx.writable else Store(self.engine, self.context.region)
+        event_id = breakglass.open_record(writer, self.principal, patient, reason, self.context.now)
         self.glass_opened.append(patient)
         return event_id
 

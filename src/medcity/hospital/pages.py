@@ -4,6 +4,7 @@ polyclinic is the logged-in user's organisation; each page asks the policy and r
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,13 +13,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from medcity.auth.gate import Access
 from medcity.auth.sessions import require_csrf
 from medcity.hospital import service
-from medcity.kit.errors import Forbidden
+from medcity.kit.errors import Forbidden, Unprocessable
+from medcity.kit.i18n import N_, gettext
 from medcity.referrals import pages as referral_pages
 from medcity.referrals import service as referrals
 from medcity.referrals.pages import FORM_ERRORS, PageAccess, shown, store_of
 from medcity.referrals.views import Names, kind_name, local_time, plain_text, reasons
+from medcity.registry.service import find_by_oms
 from medcity.scheduling.resources import ref_id, utcnow
 from medcity.scheduling.rules import rules_for
+from medcity.store.repository import Tx
 from medcity.web.render import add_template_package, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -68,27 +72,50 @@ def admit(
     access: PageAccess,
     bed: Annotated[str, Form(max_length=64)],
     referral: Annotated[str, Form(max_length=64)] = "",
-    patient: Annotated[str, Form(max_length=64)] = "",
+    oms: Annotated[str, Form(max_length=40)] = "",
+    birth_date: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     hospital = _organisation(access)
     try:
         with store_of(request).transaction() as tx:
-            who = (
-                ref_id(referrals.get(tx, referral).resource.get("subject"), "Patient") if referral else patient.strip()
-            )
-            access.require("read", "Patient", tx.read("Patient", who or "-"))
+            if referral:
+                who = ref_id(referrals.get(tx, referral).resource.get("subject"), "Patient")
+            else:
+                who = _emergency_patient(tx, oms, birth_date)
+                # The patient brought in is seldom in the hospital's care yet: the admission opens their record,
+                # as a break-glass with this reason would, flagged and shown to the patient.
+                access.break_glass_reason = _emergency_reason(request, reason)
+            access.require("read", "Patient", tx.read("Patient", who or "-"), tx=tx)
             access.require(
-                "create", "Encounter", {"resourceType": "Encounter", "subject": {"reference": f"Patient/{who}"}}
+                "create", "Encounter", {"resourceType": "Encounter", "subject": {"reference": f"Patient/{who}"}}, tx=tx
             )
             stay = service.admit(
                 tx, hospital=hospital, bed=bed, now=utcnow(), referral=referral or None, patient=who or None,
                 reason=reason.strip() or None, practitioner=access.principal.practitioner,
             )  # fmt: skip
     except FORM_ERRORS as refused:
-        return _admit_form(request, access, referral, error=refused.diagnostics, status=refused.status)
+        error = gettext(refused.diagnostics, request_language(request))
+        return _admit_form(request, access, referral, error=error, status=refused.status)
     access.record("create", "Encounter", stay.id)
     return RedirectResponse(f"/hospital/ward?done={stay.id}", status_code=303)
+
+
+def _emergency_patient(tx: Tx, oms: str, birth_date: str) -> str:
+    """The patient an emergency admission names by ОМС policy number and birth date, as the desk finds them."""
+    try:
+        born = date.fromisoformat(birth_date.strip())
+    except ValueError:
+        raise Unprocessable(N_("Give the patient's birth date")) from None
+    found = find_by_oms(tx, oms=oms, birth_date=born)
+    if found is None:
+        raise Unprocessable(N_("No patient with this policy number and birth date."))
+    return found
+
+
+def _emergency_reason(request: Request, diagnosis: str) -> str:
+    reason = gettext(N_("Emergency admission"), request_language(request))
+    return f"{reason}: {diagnosis.strip()}" if diagnosis.strip() else reason
 
 
 @router.get("/hospital/ward", response_class=HTMLResponse)

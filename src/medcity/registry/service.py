@@ -24,7 +24,13 @@ from typing import Any
 from medcity.kit.errors import Conflict, InvalidRequest, Unprocessable
 from medcity.registry import rules
 from medcity.registry.catalogue import BASE, ORGANIZATION_KINDS, organization_kind
-from medcity.registry.identifiers import PERSONAL_SYSTEMS, TYPE_CODES, check_patient_identifiers
+from medcity.registry.identifiers import (
+    OMS_SYSTEM,
+    PERSONAL_SYSTEMS,
+    TYPE_CODES,
+    check_patient_identifiers,
+    validate_oms,
+)
 from medcity.registry.names import spellings
 from medcity.store.repository import StoredResource, Tx
 from medcity.store.searchparams import registry
@@ -68,6 +74,18 @@ def _patient(tx: Tx, patient_id: str) -> StoredResource:
 
 
 # ---- registration ---------------------------------------------------------------------------------------
+
+
+def find_by_oms(tx: Tx, *, oms: str, birth_date: date) -> str | None:
+    """The patient with this ОМС policy number and birth date, or None (also for a malformed number)."""
+    try:
+        number = validate_oms(oms)
+    except InvalidRequest:
+        return None
+    found = tx.search(
+        "Patient", [("identifier", f"{OMS_SYSTEM}|{number}"), ("birthdate", birth_date.isoformat()), ("_count", "2")]
+    ).matches
+    return found[0].id if len(found) == 1 else None
 
 
 def check_identifiers(tx: Tx, patient: JSON) -> JSON:

@@ -7,12 +7,11 @@ appointment today, so that it cannot be used to learn who is a patient where.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Row, select
 
-from medcity.kit.errors import InvalidRequest, Unprocessable
-from medcity.registry.identifiers import OMS_SYSTEM, validate_oms
+from medcity.kit.errors import Unprocessable
 from medcity.scheduling import service
 from medcity.scheduling.resources import utcnow
 from medcity.scheduling.tables import sched_appointment, sched_slot
@@ -21,18 +20,6 @@ from medcity.store.repository import Tx
 # How late a patient may still check in for an appointment (after that it is for the desk).
 LATE = timedelta(minutes=30)
 WALK_IN_KINDS = ("reserve", "registry")
-
-
-def find_patient(tx: Tx, *, oms: str, birth_date: date) -> str | None:
-    """The patient with this ОМС policy number and birth date, or None (also for a malformed number)."""
-    try:
-        number = validate_oms(oms)
-    except InvalidRequest:
-        return None
-    found = tx.search(
-        "Patient", [("identifier", f"{OMS_SYSTEM}|{number}"), ("birthdate", birth_date.isoformat()), ("_count", "2")]
-    ).matches
-    return found[0].id if len(found) == 1 else None
 
 
 def due_today(tx: Tx, *, patient: str, organization: str, now: datetime, day_end: datetime) -> list[Row]:

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import MedcityError
+from medcity.registry.service import find_by_oms
 from medcity.scheduling import checkin
 from medcity.scheduling.display import Names, ticket
 from medcity.scheduling.pages.common import BOOKING, local_day, page, staff_organization, store_of
@@ -45,7 +46,7 @@ def kiosk(
     organization = staff_organization(access, "registrar")
     try:
         with store_of(request).transaction() as tx:
-            patient = checkin.find_patient(tx, oms=oms, birth_date=birth_date)
+            patient = find_by_oms(tx, oms=oms, birth_date=birth_date)
             if patient is None:
                 raise LookupError
             access.require(BOOKING, "Patient", patient)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Forbidden, InvalidRequest, NotFound
+from medcity.registry.service import find_by_oms
 from medcity.scheduling import checkin, notices, service
 from medcity.scheduling.display import Names, specialty_name, ticket
 from medcity.scheduling.pages.common import (
@@ -155,7 +156,7 @@ def desk_page(
     with store_of(request).reader() as tx:
         names = Names(tx)
         _start, day_end = day_bounds(tx.region, local_day(tx, None))
-        patient = checkin.find_patient(tx, oms=oms, birth_date=birth_date) if oms and birth_date else None
+        patient = find_by_oms(tx, oms=oms, birth_date=birth_date) if oms and birth_date else None
         if patient is not None:
             access.require(BOOKING, "Patient", patient)
         due = checkin.due_today(tx, patient=patient, organization=organization, now=utcnow(), day_end=day_end) \
