@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, bindparam, select
 from sqlalchemy.sql import visitors
 from tests.fhir.helpers import observation, patient
 
 from medcity.kit.db import reading
-from medcity.kit.shared_sql import SharedCondition, shared
+from medcity.kit.shared_sql import SharedCondition, rendered, shared
 from medcity.store.repository import Store
 from medcity.store.schema import resource
 
@@ -80,3 +80,27 @@ def test_a_deep_copy_walks_its_own_values() -> None:
     key = copied._generate_cache_key()
     assert key is not None and key.bindparams[-1] is copied_cond.element.right  # type: ignore[attr-defined]
     assert key.bindparams[-1] is not cond.element.right  # type: ignore[attr-defined]
+
+
+
+def test_a_rendered_statement_reads_what_sqlalchemy_reads(pg_engine: Engine | None, region: str) -> None:
+    """Compiled once to psycopg's SQL and values (IN lists spelled out), then run on a driver cursor with the
+    statement's own parameter replaced: the same rows as SQLAlchemy's execution of it. (Only PostgreSQL's hottest
+    reads are run so.)"""
+    if pg_engine is None:
+        pytest.skip("PostgreSQL not found on this machine (mandatory under CI)")
+    store = Store(pg_engine, region)
+    mine, other = store.create(patient("Иванов")).id, store.create(patient("Петров")).id
+    seen = [store.create(observation(mine)).id for _ in range(3)]
+    store.create(observation(other))
+    query = select(resource.c.id).where(
+        resource.c.partition == region, _of(mine, ["Observation", "Patient"]), resource.c.id != bindparam("but", "")
+    )
+    sql, values = rendered(query, pg_engine.dialect)
+    assert rendered(query, pg_engine.dialect)[0] is sql  # compiled once per statement object
+    with reading(pg_engine) as conn:
+        expected = set(conn.execute(query, {"but": seen[0]}).scalars())
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(sql, {**values, "but": seen[0]})
+        found = {row[0] for row in cursor.fetchall()}
+    assert found == expected == {mine, *seen[1:]}

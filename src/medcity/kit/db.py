@@ -48,7 +48,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # with JIT, 18 ms of it running). medcity's queries are short; JIT pays off only for long analytic scans.
     connect_args = dict(kwargs.pop("connect_args", {}))
     connect_args.setdefault("options", "-c jit=off")
-    return create_engine(parsed, connect_args=connect_args, **kwargs)
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+    # Statements that stand alone (a read by id, the policy's check of a row) get connections of their own, kept
+    # in autocommit: turning a pooled connection's autocommit on and back off again costs more driver calls than
+    # the read itself. As many as the thread pool has workers; they go with the engine.
+    alone = create_engine(
+        parsed, connect_args=connect_args, isolation_level="AUTOCOMMIT", pool_size=20, max_overflow=20,
+        pool_use_lifo=True, pool_recycle=1800, pool_reset_on_return=None,
+    )  # fmt: skip
+    _autocommit[engine] = alone
+    event.listen(engine, "engine_disposed", lambda _engine: alone.dispose())
+    return engine
+
+
+_autocommit: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 T = TypeVar("T")
@@ -85,8 +98,21 @@ def single_statements(engine: Engine) -> Iterator[Connection]:
     """A connection whose statements each stand alone (autocommit): one read asked on its own (the access policy's
     check of a row) costs one round trip instead of three with BEGIN and COMMIT, and no ROLLBACK follows to drop
     psycopg's prepared statements."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    alone = _autocommit.get(engine)
+    with alone.connect() if alone else engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         yield conn
+
+
+@contextmanager
+def single_statement_cursor(engine: Engine) -> Iterator[Any]:
+    """A driver cursor on PostgreSQL in autocommit (`single_statements` without SQLAlchemy's execution layer, for
+    the hottest reads)."""
+    alone = _autocommit[engine]
+    raw = alone.raw_connection()
+    try:
+        yield raw.cursor()
+    finally:
+        raw.close()
 
 
 def refresh_statistics(engine: Engine) -> None:

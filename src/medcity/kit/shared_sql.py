@@ -14,11 +14,12 @@ structure, and its parameters are handed over in the same order on every executi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Executable
+from sqlalchemy import ColumnElement, Dialect, Executable
 from sqlalchemy.sql.cache_key import NO_CACHE, anon_map
-from sqlalchemy.sql.elements import Grouping
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement, Grouping
 
 
 class SharedCondition(Grouping[bool]):
@@ -75,3 +76,27 @@ def statement_for(cond: ColumnElement[bool], build: Callable[[ColumnElement[bool
             _statements.clear()
         found = _statements[key] = (cond, build(cond))
     return found[1]  # type: ignore[return-value]
+
+
+_rendered: dict[tuple[int, str], tuple[ClauseElement, str, dict[str, Any]]] = {}
+
+
+def rendered(statement: ClauseElement, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """The SQL text `statement` compiles to for `dialect`, and its own bound values as the driver takes them,
+    compiled once per statement object: for the hottest statements, run on a driver cursor without SQLAlchemy's
+    execution layer (its cache lookup and parameter handling cost more than the database's answer). The caller
+    passes the values of the statement's own parameters (bound with a stand-in value); they must need no
+    conversion by their SQL type."""
+    key = (id(statement), dialect.name)
+    found = _rendered.get(key)
+    if found is None or found[0] is not statement:  # an id is reused only once its statement is gone
+        if len(_rendered) >= STATEMENTS:
+            _rendered.clear()
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
+        values = {}
+        for name, value in compiled.params.items():
+            bind = compiled.binds.get(name)
+            convert = bind.type.bind_processor(dialect) if bind is not None else None
+            values[name] = convert(value) if convert is not None and value is not None else value
+        found = _rendered[key] = (statement, compiled.string, values)
+    return found[1], found[2]

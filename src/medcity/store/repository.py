@@ -39,11 +39,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement, TextClause
 from sqlalchemy.sql.util import find_tables
 
-from medcity.kit.db import WRITE, is_postgres, reading, single_statements
+from medcity.kit.db import WRITE, is_postgres, reading, single_statement_cursor, single_statements
 from medcity.kit.errors import Conflict, Gone, InvalidRequest, NotFound, PreconditionFailed
 from medcity.kit.hooks import derived_tables
 from medcity.kit.ids import is_valid_id, new_id
-from medcity.kit.shared_sql import statement_for
+from medcity.kit.shared_sql import rendered, statement_for
 from medcity.store.index import IndexRows, compartment_patient, extract
 from medcity.store.schema import INDEX_TABLES, resource, resource_history
 from medcity.store.searchparams import check_type, registry
@@ -481,7 +481,9 @@ def _read_meeting(cond: ColumnElement[bool]) -> Select[Any]:
     r = resource
     return select(r.c.id, r.c.version, r.c.last_updated, r.c.deleted, r.c.content, r.c.patient,
                   case((cond, true()), else_=false()).label("meets")).where(
-        r.c.partition == bindparam("read_region"), r.c.type == bindparam("read_type"), r.c.id == bindparam("read_id"),
+        # Stand-in values, replaced on each read (`shared_sql.rendered` compiles the statement once, with them).
+        r.c.partition == bindparam("read_region", ""), r.c.type == bindparam("read_type", ""),
+        r.c.id == bindparam("read_id", ""),
     )  # fmt: skip
 
 
@@ -570,32 +572,29 @@ class Store:
 
     def _read_pooled(self, rtype: str, rid: str) -> StoredResource | None:
         """One statement on a pooled connection in autocommit: no BEGIN/COMMIT round trips, no ORM layers."""
-        raw = self.engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            driver.autocommit = True  # type: ignore[union-attr]
-            try:
-                cursor = raw.cursor()
-                cursor.execute(_PG_READ, (self.region, rtype, rid))
-                row = cursor.fetchone()
-            finally:
-                driver.autocommit = False  # type: ignore[union-attr]
-        finally:
-            raw.close()
+        with single_statement_cursor(self.engine) as cursor:
+            cursor.execute(_PG_READ, (self.region, rtype, rid))
+            row = cursor.fetchone()
         return StoredResource(rtype, row[0], row[1], row[2], bool(row[3]), bytes(row[4]), row[5]) if row else None
 
     def read_meeting(self, rtype: str, rid: str, cond: ColumnElement[bool]) -> tuple[StoredResource, bool]:
         """The current version by id and whether it meets `cond` (the access policy's row condition), in one
         statement on its own: a read the policy decides by the row costs one round trip, not two."""
         check_type(rtype)
-        params = {"read_region": self.region, "read_type": rtype, "read_id": rid}
-        with single_statements(self.engine) as conn:
-            row = conn.execute(statement_for(cond, _read_meeting), params).first()
-        found = StoredResource(rtype, row.id, row.version, row.last_updated, bool(row.deleted), bytes(row.content),
-                               row.patient) if row else None  # fmt: skip
+        statement, own = statement_for(cond, _read_meeting), {"read_region": self.region, "read_type": rtype,
+                                                              "read_id": rid}  # fmt: skip
+        if self.postgres:
+            sql, values = rendered(statement, self.engine.dialect)
+            with single_statement_cursor(self.engine) as cursor:
+                cursor.execute(sql, {**values, **own})
+                row = cursor.fetchone()
+        else:
+            with single_statements(self.engine) as conn:
+                row = conn.execute(statement, own).first()
+        found = StoredResource(rtype, row[0], row[1], row[2], bool(row[3]), bytes(row[4]), row[5]) if row else None
         stored = _readable(rtype, rid, found)  # NotFound (no row) or Gone, whatever it meets
         assert row is not None
-        return stored, bool(row.meets)
+        return stored, bool(row[6])
 
     def for_region(self, region: str) -> Store:
         return Store(self.engine, region)
