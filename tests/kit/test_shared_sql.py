@@ -82,7 +82,6 @@ def test_a_deep_copy_walks_its_own_values() -> None:
     assert key.bindparams[-1] is not cond.element.right  # type: ignore[attr-defined]
 
 
-
 def test_a_rendered_statement_reads_what_sqlalchemy_reads(pg_engine: Engine | None, region: str) -> None:
     """Compiled once to psycopg's SQL and values (IN lists spelled out), then run on a driver cursor with the
     statement's own parameter replaced: the same rows as SQLAlchemy's execution of it. (Only PostgreSQL's hottest
