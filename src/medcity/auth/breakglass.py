@@ -17,7 +17,7 @@ from medcity.auth.principal import Principal
 from medcity.kit import instants
 from medcity.kit.db import Executor
 from medcity.kit.errors import InvalidRequest
-from medcity.store.repository import Store, StoredResource, Tx
+from medcity.store.repository import Tx
 
 HEADER = "X-Break-Glass-Reason"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -59,12 +59,9 @@ def event(principal: Principal, patient: str, reason: str, when: str) -> dict[st
     }  # fmt: skip
 
 
-def open_record(writer: Store | Tx, principal: Principal, patient: str, reason: str, now: datetime) -> str:
-    """Record the break-glass and return the AuditEvent's id: through a Store, in a committed transaction of its
-    own (it stands even when the request then fails, as a read under it was made); through a write's Tx, with the
-    write (a write that fails opened nothing)."""
-    written = writer.create(event(principal, patient, checked_reason(reason), instants.to_text(now)))
-    return written.id if isinstance(written, StoredResource) else written.stored.id
+def open_record(tx: Tx, principal: Principal, patient: str, reason: str, now: datetime) -> str:
+    """Record the break-glass in `tx` and return the AuditEvent's id."""
+    return tx.create(event(principal, patient, checked_reason(reason), instants.to_text(now))).stored.id
 
 
 def active_patients(conn: Executor, region: str, username: str | None, since: datetime) -> set[str]:

@@ -55,8 +55,9 @@ _LINK, _DIAGNOSIS, _OWN_VISIT = (
 )
 
 
+@lru_cache(maxsize=16)
 def categories_of(setting: str | tuple[str, ...]) -> tuple[str, ...]:
-    """The configured ranges ("F00-F99,A50-A64"), each checked."""
+    """The configured ranges ("F00-F99,A50-A64"), each checked (once: every request's policy context asks)."""
     items = setting.split(",") if isinstance(setting, str) else setting
     ranges = tuple(item.strip().upper() for item in items if item.strip())
     for item in ranges:

@@ -196,8 +196,11 @@ class Access:
         the write it opened the record for), else on its own."""
         if self.engine is None or self.context is None or not policy.may_break_glass(self.principal):
             raise Forbidden("Access denied: only doctors and nurses may break the glass")
-        writer = tx if tx is not None and tx.writable else Store(self.engine, self.context.region)
-        event_id = breakglass.open_record(writer, self.principal, patient, reason, self.context.now)
+        if tx is not None and tx.writable:
+            event_id = breakglass.open_record(tx, self.principal, patient, reason, self.context.now)
+        else:  # committed on its own: it stands even when the request then fails, as a read under it was made
+            with Store(self.engine, self.context.region).transaction() as own:
+                event_id = breakglass.open_record(own, self.principal, patient, reason, self.context.now)
         self.glass_opened.append(patient)
         return event_id
 

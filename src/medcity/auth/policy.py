@@ -12,10 +12,11 @@ Rules are deny-by-default: a role not named below, or a type a role has no rule 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, false, literal, or_, select, true
 from sqlalchemy.sql.elements import False_, True_
@@ -362,13 +363,7 @@ def restriction(
     context = context or Context(region="")
     if opened is not None:
         return _restriction(principal, context, opened)
-    key = _shared_key(principal, context)
-    found = _shared.get(key)
-    if found is None:
-        if len(_shared) >= SHARED_RESTRICTIONS:
-            _shared.clear()
-        found = _shared[key] = _restriction(principal, context, None)
-    return found
+    return _kept(_shared, _shared_key(principal, context), lambda: _restriction(principal, context, None))
 
 
 def _shared_key(principal: Principal, context: Context) -> tuple[Any, ...]:
@@ -382,6 +377,18 @@ def _shared_key(principal: Principal, context: Context) -> tuple[Any, ...]:
 SHARED_RESTRICTIONS = 512
 _shared: dict[tuple[Any, ...], Restriction] = {}
 _opening: dict[tuple[Any, ...], Select[bool, bool]] = {}
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _kept(cache: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """`cache[key]`, made on first use; the cache forgets everything once it holds SHARED_RESTRICTIONS callers."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= SHARED_RESTRICTIONS:
+            cache.clear()
+        found = cache[key] = make()
+    return found
 
 
 def _restriction(principal: Principal, context: Context, opened: Opened | None) -> Restriction:
@@ -422,15 +429,13 @@ def record_restriction(
 def _opening_check(principal: Principal, context: Context, visible: bool) -> Select[bool, bool]:
     """Whether the caller may see the patient (unless already known `visible`) and whether the patient's consent
     denies anything, as one statement with the patient as its parameter, shared like the restriction."""
-    key = (*_shared_key(principal, context), visible)
-    found = _opening.get(key)
-    if found is None:
-        if len(_opening) >= SHARED_RESTRICTIONS:
-            _opening.clear()
+
+    def make() -> Select[bool, bool]:
         who = bindparam("opened_patient", type_=String)
         seen = true() if visible else Rows(principal, context).visible_patient(who)
-        found = _opening[key] = select(seen, consent.denies_any(who, context.region, context.sensitive))
-    return found
+        return select(seen, consent.denies_any(who, context.region, context.sensitive))
+
+    return _kept(_opening, (*_shared_key(principal, context), visible), make)
 
 
 def may_break_glass(principal: Principal) -> bool:

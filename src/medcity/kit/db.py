@@ -105,9 +105,13 @@ def single_statements(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def single_statement_cursor(engine: Engine) -> Iterator[Any]:
-    """A driver cursor on PostgreSQL in autocommit (`single_statements` without SQLAlchemy's execution layer, for
-    the hottest reads)."""
-    alone = _autocommit[engine]
+    """A driver cursor of a `single_statements` connection: for the hottest reads, without SQLAlchemy's execution
+    layer (nor its Connection, where the engine has a pool kept in autocommit)."""
+    alone = _autocommit.get(engine)
+    if alone is None:  # an engine made elsewhere than make_engine
+        with single_statements(engine) as conn:
+            yield conn.connection.cursor()
+        return
     raw = alone.raw_connection()
     try:
         yield raw.cursor()

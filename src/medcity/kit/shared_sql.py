@@ -63,22 +63,26 @@ def shared(cond: ColumnElement[bool]) -> ColumnElement[bool]:
 
 STATEMENTS = 4096
 S = TypeVar("S", bound=Executable)
-_statements: dict[tuple[int, Callable[..., Any]], tuple[ColumnElement[bool], Executable]] = {}
+T = TypeVar("T")
+# What was made once per SQL object (a statement around a condition, a statement's rendering), by the object's id
+# and what was made: the object is kept beside it, as an id is reused only once its object is gone.
+_made: dict[tuple[int, Any], tuple[Any, Any]] = {}
+
+
+def _once_per(owner: Any, what: Any, make: Callable[[], T]) -> T:
+    key = (id(owner), what)
+    found = _made.get(key)
+    if found is None or found[0] is not owner:
+        if len(_made) >= STATEMENTS:
+            _made.clear()
+        found = _made[key] = (owner, make())
+    return found[1]
 
 
 def statement_for(cond: ColumnElement[bool], build: Callable[[ColumnElement[bool]], S]) -> S:
     """The statement `build` makes around `cond` (its own values as bound parameters), made once per condition:
     a statement object computes its cache key once, and a shared condition is asked again and again."""
-    key = (id(cond), build)
-    found = _statements.get(key)
-    if found is None or found[0] is not cond:  # an id is reused only once its condition is gone
-        if len(_statements) >= STATEMENTS:
-            _statements.clear()
-        found = _statements[key] = (cond, build(cond))
-    return found[1]  # type: ignore[return-value]
-
-
-_rendered: dict[tuple[int, str], tuple[ClauseElement, str, dict[str, Any]]] = {}
+    return _once_per(cond, build, lambda: build(cond))
 
 
 def rendered(statement: ClauseElement, dialect: Dialect) -> tuple[str, dict[str, Any]]:
@@ -87,16 +91,14 @@ def rendered(statement: ClauseElement, dialect: Dialect) -> tuple[str, dict[str,
     execution layer (its cache lookup and parameter handling cost more than the database's answer). The caller
     passes the values of the statement's own parameters (bound with a stand-in value); they must need no
     conversion by their SQL type."""
-    key = (id(statement), dialect.name)
-    found = _rendered.get(key)
-    if found is None or found[0] is not statement:  # an id is reused only once its statement is gone
-        if len(_rendered) >= STATEMENTS:
-            _rendered.clear()
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
-        values = {}
-        for name, value in compiled.params.items():
-            bind = compiled.binds.get(name)
-            convert = bind.type.bind_processor(dialect) if bind is not None else None
-            values[name] = convert(value) if convert is not None and value is not None else value
-        found = _rendered[key] = (statement, compiled.string, values)
-    return found[1], found[2]
+    return _once_per(statement, dialect.name, lambda: _render(statement, dialect))
+
+
+def _render(statement: ClauseElement, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
+    values = {}
+    for name, value in compiled.params.items():
+        bind = compiled.binds.get(name)
+        convert = bind.type.bind_processor(dialect) if bind is not None else None
+        values[name] = convert(value) if convert is not None and value is not None else value
+    return compiled.string, values
