@@ -27,7 +27,7 @@ from medcity.auth import breakglass
 from medcity.auth.policy import AUDIT_SEARCH, CLINICAL, compartment_types
 from medcity.auth.tables import audit_log
 from medcity.kit import instants
-from medcity.kit.db import WRITE, Executor, PerEngine, reading
+from medcity.kit.db import WRITE, Executor, PerEngine, is_postgres, reading, single_statements
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.ids import new_id
 from medcity.store.repository import insert_rows
@@ -109,6 +109,7 @@ class _Writer:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.postgres = is_postgres(engine)
         self._arrived = threading.Condition()
         self._pending: list[tuple[RowsOf, Done]] = []
         self._running = False
@@ -147,15 +148,31 @@ class _Writer:
         while batch := self._next_batch():
             error: BaseException | None = None
             try:
-                with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                    held: Held = {}
-                    rows = [row for rows_of, _done in batch for row in rows_of(conn, held)]
-                    if rows:
-                        insert_rows(conn, audit_log, rows)
+                if self.postgres:
+                    self._write_alone(batch)
+                else:
+                    with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                        held: Held = {}
+                        rows = [row for rows_of, _done in batch for row in rows_of(conn, held)]
+                        if rows:
+                            insert_rows(conn, audit_log, rows)
             except Exception as exc:  # every waiter of the batch learns it failed; the next batch is tried afresh
                 error = exc
             for _rows_of, done in batch:
                 done(error)
+
+    def _write_alone(self, batch: list[tuple[RowsOf, Done]]) -> None:
+        """On PostgreSQL the batch's lookups are plain reads and its rows one statement, committed on its own
+        (autocommit): one round trip for the rows instead of BEGIN, INSERT and COMMIT, and the driver's own
+        execution instead of SQLAlchemy's executemany (a third of the writer's CPU, which it takes from the
+        event loop under the GIL)."""
+        with single_statements(self.engine) as conn:
+            held: Held = {}
+            rows = [row for rows_of, _done in batch for row in rows_of(conn, held)]
+            if rows:
+                values = [[row.get(column) for row in rows] for column in _COLUMNS]
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                cursor.execute(_INSERT_UNNESTED, values, prepare=True)
 
     def _next_batch(self) -> list[tuple[RowsOf, Done]]:
         with self._arrived:
@@ -174,6 +191,13 @@ class _Writer:
 
 
 _writer = PerEngine(_Writer)
+
+_COLUMNS = [column.name for column in audit_log.columns]
+# Every column of the trail is text, so one array per column, unnested into rows, inserts a whole batch.
+_INSERT_UNNESTED = (
+    f"INSERT INTO {audit_log.name} ({', '.join(_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join('%s::text[]' for _column in _COLUMNS)})"
+)
 
 
 def _base(region: str, access: Access) -> dict[str, Any]:
