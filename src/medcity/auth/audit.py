@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -148,31 +148,27 @@ class _Writer:
         while batch := self._next_batch():
             error: BaseException | None = None
             try:
-                if self.postgres:
-                    self._write_alone(batch)
-                else:
-                    with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                        held: Held = {}
-                        rows = [row for rows_of, _done in batch for row in rows_of(conn, held)]
-                        if rows:
-                            insert_rows(conn, audit_log, rows)
+                with self._connection() as conn:
+                    held: Held = {}
+                    rows = [row for rows_of, _done in batch for row in rows_of(conn, held)]
+                    if rows:
+                        insert_rows(conn, audit_log, rows)
             except Exception as exc:  # every waiter of the batch learns it failed; the next batch is tried afresh
                 error = exc
             for _rows_of, done in batch:
                 done(error)
 
-    def _write_alone(self, batch: list[tuple[RowsOf, Done]]) -> None:
-        """On PostgreSQL the batch's lookups are plain reads and its rows one statement, committed on its own
-        (autocommit): one round trip for the rows instead of BEGIN, INSERT and COMMIT, and the driver's own
-        execution instead of SQLAlchemy's executemany (a third of the writer's CPU, which it takes from the
-        event loop under the GIL)."""
-        with single_statements(self.engine) as conn:
-            held: Held = {}
-            rows = [row for rows_of, _done in batch for row in rows_of(conn, held)]
-            if rows:
-                values = [[row.get(column) for row in rows] for column in _COLUMNS]
-                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                cursor.execute(_INSERT_UNNESTED, values, prepare=True)
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """On PostgreSQL the batch's lookups are plain reads and its rows one statement committed on its own
+        (autocommit): one round trip for the rows instead of BEGIN, INSERT and COMMIT. SQLite writes them in a
+        transaction that takes the write lock up front."""
+        if self.postgres:
+            with single_statements(self.engine) as conn:
+                yield conn
+        else:
+            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                yield conn
 
     def _next_batch(self) -> list[tuple[RowsOf, Done]]:
         with self._arrived:
@@ -191,13 +187,6 @@ class _Writer:
 
 
 _writer = PerEngine(_Writer)
-
-_COLUMNS = [column.name for column in audit_log.columns]
-# Every column of the trail is text, so one array per column, unnested into rows, inserts a whole batch.
-_INSERT_UNNESTED = (
-    f"INSERT INTO {audit_log.name} ({', '.join(_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join('%s::text[]' for _column in _COLUMNS)})"
-)
 
 
 def _base(region: str, access: Access) -> dict[str, Any]:
