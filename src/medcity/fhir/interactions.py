@@ -118,10 +118,8 @@ def read(tx: Tx, access: Access, rtype: str, rid: str) -> StoredResource:
 
 def read_by_id(store: Store, access: Access, rtype: str, rid: str) -> StoredResource:
     """A read on its own, outside any transaction (the REST read). When the policy decides it by the row (a
-    doctor's care check), on PostgreSQL the read asks the row condition along with the row: one round trip
-    instead of two. (On SQLite, where there is no round trip, the bare read on its own connection and the check
-    after it cost less than the one statement through SQLAlchemy.)"""
-    cond = access.row_condition("read", rtype) if store.postgres else None
+    doctor's care check), the read asks the row condition along with the row: one statement instead of two."""
+    cond = access.row_condition("read", rtype)
     if cond is None:
         return _read_checked(store.read(rtype, rid), access)
     stored, meets = store.read_meeting(rtype, rid, cond)

@@ -37,6 +37,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement, TextClause
 from sqlalchemy.sql.util import find_tables
@@ -477,6 +478,8 @@ _SQLITE_READ = (
     "WHERE partition = ? AND type = ? AND id = ?"
 )
 _PG_READ = _SQLITE_READ.replace("?", "%s")
+# SQLite's SQL with named parameters (":name"), which the sqlite3 module takes from a dict as psycopg does.
+_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
 
 
 def _read_meeting(cond: ColumnElement[bool]) -> Select[Any]:
@@ -617,6 +620,9 @@ class Store:
             with single_statement_cursor(self.engine) as cursor:
                 cursor.execute(sql, {**values, **own})
                 row = cursor.fetchone()
+        elif self._sqlite_file is not None:
+            sql, values = rendered(statement, _SQLITE_NAMED)
+            row = self._sqlite_reader().execute(sql, {**values, **own}).fetchone()
         else:
             with single_statements(self.engine) as conn:
                 row = conn.execute(statement, own).first()
@@ -643,11 +649,17 @@ class Store:
         check_type(rtype)
         if self._sqlite_file is None:
             return _readable(rtype, rid, self._read_pooled(rtype, rid))
+        row = self._sqlite_reader().execute(_SQLITE_READ, (self.region, rtype, rid)).fetchone()
+        found = StoredResource(rtype, row[0], row[1], row[2], bool(row[3]), row[4], row[5]) if row else None
+        return _readable(rtype, rid, found)
+
+    def _sqlite_reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection to the SQLite file, kept for its reads by id (WAL lets it read beside
+        writers)."""
         conn: sqlite3.Connection | None = getattr(self._local, "sqlite", None)
         if conn is None:
+            assert self._sqlite_file is not None
             conn = sqlite3.connect(self._sqlite_file, timeout=30)
             conn.execute("PRAGMA query_only = 1")
             self._local.sqlite = conn
-        row = conn.execute(_SQLITE_READ, (self.region, rtype, rid)).fetchone()
-        found = StoredResource(rtype, row[0], row[1], row[2], bool(row[3]), row[4], row[5]) if row else None
-        return _readable(rtype, rid, found)
+        return conn
