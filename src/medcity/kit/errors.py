@@ -1,8 +1,16 @@
-"""Errors every layer raises; the FHIR face turns them into OperationOutcome with the right status."""
+"""Errors every layer raises; the FHIR face turns them into OperationOutcome with the right status.
+
+An error is worded once for both faces: its text is an ``N_``-marked English msgid with ``%(name)s`` fields and
+the values that fill them (``raise Unprocessable(N_("Bed Location/%(bed)s is occupied"), bed=bed)``). The FHIR
+face sends the English ``diagnostics`` (for the engineers reading an OperationOutcome); a page shows
+``error.say(lang)``, the same refusal in the reader's language.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from medcity.kit.i18n import SOURCE_LANGUAGE, say
 
 
 @dataclass
@@ -21,12 +29,22 @@ class MedcityError(Exception):
     status: int = 400
     issue_code: str = "invalid"
 
-    def __init__(self, diagnostics: str, *, issues: list[Issue] | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, text: str, /, *, issues: list[Issue] | None = None, status: int | None = None, **values: object
+    ) -> None:
+        """`text` % `values` is the English diagnostics; `issues` replace the single issue it would make."""
+        diagnostics = say(text, values, SOURCE_LANGUAGE)
         super().__init__(diagnostics)
+        self.text = text
+        self.values = values
         self.diagnostics = diagnostics
         if status is not None:
             self.status = status
         self.issues = issues or [Issue(code=self.issue_code, diagnostics=diagnostics)]
+
+    def say(self, lang: str) -> str:
+        """The error in `lang`, for a page; values that are named things or errors are said in `lang` too."""
+        return say(self.text, self.values, lang)
 
 
 class InvalidRequest(MedcityError):

@@ -12,12 +12,15 @@ several languages at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("ru", "en")
+# The language the source strings are written in: saying a text in it needs no catalog.
+SOURCE_LANGUAGE = "en"
 
 # Each language is named in itself, so that a reader finds their language whatever the page language is;
 # that is why these names are not translated.
@@ -58,6 +61,32 @@ _ = gettext
 def N_(text: str) -> str:
     """Mark ``text`` for extraction without translating it yet (for constants defined at import time)."""
     return text
+
+
+class Label(str):
+    """A value that is itself an ``N_``-marked text (a field's label, a status), so that `say` translates it."""
+
+    def say(self, lang: str) -> str:
+        return str(self) if lang == SOURCE_LANGUAGE else gettext(self, lang)
+
+
+def say(text: str, values: Mapping[str, object], lang: str) -> str:
+    """``text`` (a msgid with ``%(name)s`` fields) in ``lang``, filled with ``values`` said in ``lang`` too.
+
+    A value that can say itself (an error, a `Label`: ``say(lang)``) or is a named thing (``name(lang)``, as the
+    order catalogue's tests) is worded in ``lang``; anything else (a number, a code, what the user typed) is shown
+    as it is. Without values the text is not %-formatted, so a text with a literal ``%`` needs none escaped.
+    """
+    template = text if lang == SOURCE_LANGUAGE else gettext(text, lang)
+    return template % {key: _said(value, lang) for key, value in values.items()} if values else template
+
+
+def _said(value: object, lang: str) -> object:
+    for method in ("say", "name"):
+        wording = getattr(value, method, None)
+        if callable(wording):
+            return wording(lang)
+    return value
 
 
 def negotiate(accept_language: str | None) -> str | None:

@@ -24,7 +24,6 @@ from medcity.kit.i18n import N_, gettext
 from medcity.lab import diagnostics, service
 from medcity.lab.rules import range_for_patient
 from medcity.orders.catalogue import LAB, catalogue
-from medcity.orders.errors import reason
 from medcity.orders.service import order_refs, subject_id
 from medcity.orders.views import Clock, moment, result_line, test_name
 from medcity.records.chart import patient_name
@@ -113,7 +112,7 @@ def receive(request: Request, access: PageAccess, barcode: Annotated[str, Form(m
             access.require("update", "Specimen", specimen)
             received = service.receive(tx, specimen)
     except MedcityError as refused:
-        return _refused(_lab_page(request, access, error=reason(refused, request_language(request))))
+        return _refused(_lab_page(request, access, error=refused.say(request_language(request))))
     access.record("update", "Specimen", received.id)
     return _done("/lab", "received")
 
@@ -141,7 +140,7 @@ async def upload(request: Request, access: PageAccess, file: Annotated[UploadFil
     try:
         reports = await run_in_threadpool(enter)
     except MedcityError as refused:
-        return _refused(_lab_page(request, access, error=reason(refused, request_language(request))))
+        return _refused(_lab_page(request, access, error=refused.say(request_language(request))))
     for report in reports:
         access.record("create", "DiagnosticReport", report.id)
     return _done("/lab", "uploaded")
@@ -210,7 +209,7 @@ async def enter_results(request: Request, access: PageAccess, order: str) -> Res
     try:
         report = await run_in_threadpool(enter)
     except MedcityError as refused:
-        return _refused(_entry_page(request, access, order, error=reason(refused, request_language(request))))
+        return _refused(_entry_page(request, access, order, error=refused.say(request_language(request))))
     access.record("create", "DiagnosticReport", report.id)
     return _done(f"/lab/orders/{order}", "entered")
 
@@ -227,7 +226,7 @@ def release(request: Request, access: PageAccess, report: str) -> Response:
             access.require("update", "DiagnosticReport", stored)
             service.release(tx, report=report, released_by=_username(access), organization=organization)
     except MedcityError as refused:
-        message = reason(refused, request_language(request))
+        message = refused.say(request_language(request))
         page = (
             _entry_page(request, access, order, error=message) if order else _lab_page(request, access, error=message)
         )
@@ -291,6 +290,6 @@ async def report_study(
     try:
         report = await run_in_threadpool(sign)
     except MedcityError as refused:
-        return _refused(_study_page(request, access, order, error=reason(refused, request_language(request))))
+        return _refused(_study_page(request, access, order, error=refused.say(request_language(request))))
     access.record("create", "DiagnosticReport", report.id)
     return _done("/diagnostics", "reported")

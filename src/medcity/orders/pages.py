@@ -20,7 +20,7 @@ from medcity.kit.i18n import N_, gettext
 from medcity.lab.service import results_of_each, work_items
 from medcity.orders import service
 from medcity.orders.catalogue import LAB, catalogue
-from medcity.orders.errors import Refusal, reason
+from medcity.orders.errors import Refusal
 from medcity.orders.views import Clock, moment, result_line, test_name
 from medcity.records.chart import patient_name
 from medcity.referrals.views import Names
@@ -63,7 +63,7 @@ def order_form(request: Request, access: PageAccess, patient: str, encounter: st
     try:
         return _order_page(request, access, patient, encounter, package)
     except Refusal as refused:  # a package unknown in this region
-        return _order_page(request, access, patient, encounter, "", error=reason(refused, request_language(request)))
+        return _order_page(request, access, patient, encounter, "", error=refused.say(request_language(request)))
 
 
 def _order_page(
@@ -114,7 +114,7 @@ def place(
                 diagnosis=package or None,
             )  # fmt: skip
     except Refusal as refused:
-        page = _order_page(request, access, patient, encounter, "", error=reason(refused, request_language(request)))
+        page = _order_page(request, access, patient, encounter, "", error=refused.say(request_language(request)))
         page.status_code = 422
         return page
     for order in placed.orders:

@@ -20,7 +20,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import InvalidRequest
-from medcity.kit.i18n import gettext
+from medcity.kit.i18n import N_, gettext, say
 from medcity.records.chart import concept_text, patient_name
 from medcity.referrals.views import Names
 from medcity.registry.catalogue import SPECIALTIES
@@ -43,14 +43,8 @@ def _page(request: Request, template: str, context: dict[str, Any], *, status_co
     return package_page(request, "visits", template, context, status_code=status_code)
 
 
-def word(text: str, values: dict[str, object], lang: str) -> str:
-    """A message in the page's language (labels among its values are translated too)."""
-    translated = {k: gettext(v, lang) if isinstance(v, str) else v for k, v in values.items()}
-    return gettext(text, lang) % translated if translated else gettext(text, lang)
-
-
 def worded(request: Request, error: VisitError) -> str:
-    return word(error.text, error.values, request_language(request))
+    return error.say(request_language(request))
 
 
 def _refused(request: Request, error: VisitError, back: str) -> HTMLResponse:
@@ -77,7 +71,7 @@ def day_page(request: Request, access: PageAccess, day: str | None = None) -> Re
     try:
         chosen = date.fromisoformat(day) if day else None
     except ValueError:
-        raise InvalidRequest("day must be a date, YYYY-MM-DD") from None
+        raise InvalidRequest(N_("day must be a date, YYYY-MM-DD")) from None
     with store_of(request).reader() as tx:
         local, _start, _end = service.day_bounds(tx.region, chosen)
         entries = service.day_list(tx, practitioner=principal.practitioner, organization=principal.organization,
@@ -325,7 +319,7 @@ def _save(
                 return RedirectResponse(f"/doctor/visits/{encounter}?saved=draft", status_code=303)
             checked = service.check_protocol(parsed)
             if checked.warnings and not confirmed:
-                warnings = [word(w.text, w.values, lang) for w in checked.warnings]
+                warnings = [say(w.text, w.values, lang) for w in checked.warnings]
                 return _visit_page(request, tx, access, visit, values=typed, warnings=warnings)
             access.require("update", "Encounter", visit.encounter, tx=tx)
             signed = service.sign(

@@ -1,7 +1,9 @@
-"""The visit's refusals, worded so that a page can say them in the user's language: each keeps its English text
-(a gettext msgid) and the values that fill it, besides the usual diagnostics for the FHIR face."""
+"""The visit's refusals (worded for both faces by `medcity.kit.errors`), with the FHIR issue code and the form
+field at fault."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from medcity.kit.errors import Issue, MedcityError
 from medcity.kit.i18n import N_
@@ -12,14 +14,9 @@ from medcity.terminology.catalogue import BLOCK, CHAPTER, load
 class VisitError(MedcityError):
     """A visit rule refused. `text` % `values` is the English message; `field` names the input at fault."""
 
-    def __init__(
-        self, text: str, values: dict[str, object], *, status: int, code: str, field: str | None = None
-    ) -> None:
-        message = text % values if values else text
-        issue = Issue(code=code, diagnostics=message, expression=[field] if field else [])
-        super().__init__(message, issues=[issue], status=status)
-        self.text = text
-        self.values = values
+    def __init__(self, text: str, values: dict[str, Any], *, status: int, code: str, field: str | None = None) -> None:
+        super().__init__(text, status=status, **values)
+        self.issues = [Issue(code=code, diagnostics=self.diagnostics, expression=[field] if field else [])]
         self.field = field
 
 

@@ -22,7 +22,7 @@ from medcity.ai import service as ai
 from medcity.ai import tables as ai_feedback
 from medcity.ai.service import Suggestion
 from medcity.kit.errors import NotFound, PreconditionFailed
-from medcity.kit.i18n import N_
+from medcity.kit.i18n import N_, Label
 from medcity.kit.ids import is_valid_id, new_id
 from medcity.registry.catalogue import SPECIALTIES, specialty_concept
 from medcity.scheduling import service as scheduling
@@ -171,7 +171,9 @@ def new_visit_for_appointment(
     if existing:
         return existing[0]
     if data.get("status") not in scheduling.OPEN_APPOINTMENT:
-        raise conflict(N_("This appointment is %(status)s: a visit cannot be started"), status=data.get("status"))
+        raise conflict(
+            N_("This appointment is %(status)s: a visit cannot be started"), status=Label(str(data.get("status")))
+        )
     patient = _actor(data, "Patient")
     if patient is None:
         raise unprocessable(N_("The appointment names no patient"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from medcity.kit.i18n import N_
+from medcity.kit.i18n import N_, Label
 from medcity.visits.rules import unprocessable
 
 JSON = dict[str, Any]
@@ -71,18 +71,22 @@ def _number(measure: Measure, raw: object) -> float | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if isinstance(raw, bool):
-        raise unprocessable(N_("%(field_label)s must be a number"), field=measure.field, field_label=measure.label)
+        raise unprocessable(
+            N_("%(field_label)s must be a number"), field=measure.field, field_label=Label(measure.label)
+        )
     try:
         number = Decimal(str(raw).strip().replace(",", "."))
     except InvalidOperation:
         raise unprocessable(
             N_("%(field_label)s must be a number, not “%(raw)s”"),
             field=measure.field,
-            field_label=measure.label,
+            field_label=Label(measure.label),
             raw=str(raw)[:20],
         ) from None
     if not number.is_finite():
-        raise unprocessable(N_("%(field_label)s must be a number"), field=measure.field, field_label=measure.label)
+        raise unprocessable(
+            N_("%(field_label)s must be a number"), field=measure.field, field_label=Label(measure.label)
+        )
     return float(round(number, measure.decimals))
 
 
@@ -102,14 +106,14 @@ def check(raw: dict[str, object]) -> Vitals:
         if not low <= value <= high:
             raise unprocessable(
                 N_("%(field_label)s %(value)s %(unit)s is impossible: it must be between %(low)s and %(high)s"),
-                field=measure.field, field_label=measure.label, value=_shown(value, measure), unit=measure.unit,
+                field=measure.field, field_label=Label(measure.label), value=_shown(value, measure), unit=measure.unit,
                 low=low, high=high,
             )  # fmt: skip
         values[measure.field] = value
     if ("systolic" in values) != ("diastolic" in values):
         missing = DIASTOLIC if "systolic" in values else SYSTOLIC
         raise unprocessable(N_("Blood pressure needs both numbers: %(field_label)s is missing"),
-                            field=missing.field, field_label=missing.label)  # fmt: skip
+                            field=missing.field, field_label=Label(missing.label))  # fmt: skip
     if "systolic" in values and values["systolic"] <= values["diastolic"]:
         raise unprocessable(N_("Systolic blood pressure must be higher than diastolic"), field="systolic")
     if "height" in values and "weight" in values:
@@ -120,7 +124,7 @@ def check(raw: dict[str, object]) -> Vitals:
         if not low <= value <= high:
             warnings.append(
                 VitalWarning(N_("%(field_label)s %(value)s %(unit)s is unusual: please check it"),
-                        {"field_label": measure.label, "value": _shown(value, measure), "unit": measure.unit})
+                        {"field_label": Label(measure.label), "value": _shown(value, measure), "unit": measure.unit})
             )  # fmt: skip
     return Vitals(values=values, warnings=warnings)
 
