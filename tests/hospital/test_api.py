@@ -96,3 +96,14 @@ def test_the_summary_is_in_the_patients_record_and_found_by_search(client: TestC
     assert f"Composition/{summary}" in {
         f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in everything["entry"]
     }
+
+
+def test_the_fhir_face_answers_english_diagnostics_whatever_the_readers_language(
+    client: TestClient, city: City
+) -> None:
+    """OperationOutcome diagnostics are for the engineers of the calling system: English, as the pages' Russian
+    wording of the same rule is not."""
+    russian = {"Accept-Language": "ru"}
+    assert client.post("/fhir/Encounter", json=stay(city, city.patient, city.beds[0]), headers=russian).is_success
+    taken = client.post("/fhir/Encounter", json=stay(city, city.other_patient, city.beds[0]), headers=russian)
+    refused(taken, 409, f"Bed Location/{city.beds[0]} is occupied")

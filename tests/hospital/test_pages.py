@@ -110,3 +110,21 @@ def test_staff_of_no_organisation_are_refused(client: TestClient, city: City) ->
     add_web_user(client, "dr.none", Role.DOCTOR)
     log_in(client, "dr.none")
     assert client.get("/hospital/ward").status_code == 403
+
+
+def test_refusals_are_said_in_the_readers_language(client: TestClient, city: City) -> None:
+    """The rules are worded in English for the FHIR face; a Russian reader of the page gets them in Russian."""
+    stay = admit_from_referral(client, city)
+    form = client.get(f"/hospital/stays/{stay}/discharge").text
+    empty = client.post(f"/hospital/stays/{stay}/discharge", data={"csrf_token": csrf_of(form), "diagnoses": ""},
+                        headers={"Accept-Language": "ru"})  # fmt: skip
+    assert empty.status_code == 422
+    assert "Для выписки укажите хотя бы один диагноз (код МКБ-10)" in empty.text
+    assert "needs at least one diagnosis" not in empty.text
+    app: Any = client.app
+    second = refer_to_hospital(app.state.store, city)
+    page = client.get(f"/hospital/admit?referral={second}").text
+    fields = {"csrf_token": csrf_of(page), "referral": second, "bed": city.beds[0]}
+    occupied = client.post("/hospital/admit", data=fields, headers={"Accept-Language": "ru"})
+    assert occupied.status_code == 409 and f"Койка Location/{city.beds[0]} занята" in occupied.text
+    assert "is occupied" not in occupied.text

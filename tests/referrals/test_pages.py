@@ -60,7 +60,7 @@ def test_a_wrong_form_is_shown_again_with_the_reason_and_saves_nothing(client: T
     wrong = client.post("/referrals/new", data=form(city, page, organization=""), headers={"Accept-Language": "en"})
     assert wrong.status_code == 422 and "receiving Organization" in wrong.text
     bad_code = client.post("/referrals/new", data=form(city, page, reasons="Q99.99.9"))
-    assert bad_code.status_code == 422 and "ICD-10" in bad_code.text
+    assert bad_code.status_code == 422 and "«Q99.99.9» — не код МКБ-10" in bad_code.text
     no_csrf = client.post("/referrals/new", data=form(city, page, csrf_token="forged"))
     assert no_csrf.status_code == 403
     assert count_referrals(client) == before
@@ -77,6 +77,24 @@ def test_the_sender_cancels_from_the_sent_list(client: TestClient, city: City) -
     assert 'data-state="cancelled"' in client.get("/referrals/sent").text
     again = client.post(f"/referrals/{referral}/cancel", data={"csrf_token": csrf_of(page)})
     assert again.status_code == 422
+    # The refusal on the error page is in the reader's language, the state named as the sent list names it.
+    assert "Отменить можно только выданное направление; статус этого направления: «отменена»" in again.text
+    english = client.post(f"/referrals/{referral}/cancel", data={"csrf_token": csrf_of(page)},
+                          headers={"Accept-Language": "en"})  # fmt: skip
+    assert "Only an issued referral can be cancelled; this one is cancelled" in english.text
+
+
+def test_a_referral_used_twice_is_refused_in_the_readers_language(client: TestClient, city: City) -> None:
+    app: Any = client.app
+    referral = refer_to_hospital(app.state.store, city)
+    log_in(client, "dr.hosp")
+    page = client.get("/referrals/incoming").text
+    done = client.post(f"/referrals/{referral}/complete", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    twice = client.post(f"/referrals/{referral}/complete", data={"csrf_token": csrf_of(page)})
+    assert twice.status_code == 409
+    assert (f"Направление ServiceRequest/{referral} уже исполнено: направление используется только один раз"
+            in twice.text)  # fmt: skip
 
 
 def test_pages_need_a_login(client: TestClient, city: City) -> None:

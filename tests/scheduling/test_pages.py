@@ -72,7 +72,24 @@ def test_reschedule_from_my_appointments(client: Client, live: dict[str, list[st
 def test_a_refusal_is_explained(client: Client, live: dict[str, list[str]]) -> None:
     token = login(client, "anna", Role.PATIENT, patient="p1")
     response = client.post("/patient/booking/confirm", data={"slot": live["card1"][0], "csrf_token": token})
-    assert response.status_code == 422 and "referral" in response.text
+    assert response.status_code == 422 and "К специалисту «Кардиолог» записывают только по направлению" in response.text
+
+
+def test_a_second_appointment_in_the_same_specialty_is_refused_in_the_patients_language(
+    client: Client, live: dict[str, list[str]]
+) -> None:
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    booked = book_first(client, token)
+    other = next(slot for slot in live["ther2"] if slot != booked)
+    refused = client.post("/patient/booking/confirm", data={"slot": other, "csrf_token": token},
+                          headers={"Accept-Language": "ru"})  # fmt: skip
+    assert refused.status_code == 422
+    assert ("У пациента уже есть действующая запись к специалисту «Участковый терапевт»; перенесите её"
+            in refused.text)  # fmt: skip
+    assert "reschedule it instead" not in refused.text
+    english = client.post("/patient/booking/confirm", data={"slot": other, "csrf_token": token},
+                          headers={"Accept-Language": "en"})  # fmt: skip
+    assert "already has an active appointment for District therapist; reschedule it instead" in english.text
 
 
 def test_nobody_cancels_or_moves_another_patients_appointment(

@@ -11,6 +11,7 @@ from typing import Any
 from medcity.auth import audit
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import OperationCall, operation
+from medcity.kit.i18n import N_
 from medcity.kit.parameters import Parameters
 from medcity.store.values import EPOCH, date_range
 
@@ -85,7 +86,7 @@ def _moment(params: Parameters, name: str, *, end: bool) -> datetime | None:
         return None
     span = date_range(text)
     if span is None:
-        raise InvalidRequest(f"'{name}' is not a FHIR date or dateTime: {text[:40]}")
+        raise InvalidRequest(N_("'%(name)s' is not a FHIR date or dateTime: %(typed)s"), name=name, typed=text[:40])
     return EPOCH + timedelta(milliseconds=span[1] if end else span[0])
 
 

@@ -17,6 +17,7 @@ from medcity.auth.principal import Principal
 from medcity.kit import instants
 from medcity.kit.db import Executor
 from medcity.kit.errors import InvalidRequest
+from medcity.kit.i18n import N_
 from medcity.store.repository import Tx
 
 HEADER = "X-Break-Glass-Reason"
@@ -27,7 +28,9 @@ MIN_REASON, MAX_REASON = 10, 500
 def checked_reason(reason: str | None) -> str:
     text = " ".join((reason or "").split())
     if len(text) < MIN_REASON:
-        raise InvalidRequest(f"A break-glass reason must say why, in at least {MIN_REASON} characters")
+        raise InvalidRequest(
+            N_("A break-glass reason must say why, in at least %(count)s characters"), count=MIN_REASON
+        )
     return text[:MAX_REASON]
 
 

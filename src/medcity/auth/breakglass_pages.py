@@ -17,6 +17,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import safe_next
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Forbidden, InvalidRequest
+from medcity.kit.i18n import N_
 from medcity.web.render import add_template_package, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +26,7 @@ add_template_package("medcity.auth")
 
 def _form(request: Request, access: Access, patient: str, next_path: str, error: bool, status: int) -> HTMLResponse:
     if not access.may_break_glass:
-        raise Forbidden("Access denied: only doctors and nurses may break the glass")
+        raise Forbidden(N_("Access denied: only doctors and nurses may break the glass"))
     context = {"patient": patient, "next": next_path, "error": error, "minutes": access.break_glass_minutes,
                "min_length": breakglass.MIN_REASON, "max_length": breakglass.MAX_REASON}  # fmt: skip
     response: HTMLResponse = render(request, "auth/break_glass.html", context, status_code=status)

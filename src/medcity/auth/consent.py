@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from medcity.auth.care import Actors
 from medcity.kit.errors import InvalidRequest
+from medcity.kit.i18n import N_
 from medcity.store.schema import idx_reference, idx_token, resource
 from medcity.store.searchparams import registry
 
@@ -71,7 +72,11 @@ def consent_resource(patient: str, denied: list[str], allowed: tuple[str, ...], 
     """The Consent a patient keeps: deny the `denied` ranges (each must be one of the configured `allowed`)."""
     unknown = [item for item in denied if item not in allowed]
     if unknown:
-        raise InvalidRequest(f"Not a restrictable category: {', '.join(unknown)[:200]}; choose from {allowed}")
+        raise InvalidRequest(
+            N_("Not a restrictable category: %(unknown)s; choose from %(allowed)s"),
+            unknown=", ".join(unknown)[:200],
+            allowed=allowed,
+        )
     labels = [{"system": CATEGORY_SYSTEM, "code": item} for item in denied]
     return {
         "resourceType": "Consent",

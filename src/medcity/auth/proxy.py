@@ -20,6 +20,7 @@ from medcity.auth.tables import app_user, proxy_code
 from medcity.auth.users import Role, User, get_user_by_id, hash_password, verify_password
 from medcity.kit import instants
 from medcity.kit.errors import Conflict, InvalidRequest, NotFound
+from medcity.kit.i18n import N_
 from medcity.kit.ids import new_id
 from medcity.store.repository import Tx
 
@@ -68,12 +69,14 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
     """Make ``proxy`` the representative of ``patient``: at once for a child under 15; otherwise pending, with the
     one-time code the represented person confirms with."""
     if proxy.role != Role.PROXY:
-        raise InvalidRequest(f"'{proxy.username}' is a {proxy.role}, not a proxy account")
+        raise InvalidRequest(
+            N_("'%(username)s' is a %(role)s, not a proxy account"), username=proxy.username, role=proxy.role
+        )
     if proxy.patient:
-        raise Conflict(f"'{proxy.username}' already represents a patient")
+        raise Conflict(N_("'%(username)s' already represents a patient"), username=proxy.username)
     stored = tx.current("Patient", patient)
     if stored is None or stored.deleted:
-        raise NotFound(f"Patient/{patient} is not known")
+        raise NotFound(N_("Patient/%(patient)s is not known"), patient=patient)
     child = is_child(stored.resource.get("birthDate"), now.date())
     related = {
         "resourceType": "RelatedPerson",

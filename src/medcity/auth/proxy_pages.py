@@ -14,6 +14,7 @@ from medcity.auth import proxy
 from medcity.auth.sessions import WebSession, current_user, require_csrf
 from medcity.auth.users import Role, User
 from medcity.kit.errors import Forbidden, Unauthenticated
+from medcity.kit.i18n import N_
 from medcity.store.repository import Store
 from medcity.web.render import add_template_package, render
 
@@ -23,9 +24,9 @@ router = APIRouter(include_in_schema=False)
 def _represented(user: User | None) -> str:
     """The logged-in person's own Patient id: only they may confirm who acts for them."""
     if user is None:
-        raise Unauthenticated("Please log in")
+        raise Unauthenticated(N_("Please log in"))
     if user.role != Role.PATIENT or not user.patient:
-        raise Forbidden("Only the represented person confirms a proxy, in their own account")
+        raise Forbidden(N_("Only the represented person confirms a proxy, in their own account"))
     return user.patient
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from medcity.auth.tables import app_user
 from medcity.kit import instants
 from medcity.kit.errors import Conflict, InvalidRequest, Unauthenticated
+from medcity.kit.i18n import N_
 from medcity.kit.ids import new_id
 
 MAX_FAILURES = 5
@@ -100,22 +101,26 @@ def add_user(
     try:
         role = Role(role)
     except ValueError:
-        raise InvalidRequest(f"Unknown role '{str(role)[:32]}'; one of: {', '.join(r.value for r in Role)}") from None
+        raise InvalidRequest(
+            N_("Unknown role '%(role)s'; one of: %(roles)s"),
+            role=str(role)[:32],
+            roles=", ".join(r.value for r in Role),
+        ) from None
     username = username.strip()
     if not username or len(username) > 128:
-        raise InvalidRequest("A username must have 1 to 128 characters")
+        raise InvalidRequest(N_("A username must have 1 to 128 characters"))
     # A proxy may start unlinked: `medcity.auth.proxy` links it (at once for a child, after confirmation otherwise).
     if role == Role.PATIENT and not patient:
-        raise InvalidRequest("A patient user must be linked to a Patient (--patient)")
+        raise InvalidRequest(N_("A patient user must be linked to a Patient (--patient)"))
     if patient and practitioner:
-        raise InvalidRequest("A user is linked to a Practitioner or to a Patient, not both")
+        raise InvalidRequest(N_("A user is linked to a Practitioner or to a Patient, not both"))
     if password is not None and len(password) < 8:
-        raise InvalidRequest("A password must have at least 8 characters")
+        raise InvalidRequest(N_("A password must have at least 8 characters"))
     taken = conn.execute(
         select(app_user.c.id).where(app_user.c.partition == region, app_user.c.username == username)
     ).first()
     if taken:
-        raise Conflict(f"The username '{username}' is taken")
+        raise Conflict(N_("The username '%(username)s' is taken"), username=username)
     row = {
         "partition": region,
         "id": new_id(),
@@ -147,15 +152,15 @@ def get_user_by_id(conn: Connection, *, region: str, user_id: str) -> User | Non
 def authenticate(conn: Connection, *, region: str, username: str, password: str, now: datetime) -> User:
     """The user when the password is right; otherwise Unauthenticated. Every failure counts, and after
     MAX_FAILURES in a row the account is locked for LOCKOUT, even against the right password."""
-    failed = Unauthenticated("Wrong username or password")
+    failed = Unauthenticated(N_("Wrong username or password"))
     row = conn.execute(select(app_user).where(app_user.c.partition == region, app_user.c.username == username)).first()
     if row is None or row.password_hash is None:
         verify_password(_DUMMY_HASH, password)
         raise failed
     if not row.active:
-        raise Unauthenticated("This account is disabled")
+        raise Unauthenticated(N_("This account is disabled"))
     if row.locked_until and row.locked_until > _instant(now):
-        raise Unauthenticated("Too many failed logins: this account is locked for a while; try again later")
+        raise Unauthenticated(N_("Too many failed logins: this account is locked for a while; try again later"))
     where = (app_user.c.partition == region, app_user.c.id == row.id)
     if not verify_password(row.password_hash, password):
         failures = row.failed_logins + 1

@@ -36,7 +36,7 @@ def page(request: Request, template: str, context: dict[str, Any], *, status_cod
 def _organisation(access: Access) -> str:
     organization = access.principal.organization
     if not organization:
-        raise Forbidden("This page is for staff of an organisation")
+        raise Forbidden(N_("This page is for staff of an organisation"))
     return organization
 
 
@@ -95,7 +95,7 @@ def admit(
                 reason=reason.strip() or None, practitioner=access.principal.practitioner,
             )  # fmt: skip
     except FORM_ERRORS as refused:
-        error = gettext(refused.diagnostics, request_language(request))
+        error = refused.say(request_language(request))
         return _admit_form(request, access, referral, error=error, status=refused.status)
     access.record("create", "Encounter", stay.id)
     return RedirectResponse(f"/hospital/ward?done={stay.id}", status_code=303)
@@ -199,7 +199,12 @@ def discharge(
                                        practitioner=access.principal.practitioner, now=utcnow())  # fmt: skip
     except FORM_ERRORS as refused:
         return _discharge_form(
-            request, access, encounter, error=refused.diagnostics, status=refused.status, values=values
+            request,
+            access,
+            encounter,
+            error=refused.say(request_language(request)),
+            status=refused.status,
+            values=values,
         )
     access.record("update", "Encounter", encounter)
     access.record("create", "Composition", signed.id)

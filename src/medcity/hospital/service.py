@@ -35,6 +35,7 @@ from medcity.hospital.codes import (
     physical_type,
 )
 from medcity.kit.errors import NotFound, Unprocessable
+from medcity.kit.i18n import N_
 from medcity.referrals import service as referrals
 from medcity.scheduling.resources import instant, ref, ref_id
 from medcity.store.repository import Restriction, StoredResource, Tx
@@ -45,7 +46,7 @@ def _bed_entries(tx: Tx, bed: str, *, now: datetime) -> list[JSON]:
     """The ward and bed entries of Encounter.location for a bed (the ward is the bed's partOf)."""
     stored = tx.current("Location", bed)
     if stored is None or stored.deleted or physical_type(stored.resource) != BED:
-        raise Unprocessable(f"Location/{bed} is not a bed")
+        raise Unprocessable(N_("Location/%(bed)s is not a bed"), bed=bed)
     entries = []
     ward = ref_id(stored.resource.get("partOf"), "Location")
     if ward is not None:
@@ -71,10 +72,10 @@ def admit(
     if referral is not None:
         patient = ref_id(referrals.get(tx, referral).resource.get("subject"), "Patient")
     if not patient:
-        raise Unprocessable("An emergency admission names the patient")
+        raise Unprocessable(N_("An emergency admission names the patient"))
     known = tx.current("Patient", patient)
     if known is None or known.deleted:
-        raise Unprocessable(f"Patient/{patient} is not known")
+        raise Unprocessable(N_("Patient/%(patient)s is not known"), patient=patient)
     data: JSON = {
         "resourceType": "Encounter",
         "status": "in-progress",
@@ -99,7 +100,7 @@ def admit(
 def _stay(tx: Tx, encounter: str) -> StoredResource:
     stored = tx.current("Encounter", encounter, for_update=True)
     if stored is None or stored.deleted or not stays.in_progress(stored.resource):
-        raise NotFound(f"Encounter/{encounter} is not an inpatient stay in progress")
+        raise NotFound(N_("Encounter/%(encounter)s is not an inpatient stay in progress"), encounter=encounter)
     return stored
 
 
@@ -134,7 +135,7 @@ class Summary:
 def _icd10(text: str) -> JSON:
     code = icd10.normalize_code(text)
     if code is None:
-        raise Unprocessable(f"'{text[:20]}' is not an ICD-10 code")
+        raise Unprocessable(N_("'%(typed)s' is not an ICD-10 code"), typed=text[:20])
     return concept(ICD10, code, icd10.display(code) or code)
 
 
@@ -151,7 +152,7 @@ def discharge(
     Returns the summary."""
     codes = [c for c in summary.diagnoses if c.strip()]
     if not codes:
-        raise Unprocessable("A discharge needs at least one diagnosis (an ICD-10 code)")
+        raise Unprocessable(N_("A discharge needs at least one diagnosis (an ICD-10 code)"))
     diagnoses = [_icd10(code) for code in codes]
     stored = _stay(tx, encounter)
     previous = stored.resource
@@ -319,7 +320,7 @@ def mark_seen(
     """Mark a discharge summary seen by the polyclinic (once; marking it again changes nothing)."""
     stored = tx.current("Composition", summary)
     if stored is None or stored.deleted or not is_discharge_summary(stored.resource):
-        raise NotFound(f"Composition/{summary} is not a discharge summary")
+        raise NotFound(N_("Composition/%(summary)s is not a discharge summary"), summary=summary)
     if _seen(tx, organization, ("focus", f"Composition/{summary}")):
         return None
     task: JSON = {

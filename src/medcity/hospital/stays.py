@@ -27,6 +27,7 @@ from medcity.hospital.codes import (
     physical_type,
 )
 from medcity.kit.errors import Conflict, Unprocessable
+from medcity.kit.i18n import N_
 from medcity.referrals import service as referrals
 from medcity.scheduling.resources import ref_id, utcnow
 from medcity.store.repository import StoredResource, Tx
@@ -39,7 +40,7 @@ def in_progress(data: JSON | None) -> bool:
 def _location(tx: Tx, lid: str, *, lock: bool = False) -> StoredResource:
     stored = tx.current("Location", lid, for_update=lock)
     if stored is None or stored.deleted:
-        raise Unprocessable(f"Location/{lid} is not known")
+        raise Unprocessable(N_("Location/%(lid)s is not known"), lid=lid)
     return stored
 
 
@@ -61,15 +62,15 @@ def _set_bed(tx: Tx, bed: str, status: str, *, hospital: str | None) -> None:
     stored = _location(tx, bed, lock=True)
     data = stored.resource
     if physical_type(data) != BED:
-        raise Unprocessable(f"Location/{bed} is not a bed")
+        raise Unprocessable(N_("Location/%(bed)s is not a bed"), bed=bed)
     if status == OCCUPIED:
         if has_coding({"coding": [data.get("operationalStatus") or {}]}, BED_STATUS, OCCUPIED):
-            raise Conflict(f"Bed Location/{bed} is occupied")
+            raise Conflict(N_("Bed Location/%(bed)s is occupied"), bed=bed)
         if data.get("status", "active") != "active":
-            raise Unprocessable(f"Bed Location/{bed} is not in use")
+            raise Unprocessable(N_("Bed Location/%(bed)s is not in use"), bed=bed)
         owner = ref_id(data.get("managingOrganization"), "Organization")
         if hospital is not None and owner not in (None, hospital):
-            raise Unprocessable(f"Bed Location/{bed} belongs to another hospital")
+            raise Unprocessable(N_("Bed Location/%(bed)s belongs to another hospital"), bed=bed)
     coding = {"system": BED_STATUS, "code": status, "display": "Occupied" if status == OCCUPIED else "Unoccupied"}
     tx.update({**data, "operationalStatus": coding})
 
@@ -90,17 +91,17 @@ def apply(tx: Tx, data: JSON, previous: JSON | None, *, now: datetime | None = N
     patient = ref_id(data.get("subject"), "Patient")
     hospital = ref_id(data.get("serviceProvider"), "Organization")
     if previous is not None and ref_id(previous.get("subject"), "Patient") != patient:
-        raise Unprocessable("The patient of a hospital stay cannot be changed")
+        raise Unprocessable(N_("The patient of a hospital stay cannot be changed"))
     referral = _referral(data)
     if admitting and referral is not None:
         if hospital is None:
-            raise Unprocessable("An admission names the hospital (serviceProvider)")
+            raise Unprocessable(N_("An admission names the hospital (serviceProvider)"))
         referrals.take_for_admission(tx, referral, patient=patient, organization=hospital, now=now)
     if discharging and not data.get("diagnosis"):
-        raise Unprocessable("A discharge needs a diagnosis (Encounter.diagnosis)")
+        raise Unprocessable(N_("A discharge needs a diagnosis (Encounter.diagnosis)"))
     before, after = beds_of(tx, previous), beds_of(tx, data)
     if in_progress(data) and not after:
-        raise Unprocessable("An inpatient stay in progress holds a bed (a Location of physicalType bd)")
+        raise Unprocessable(N_("An inpatient stay in progress holds a bed (a Location of physicalType bd)"))
     for bed in sorted(after - before):
         _set_bed(tx, bed, OCCUPIED, hospital=hospital)
     for bed in sorted(before - after):
@@ -118,7 +119,7 @@ def check_summary(data: JSON) -> None:
             ref_id(entry, "Condition") for entry in section.get("entry") or []
         ):
             return
-    raise Unprocessable("A discharge summary without a diagnosis: its diagnoses section lists no Condition")
+    raise Unprocessable(N_("A discharge summary without a diagnosis: its diagnoses section lists no Condition"))
 
 
 def check_bed_write(tx: Tx, data: JSON) -> JSON:
@@ -129,7 +130,7 @@ def check_bed_write(tx: Tx, data: JSON) -> JSON:
     if physical_type(data) == BED and data.get("operationalStatus") != before:
         occupied = has_coding({"coding": [data.get("operationalStatus") or {}]}, BED_STATUS, OCCUPIED)
         if stored is not None or occupied:
-            raise Unprocessable("A bed's occupancy follows admissions and discharges; it is not set by hand")
+            raise Unprocessable(N_("A bed's occupancy follows admissions and discharges; it is not set by hand"))
     return data
 
 

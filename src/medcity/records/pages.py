@@ -20,6 +20,7 @@ from medcity.auth.pages import ROLE_HOME
 from medcity.auth.users import Role
 from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden
+from medcity.kit.i18n import N_
 from medcity.records import pdf, portal
 from medcity.records.chart import Chart, load_chart
 from medcity.registry.catalogue import SPECIALTIES
@@ -80,7 +81,9 @@ def chart_pdf(request: Request, patient_id: str, access: PageAccess) -> Response
 def _own_patient(access: Access) -> str:
     """The patient the account is (or, for a parent, represents)."""
     if not access.principal.patient:
-        raise Forbidden("The portal is for patients and their representatives; this account is linked to no patient")
+        raise Forbidden(
+            N_("The portal is for patients and their representatives; this account is linked to no patient")
+        )
     return access.principal.patient
 
 
@@ -114,7 +117,7 @@ def portal_pdf(request: Request, patient_id: str, access: PageAccess) -> Respons
 def suggestions_accuracy(request: Request, access: PageAccess) -> Response:
     # Aggregates only (counts and shares, no patient, no text): the analyst role sees nothing else.
     if access.principal.role not in ANALYTICS_ROLES:
-        raise Forbidden("Only analysts see the assistant's accuracy")
+        raise Forbidden(N_("Only analysts see the assistant's accuracy"))
     with reading(request.app.state.engine) as conn:
         region: str = request.app.state.settings.region
         rows = accuracy_by(conn, region=region, group_by=("specialty", "month"))

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Conflict, InvalidRequest, Unprocessable
+from medcity.kit.i18n import N_
 from medcity.referrals import service
 from medcity.referrals.codes import CATEGORY_TOKEN, KIND_NAMES, KINDS, SUPPORTING_TYPES
 from medcity.referrals.views import Names, rows
@@ -128,7 +129,9 @@ def send_referral(
             access.require("create", "ServiceRequest", service.build(draft, now=utcnow()))
             created = service.issue(tx, draft, now=utcnow())
     except FORM_ERRORS as refused:
-        return _form(request, access, patient, error=refused.diagnostics, status=refused.status, values=values)
+        return _form(
+            request, access, patient, error=refused.say(request_language(request)), status=refused.status, values=values
+        )
     access.record("create", "ServiceRequest", created.id)
     return RedirectResponse(f"/referrals/sent?done={created.id}", status_code=303)
 
@@ -137,7 +140,7 @@ def _day(text: str) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
     except ValueError:
-        raise InvalidRequest("The validity date is not a date") from None
+        raise InvalidRequest(N_("The validity date is not a date")) from None
 
 
 def _list(request: Request, access: PageAccess, template: str, found: list[StoredResource], **extra: Any) -> Response:

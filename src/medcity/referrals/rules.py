@@ -5,10 +5,10 @@ order, say) is none of this module's business."""
 from __future__ import annotations
 
 from medcity.kit.errors import Conflict, Unprocessable
+from medcity.kit.i18n import N_, Label
 from medcity.referrals.codes import (
-    HOSPITALISATION,
-    INSTITUTION,
     JSON,
+    KINDS,
     SPECIALIST,
     SUPPORTING_TYPES,
     is_referral,
@@ -40,42 +40,48 @@ def check_content(tx: Tx, data: JSON) -> None:
     documents; a 422 says which part is wrong."""
     patient = ref_id(data.get("subject"), "Patient")
     if patient is None or not _exists(tx, "Patient", patient):
-        raise Unprocessable("A referral's subject must be a known Patient")
+        raise Unprocessable(N_("A referral's subject must be a known Patient"))
     kind = kind_of(data)
     if kind is None:
-        raise Unprocessable(f"A referral's code must give its kind ({SPECIALIST}, {INSTITUTION}, {HOSPITALISATION})")
+        raise Unprocessable(N_("A referral's code must give its kind (%(kinds)s)"), kinds=", ".join(KINDS))
     if kind == SPECIALIST and specialty_of(data) is None:
-        raise Unprocessable("A referral to a specialist names the specialty in performerType")
+        raise Unprocessable(N_("A referral to a specialist names the specialty in performerType"))
     organization = performer_organization(data)
     if kind != SPECIALIST and organization is None:
-        raise Unprocessable("A referral to an institution or for hospitalisation names the receiving Organization")
+        raise Unprocessable(N_("A referral to an institution or for hospitalisation names the receiving Organization"))
     if organization is not None and not _exists(tx, "Organization", organization):
-        raise Unprocessable(f"Organization/{organization} is not known")
+        raise Unprocessable(N_("Organization/%(organization)s is not known"), organization=organization)
     for info in data.get("supportingInfo") or []:
         _check_document(tx, info, patient)
     period = data.get("occurrencePeriod") or {}
     if period.get("start") and period.get("end") and str(period["end"])[:10] < str(period["start"])[:10]:
-        raise Unprocessable("A referral's validity period ends before it starts")
+        raise Unprocessable(N_("A referral's validity period ends before it starts"))
 
 
 def _check_document(tx: Tx, info: object, patient: str) -> None:
     text = info.get("reference") if isinstance(info, dict) else None
     rtype = text.split("/", 1)[0] if isinstance(text, str) else None
     if rtype not in SUPPORTING_TYPES:
-        raise Unprocessable(f"A referral attaches only {', '.join(SUPPORTING_TYPES)} (supportingInfo)")
+        raise Unprocessable(
+            N_("A referral attaches only %(types)s (supportingInfo)"), types=", ".join(SUPPORTING_TYPES)
+        )
     stored = tx.current(rtype, text.split("/", 1)[1]) if isinstance(text, str) else None
     if stored is None or stored.deleted or stored.patient != patient:
-        raise Unprocessable(f"{text} is not a document of this referral's patient")
+        raise Unprocessable(N_("%(typed)s is not a document of this referral's patient"), typed=text)
 
 
 def check_change(previous: JSON, data: JSON) -> None:
     """A closed referral stays closed: reopening a completed or revoked one is using it twice (409); the patient
     of a referral never changes."""
     if ref_id(previous.get("subject"), "Patient") != ref_id(data.get("subject"), "Patient"):
-        raise Unprocessable("A referral's patient cannot be changed; cancel it and write a new one")
+        raise Unprocessable(N_("A referral's patient cannot be changed; cancel it and write a new one"))
     old, new = previous.get("status"), data.get("status")
     if old not in OPEN_STATUSES and new != old:
-        raise Conflict(f"ServiceRequest/{previous.get('id')} is already {old}: a referral is used only once")
+        raise Conflict(
+            N_("ServiceRequest/%(referral)s is already %(state)s: a referral is used only once"),
+            referral=previous.get("id"),
+            state=Label(str(old)),
+        )
 
 
 def check_write(tx: Tx, data: JSON) -> JSON:

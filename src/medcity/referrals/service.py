@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from medcity.kit.errors import Conflict, NotFound, Unprocessable
+from medcity.kit.i18n import N_, Label
 from medcity.referrals import rules
 from medcity.referrals.codes import (
     BOOKED,
@@ -99,7 +100,7 @@ def build(draft: Draft, *, now: datetime) -> JSON:
 def _diagnosis(text: str) -> JSON:
     code = icd10.normalize_code(text)
     if code is None:
-        raise Unprocessable(f"'{text[:20]}' is not an ICD-10 code")
+        raise Unprocessable(N_("'%(typed)s' is not an ICD-10 code"), typed=text[:20])
     return {"coding": [{"system": ICD10, "code": code, "display": icd10.display(code) or code}]}
 
 
@@ -112,7 +113,7 @@ def issue(tx: Tx, draft: Draft, *, now: datetime) -> StoredResource:
 def get(tx: Tx, referral_id: str, *, lock: bool = False) -> StoredResource:
     stored = tx.current("ServiceRequest", referral_id, for_update=lock)
     if stored is None or stored.deleted or not is_referral(stored.resource):
-        raise NotFound(f"ServiceRequest/{referral_id} is not a known referral")
+        raise NotFound(N_("ServiceRequest/%(referral_id)s is not a known referral"), referral_id=referral_id)
     return stored
 
 
@@ -121,7 +122,7 @@ def cancel(tx: Tx, referral_id: str, *, now: datetime) -> StoredResource:
     stored = get(tx, referral_id, lock=True)
     state = state_of(tx, stored, now=now)
     if state != ISSUED:
-        raise Unprocessable(f"Only an issued referral can be cancelled; this one is {state}")
+        raise Unprocessable(N_("Only an issued referral can be cancelled; this one is %(state)s"), state=Label(state))
     return _close(tx, stored.resource, CANCELLED)
 
 
@@ -130,9 +131,12 @@ def complete(tx: Tx, referral_id: str, *, now: datetime) -> StoredResource:
     stored = get(tx, referral_id, lock=True)
     state = state_of(tx, stored, now=now)
     if state == COMPLETED:
-        raise Conflict(f"ServiceRequest/{referral_id} is already completed: a referral is used only once")
+        raise Conflict(
+            N_("ServiceRequest/%(referral_id)s is already completed: a referral is used only once"),
+            referral_id=referral_id,
+        )
     if state not in (ISSUED, BOOKED):
-        raise Unprocessable(f"The referral is {state}")
+        raise Unprocessable(N_("The referral is %(state)s"), state=Label(state))
     return tx.update({**stored.resource, "status": "completed"}).stored
 
 
@@ -167,16 +171,22 @@ def take_for_admission(tx: Tx, referral_id: str, *, patient: str | None, organiz
     stored = get(tx, referral_id, lock=True)
     data = stored.resource
     if kind_of(data) != HOSPITALISATION:
-        raise Unprocessable(f"ServiceRequest/{referral_id} is not a referral for hospitalisation")
+        raise Unprocessable(
+            N_("ServiceRequest/%(referral_id)s is not a referral for hospitalisation"), referral_id=referral_id
+        )
     if patient is not None and ref_id(data.get("subject"), "Patient") != patient:
-        raise Unprocessable(f"ServiceRequest/{referral_id} is another patient's referral")
+        raise Unprocessable(N_("ServiceRequest/%(referral_id)s is another patient's referral"), referral_id=referral_id)
     if rules.performer_organization(data) != organization:
-        raise Unprocessable(f"ServiceRequest/{referral_id} refers the patient to another institution")
+        raise Unprocessable(
+            N_("ServiceRequest/%(referral_id)s refers the patient to another institution"), referral_id=referral_id
+        )
     state = state_of(tx, stored, now=now)
     if state in (BOOKED, COMPLETED):
-        raise Conflict(f"ServiceRequest/{referral_id} has already been used for an admission")
+        raise Conflict(
+            N_("ServiceRequest/%(referral_id)s has already been used for an admission"), referral_id=referral_id
+        )
     if state != ISSUED:
-        raise Unprocessable(f"The referral is {state}")
+        raise Unprocessable(N_("The referral is %(state)s"), state=Label(state))
     return data
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medcity.kit.errors import InvalidRequest
+from medcity.kit.i18n import N_
 
 BASE = "https://medcity.example/fhir"
 ORGANIZATION_KIND_SYSTEM = f"{BASE}/CodeSystem/organization-kind"
@@ -30,6 +31,10 @@ class Concept:
 
     def display(self, lang: str = "ru") -> str:
         return self.en if lang == "en" else self.ru
+
+    def name(self, lang: str) -> str:
+        """As a value of an error's message (medcity.kit.i18n.say): its display in the reader's language."""
+        return self.display(lang)
 
 
 @dataclass(frozen=True)
@@ -118,14 +123,16 @@ def region(code: str) -> Region:
     try:
         return REGIONS[code]
     except KeyError:
-        raise InvalidRequest(f"Unknown region '{code}': known regions are {', '.join(sorted(REGIONS))}") from None
+        raise InvalidRequest(
+            N_("Unknown region '%(code)s': known regions are %(known)s"), code=code, known=", ".join(sorted(REGIONS))
+        ) from None
 
 
 def specialty(code: str) -> Concept:
     try:
         return SPECIALTIES[code]
     except KeyError:
-        raise InvalidRequest(f"Unknown specialty '{code}'") from None
+        raise InvalidRequest(N_("Unknown specialty '%(code)s'"), code=code) from None
 
 
 def is_self_bookable(specialty_code: str, region_code: str) -> bool:
@@ -158,7 +165,9 @@ def organization_types(kind: str, ownership: str, lang: str = "ru") -> list[dict
     try:
         k, own = ORGANIZATION_KINDS[kind], OWNERSHIP[ownership]
     except KeyError:
-        raise InvalidRequest(f"Unknown organisation kind '{kind}' or ownership '{ownership}'") from None
+        raise InvalidRequest(
+            N_("Unknown organisation kind '%(kind)s' or ownership '%(ownership)s'"), kind=kind, ownership=ownership
+        ) from None
     return [
         {
             "coding": [

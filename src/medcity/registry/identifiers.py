@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from medcity.kit.errors import InvalidRequest, Issue, Unprocessable
+from medcity.kit.i18n import N_
 
 SNILS_SYSTEM = "urn:oid:1.2.643.100.3"
 OMS_SYSTEM = "urn:oid:1.2.643.5.1.13.2.1.1.725"
@@ -53,10 +54,16 @@ _SNILS_UNCHECKED_UP_TO = 1_001_998
 
 def _digits(value: str, label: str, length: int) -> str:
     if not isinstance(value, str):
-        raise InvalidRequest(f"{label}: expected a string of {length} digits")
+        raise InvalidRequest(N_("%(label)s: expected a string of %(length)s digits"), label=label, length=length)
     digits = _SEPARATORS.sub("", value)
     if len(digits) != length or not digits.isdigit():
-        raise InvalidRequest(f"{label} '{value[:40]}': must be {length} digits, got '{digits[:40]}'")
+        raise InvalidRequest(
+            N_("%(label)s '%(value)s': must be %(length)s digits, got '%(digits)s'"),
+            label=label,
+            value=value[:40],
+            length=length,
+            digits=digits[:40],
+        )
     return digits
 
 
@@ -72,8 +79,10 @@ def validate_snils(value: str) -> str:
     digits = _digits(value, "СНИЛС (SNILS)", 11)
     if int(digits[:9]) > _SNILS_UNCHECKED_UP_TO and snils_control(digits[:9]) != int(digits[9:]):
         raise InvalidRequest(
-            f"СНИЛС (SNILS) '{value[:40]}': control number {digits[9:]} does not match, "
-            f"expected {snils_control(digits[:9]):02d}"
+            N_("СНИЛС (SNILS) '%(value)s': control number %(control)s does not match, expected %(expected)s"),
+            value=value[:40],
+            control=digits[9:],
+            expected=f"{snils_control(digits[:9]):02d}",
         )
     return digits
 
@@ -94,8 +103,10 @@ def validate_oms(value: str) -> str:
     digits = _digits(value, "Полис ОМС (OMS policy)", 16)
     if luhn_control(digits[:15]) != int(digits[15]):
         raise InvalidRequest(
-            f"Полис ОМС (OMS policy) '{value[:40]}': control digit {digits[15]} does not match, "
-            f"expected {luhn_control(digits[:15])}"
+            N_("Полис ОМС (OMS policy) '%(value)s': control digit %(control)s does not match, expected %(expected)s"),
+            value=value[:40],
+            control=digits[15],
+            expected=luhn_control(digits[:15]),
         )
     return digits
 

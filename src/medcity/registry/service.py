@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from medcity.kit.errors import Conflict, InvalidRequest, Unprocessable
+from medcity.kit.i18n import N_
 from medcity.registry import rules
 from medcity.registry.catalogue import BASE, ORGANIZATION_KINDS, organization_kind
 from medcity.registry.identifiers import (
@@ -69,7 +70,7 @@ def _link_to(patient: JSON, link_type: str) -> str | None:
 
 def _patient(tx: Tx, patient_id: str) -> StoredResource:
     if not patient_id:
-        raise InvalidRequest("A patient id is required")
+        raise InvalidRequest(N_("A patient id is required"))
     return tx.read("Patient", patient_id)
 
 
@@ -100,14 +101,19 @@ def check_identifiers(tx: Tx, patient: JSON) -> JSON:
         found = tx.search("Patient", [("identifier", f"{system}|{value}"), ("_count", "10")]).matches
         holders = [p.id for p in found if p.id != data.get("id") and not _link_to(p.resource, "replaced-by")]
         if holders:
-            raise Conflict(f"{TYPE_CODES[system][1]} {value} already belongs to Patient/{holders[0]}")
+            raise Conflict(
+                N_("%(kind)s %(value)s already belongs to Patient/%(holder)s"),
+                kind=TYPE_CODES[system][1],
+                value=value,
+                holder=holders[0],
+            )
     return data
 
 
 def register(tx: Tx, *, patient: JSON) -> StoredResource:
     """Create a Patient (with the id it carries, if any) after `check_identifiers`."""
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
-        raise InvalidRequest("Registration needs a Patient resource")
+        raise InvalidRequest(N_("Registration needs a Patient resource"))
     data = check_identifiers(tx, patient)
     return tx.create(data, rid=data.get("id")).stored
 
@@ -127,16 +133,19 @@ def attach(
     """Attach the patient to a polyclinic and a district (участок); a new attachment replaces the old one."""
     district = district.strip() if isinstance(district, str) else ""
     if not district or len(district) > 20:
-        raise InvalidRequest("The district (участок) must be given, at most 20 characters")
+        raise InvalidRequest(N_("The district (участок) must be given, at most 20 characters"))
     patient = _patient(tx, patient_id)
     if _link_to(patient.resource, "replaced-by"):
-        raise Unprocessable(f"Patient/{patient_id} was merged into another record; attach that one instead")
+        raise Unprocessable(
+            N_("Patient/%(patient_id)s was merged into another record; attach that one instead"), patient_id=patient_id
+        )
     organization = tx.read("Organization", organization_id)
     kind = organization_kind(organization.resource)
     if kind is not None and not ORGANIZATION_KINDS[kind].attachable:
         raise Unprocessable(
-            f"Organization/{organization_id} is a {ORGANIZATION_KINDS[kind].en.lower()}: "
-            "patients are attached to polyclinics and clinics only"
+            N_("Organization/%(organization)s is a %(kind)s: patients are attached to polyclinics and clinics only"),
+            organization=organization_id,
+            kind=ORGANIZATION_KINDS[kind].en.lower(),
         )
     practitioners = [{"reference": f"Organization/{organization_id}"}]
     if practitioner_role_id:
@@ -189,12 +198,14 @@ def _blocks(f: rules.Facts) -> Iterator[list[tuple[str, str]]]:
 def match(tx: Tx, patient: JSON, *, count: int = 10, only_certain: bool = False) -> list[Match]:
     """Records that may be the same person as `patient`, best first (the FHIR `$match` semantics)."""
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
-        raise InvalidRequest("$match needs a Patient resource")
+        raise InvalidRequest(N_("$match needs a Patient resource"))
     wanted = rules.facts(patient)
     if wanted.birth_date and date_range(wanted.birth_date) is None:
-        raise InvalidRequest(f"birthDate '{wanted.birth_date[:40]}' is not a date (YYYY-MM-DD)")
+        raise InvalidRequest(
+            N_("birthDate '%(birth_date)s' is not a date (YYYY-MM-DD)"), birth_date=wanted.birth_date[:40]
+        )
     if not (wanted.identifiers or (wanted.family and (wanted.given or wanted.birth_date))):
-        raise Unprocessable("$match needs an identifier, or a family name with a given name or a birth date")
+        raise Unprocessable(N_("$match needs an identifier, or a family name with a given name or a birth date"))
     candidates: dict[str, StoredResource] = {}
     seen_blocks: set[tuple[tuple[str, str], ...]] = set()
     for params in _blocks(wanted):
@@ -249,22 +260,33 @@ def _check_identifiers_agree(source: JSON, target: JSON) -> None:
     clashes = [s for s in a.keys() & b.keys() if s in PERSONAL_SYSTEMS and a[s] != b[s]]
     if clashes:
         raise Unprocessable(
-            "The records carry different lifelong identifiers (" + ", ".join(sorted(clashes)) + "): "
-            "they are two people, or one of the numbers is wrong and must be corrected before a merge"
+            N_(
+                "The records carry different lifelong identifiers (%(systems)s): they are two people, or one of the "
+                "numbers is wrong and must be corrected before a merge"
+            ),
+            systems=", ".join(sorted(clashes)),
         )
 
 
 def merge(tx: Tx, *, source_id: str, target_id: str) -> MergeResult:
     """Merge the duplicate `source` into the surviving `target` (see the module docstring)."""
     if source_id == target_id:
-        raise Unprocessable(f"Patient/{source_id} cannot be merged into itself")
+        raise Unprocessable(N_("Patient/%(source_id)s cannot be merged into itself"), source_id=source_id)
     source, target = _patient(tx, source_id), _patient(tx, target_id)
     merged_into = _link_to(source.resource, "replaced-by")
     if merged_into:
-        raise Conflict(f"Patient/{source_id} was already merged into {merged_into}")
+        raise Conflict(
+            N_("Patient/%(source_id)s was already merged into %(merged_into)s"),
+            source_id=source_id,
+            merged_into=merged_into,
+        )
     target_into = _link_to(target.resource, "replaced-by")
     if target_into:
-        raise Unprocessable(f"Patient/{target_id} was itself merged into {target_into}; merge into that record")
+        raise Unprocessable(
+            N_("Patient/%(target_id)s was itself merged into %(target_into)s; merge into that record"),
+            target_id=target_id,
+            target_into=target_into,
+        )
     _check_identifiers_agree(source.resource, target.resource)
 
     old, new = f"Patient/{source_id}", f"Patient/{target_id}"

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, select
 
 from medcity.kit.errors import Unprocessable
+from medcity.kit.i18n import N_
 from medcity.scheduling import service
 from medcity.scheduling.resources import utcnow
 from medcity.scheduling.tables import sched_appointment, sched_slot
@@ -39,7 +40,7 @@ def check_in_patient(
     they were before, booked), or raises when there is none."""
     due = due_today(tx, patient=patient, organization=organization, now=now or utcnow(), day_end=day_end)
     if not due:
-        raise Unprocessable("No appointment to check in today was found for these details")
+        raise Unprocessable(N_("No appointment to check in today was found for these details"))
     for appointment in due:
         service.check_in(tx, appointment_id=appointment.id)
     return due

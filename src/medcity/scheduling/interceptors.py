@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from medcity.kit.errors import Unprocessable
+from medcity.kit.i18n import N_
 from medcity.scheduling import service
 from medcity.scheduling.channels import booking_organization, channel_of
 from medcity.scheduling.resources import ref_id
@@ -30,14 +31,14 @@ def _patient(data: JSON) -> str:
         if (found := ref_id((participant or {}).get("actor"), "Patient")) is not None
     ]
     if len(patients) != 1:
-        raise Unprocessable("A booked Appointment names exactly one Patient participant")
+        raise Unprocessable(N_("A booked Appointment names exactly one Patient participant"))
     return patients[0]
 
 
 def _slot(data: JSON) -> str | None:
     slots = [found for slot in data.get("slot") or [] if (found := ref_id(slot, "Slot")) is not None]
     if len(slots) > 1:
-        raise Unprocessable("An Appointment books one slot here")
+        raise Unprocessable(N_("An Appointment books one slot here"))
     return slots[0] if slots else None
 
 
@@ -84,26 +85,28 @@ def update_appointment(tx: Tx, data: JSON, principal: Any) -> StoredResource | N
         return _TRANSITIONS[status](tx, aid)
     for field in ("status", "slot", "start", "end", "participant"):
         if data.get(field) != stored.get(field):
-            raise Unprocessable(f"Appointment.{field} is set by booking; cancel or reschedule instead")
+            raise Unprocessable(
+                N_("Appointment.%(field)s is set by booking; cancel or reschedule instead"), field=field
+            )
     return None
 
 
 def write_slot(tx: Tx, data: JSON, principal: Any) -> StoredResource | None:
     """Published slots change only through booking and publishing; other Slots are the generic store's."""
     if _in_inventory(tx, sched_slot, data.get("id")):
-        raise Unprocessable("This Slot is published from a schedule template and changes only through booking")
+        raise Unprocessable(N_("This Slot is published from a schedule template and changes only through booking"))
     return None
 
 
 def delete_slot(tx: Tx, data: JSON, principal: Any) -> StoredResource | None:
     if _in_inventory(tx, sched_slot, data.get("id")):
-        raise Unprocessable("A published Slot is withdrawn by closing the period in its schedule, not deleted")
+        raise Unprocessable(N_("A published Slot is withdrawn by closing the period in its schedule, not deleted"))
     return None
 
 
 def delete_appointment(tx: Tx, data: JSON, principal: Any) -> StoredResource | None:
     if _in_inventory(tx, sched_appointment, data.get("id")):
-        raise Unprocessable("A booked Appointment is cancelled (status cancelled), not deleted")
+        raise Unprocessable(N_("A booked Appointment is cancelled (status cancelled), not deleted"))
     return None
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, select, update
 
 from medcity.kit.errors import Conflict, NotFound
+from medcity.kit.i18n import N_
 from medcity.scheduling.resources import slot_resource
 from medcity.scheduling.tables import sched_slot
 from medcity.store.repository import Tx
@@ -17,7 +18,7 @@ def get_slot(tx: Tx, slot_id: str, *, lock: bool = False) -> Row:
     query = select(sched_slot).where(sched_slot.c.partition == tx.region, sched_slot.c.id == slot_id)
     row = tx.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise NotFound(f"Slot/{slot_id} is not known")
+        raise NotFound(N_("Slot/%(slot_id)s is not known"), slot_id=slot_id)
     return row
 
 
@@ -41,6 +42,6 @@ def set_status(
     ).first()
     if changed is None:
         get_slot(tx, slot_id)  # NotFound when there is no such slot at all
-        raise Conflict(f"Slot/{slot_id} has just been taken; choose another")
+        raise Conflict(N_("Slot/%(slot_id)s has just been taken; choose another"), slot_id=slot_id)
     tx.update(slot_resource(changed._mapping), trusted=True)
     return changed

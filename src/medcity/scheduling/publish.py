@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from medcity.kit.errors import Unprocessable
+from medcity.kit.i18n import N_
 from medcity.kit.ids import new_id
 from medcity.registry.catalogue import specialty_code
 from medcity.scheduling.resources import ref_id, schedule_resource, slot_resource, utcnow
@@ -45,12 +46,14 @@ class Template:
 
     def check(self) -> None:
         if not 5 <= self.slot_minutes <= 240:
-            raise Unprocessable("A slot lasts between 5 and 240 minutes")
+            raise Unprocessable(N_("A slot lasts between 5 and 240 minutes"))
         for session in self.sessions:
             if not 0 <= session.weekday <= 6 or session.start >= session.end or not session.kinds:
-                raise Unprocessable(f"Session {session} is not a valid weekday, time range and kinds")
+                raise Unprocessable(
+                    N_("Session %(session)s is not a valid weekday, time range and kinds"), session=session
+                )
             if set(session.kinds) - set(SLOT_KINDS):
-                raise Unprocessable(f"Slot kinds must be among {', '.join(SLOT_KINDS)}")
+                raise Unprocessable(N_("Slot kinds must be among %(kinds)s"), kinds=", ".join(SLOT_KINDS))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from medcity.kit.errors import Unprocessable
+from medcity.kit.i18n import N_
 from medcity.registry.catalogue import FIRST_CONTACT, REGIONS, SPECIALTIES
 
 # Which booking channels may take a slot of each kind. Registry-only and reserve slots are for the desk (and
@@ -43,25 +44,32 @@ class RegionRules:
 
     def check_specialty(self, specialty: str) -> None:
         if specialty not in SPECIALTIES:
-            raise Unprocessable(f"Unknown specialty '{specialty}'")
+            raise Unprocessable(N_("Unknown specialty '%(specialty)s'"), specialty=specialty)
 
     def check_channel(self, *, kind: str, channel: str) -> None:
         if channel not in CHANNELS:
-            raise Unprocessable(f"Unknown booking channel '{channel}'")
+            raise Unprocessable(N_("Unknown booking channel '%(channel)s'"), channel=channel)
         if channel not in CHANNELS_BY_KIND[kind]:
-            raise Unprocessable(f"This slot is kept for the registry desk ({kind}); it cannot be booked by {channel}")
+            raise Unprocessable(
+                N_("This slot is kept for the registry desk (%(kind)s); it cannot be booked by %(channel)s"),
+                kind=kind,
+                channel=channel,
+            )
 
     def check_window(self, *, start: datetime, now: datetime) -> None:
         if start <= now:
-            raise Unprocessable("This slot has already begun")
+            raise Unprocessable(N_("This slot has already begun"))
         if start > now + timedelta(days=self.booking_window_days):
-            raise Unprocessable(f"Appointments can be booked at most {self.booking_window_days} days ahead")
+            raise Unprocessable(
+                N_("Appointments can be booked at most %(days)s days ahead"), days=self.booking_window_days
+            )
 
     def check_no_shows(self, *, channel: str, no_shows: int) -> None:
         if channel in SELF_SERVICE and no_shows >= self.no_show_limit:
             raise Unprocessable(
-                f"{no_shows} missed appointments in the last {self.no_show_period_days} days: "
-                "please book at the registry desk"
+                N_("%(count)s missed appointments in the last %(days)s days: please book at the registry desk"),
+                count=no_shows,
+                days=self.no_show_period_days,
             )
 
 

@@ -12,8 +12,9 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from medcity.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from medcity.kit.i18n import N_, Label
 from medcity.kit.ids import new_id
-from medcity.registry.catalogue import SPECIALTY_SYSTEM
+from medcity.registry.catalogue import SPECIALTIES, SPECIALTY_SYSTEM
 from medcity.scheduling import inventory, notices, waiting
 from medcity.scheduling.publish import block_slots
 from medcity.scheduling.resources import appointment_resource, ref_id, utcnow
@@ -94,7 +95,10 @@ def book(
     rules = rules_for(tx.region)
     slot = _claim(tx, slot_id=slot_id, patient=patient)
     if organization is not None and slot.organization != organization:
-        raise Forbidden(f"Slot/{slot_id} belongs to another organisation: a registrar books their own organisation's")
+        raise Forbidden(
+            N_("Slot/%(slot_id)s belongs to another organisation: a registrar books their own organisation's"),
+            slot_id=slot_id,
+        )
     rules.check_channel(kind=slot.kind, channel=channel)
     rules.check_window(start=slot.start, now=now)
     _check_patient(tx, rules, patient=patient, specialty=slot.specialty, channel=channel, now=now)
@@ -110,7 +114,7 @@ def accept_offer(tx: Tx, *, entry_id: str, now: datetime | None = None) -> Store
     now = now or utcnow()
     entry = waiting.get_entry(tx, entry_id, lock=True)
     if entry.status != "offered" or entry.offer_until is None or entry.offer_until <= now:
-        raise Unprocessable("This offer is no longer open")
+        raise Unprocessable(N_("This offer is no longer open"))
     appointment = book(
         tx, patient=entry.patient, slot_id=entry.offer_slot, channel="waiting-list", referral=entry.referral, now=now
     )
@@ -137,7 +141,7 @@ def reschedule(
     old = _active(tx, appointment_id)
     slot = _claim(tx, slot_id=slot_id, patient=old.patient)
     if slot.specialty != old.specialty:
-        raise Unprocessable("An appointment can only be moved to a slot of the same specialty")
+        raise Unprocessable(N_("An appointment can only be moved to a slot of the same specialty"))
     rules.check_channel(kind=slot.kind, channel=channel)
     rules.check_window(start=slot.start, now=now)
     _release(tx, old, status="cancelled", now=now)
@@ -241,7 +245,7 @@ def _offered_to(tx: Tx, *, slot_id: str) -> str | None:
 def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, channel: str, now: datetime) -> None:
     stored = tx.current("Patient", patient)
     if stored is None or stored.deleted:
-        raise Unprocessable(f"Patient/{patient} is not known")
+        raise Unprocessable(N_("Patient/%(patient)s is not known"), patient=patient)
     a = sched_appointment
     no_shows = tx.execute(
         select(func.count()).where(
@@ -260,7 +264,10 @@ def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, 
     if held is None:
         return
     if held.start >= now:
-        raise Unprocessable(f"The patient already has an active appointment for {specialty}; reschedule it instead")
+        raise Unprocessable(
+            N_("The patient already has an active appointment for %(specialty)s; reschedule it instead"),
+            specialty=SPECIALTIES.get(specialty, specialty),
+        )
     # An appointment whose time has passed, seen or not, no longer holds the specialty: the patient books anew.
     tx.execute(update(a).where(a.c.partition == tx.region, a.c.id == held.id).values(active_need=None))
 
@@ -273,7 +280,10 @@ def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: st
     """A referral is an active ServiceRequest for this patient whose performerType is the specialty, not already
     used by an active appointment (the unique index on `active_referral` settles a race)."""
     if referral is None:
-        raise Unprocessable(f"{specialty} is booked with a referral (ServiceRequest) only")
+        raise Unprocessable(
+            N_("%(specialty)s is booked with a referral (ServiceRequest) only"),
+            specialty=SPECIALTIES.get(specialty, specialty),
+        )
     stored = tx.current("ServiceRequest", referral)
     data = stored.resource if stored is not None and not stored.deleted else {}
     codes = {
@@ -284,13 +294,19 @@ def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: st
         or ref_id(data.get("subject"), "Patient") != patient
         or (SPECIALTY_SYSTEM, specialty) not in codes
     ):
-        raise Unprocessable(f"ServiceRequest/{referral} is not an active referral of this patient to {specialty}")
+        raise Unprocessable(
+            N_("ServiceRequest/%(referral)s is not an active referral of this patient to %(specialty)s"),
+            referral=referral,
+            specialty=SPECIALTIES.get(specialty, specialty),
+        )
     a = sched_appointment
     used = tx.execute(
         select(a.c.id).where(a.c.partition == tx.region, a.c.active_referral == referral)
     ).scalar_one_or_none()
     if used is not None:
-        raise Unprocessable(f"ServiceRequest/{referral} is already used by Appointment/{used}")
+        raise Unprocessable(
+            N_("ServiceRequest/%(referral)s is already used by Appointment/%(used)s"), referral=referral, used=used
+        )
 
 
 def _record(
@@ -318,7 +334,7 @@ def _record(
         )  # fmt: skip
     except IntegrityError:
         # Only reachable when a concurrent transaction won between our checks and this insert.
-        raise Conflict("A booking for this slot, specialty or referral was made at the same time") from None
+        raise Conflict(N_("A booking for this slot, specialty or referral was made at the same time")) from None
     data = appointment_resource(aid=aid, slot=slot._mapping, patient=patient, referral=referral, created=now)
     return tx.create({**(body or {}), **data}, rid=aid, trusted=body is None).stored
 
@@ -327,9 +343,13 @@ def _active(tx: Tx, appointment_id: str) -> Row:
     a = sched_appointment
     row = tx.execute(select(a).where(a.c.partition == tx.region, a.c.id == appointment_id).with_for_update()).first()
     if row is None:
-        raise NotFound(f"Appointment/{appointment_id} is not known")
+        raise NotFound(N_("Appointment/%(appointment_id)s is not known"), appointment_id=appointment_id)
     if row.status != "booked":
-        raise Unprocessable(f"Appointment/{appointment_id} is {row.status}, not booked")
+        raise Unprocessable(
+            N_("Appointment/%(appointment_id)s is %(state)s, not booked"),
+            appointment_id=appointment_id,
+            state=Label(row.status),
+        )
     return row
 
 
@@ -352,7 +372,7 @@ def _set_status(tx: Tx, appointment: Row, status: str, **released: None) -> Stor
     )
     current = tx.current("Appointment", appointment.id, for_update=True)
     if current is None:
-        raise NotFound(f"Appointment/{appointment.id} has no FHIR resource")
+        raise NotFound(N_("Appointment/%(id)s has no FHIR resource"), id=appointment.id)
     return tx.update({**current.resource, "status": status}).stored
 
 
@@ -388,7 +408,7 @@ def appointment_row(tx: Tx, appointment_id: str) -> Row:
     a = sched_appointment
     row = tx.execute(select(a).where(a.c.partition == tx.region, a.c.id == appointment_id)).first()
     if row is None:
-        raise NotFound(f"Appointment/{appointment_id} is not known")
+        raise NotFound(N_("Appointment/%(appointment_id)s is not known"), appointment_id=appointment_id)
     return row
 
 

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, and_, func, or_, select, update
 
 from medcity.kit.errors import NotFound, Unprocessable
+from medcity.kit.i18n import N_, Label
 from medcity.kit.ids import new_id
+from medcity.registry.catalogue import SPECIALTIES
 from medcity.scheduling import inventory, notices
 from medcity.scheduling.resources import utcnow
 from medcity.scheduling.rules import CHANNELS_BY_KIND, rules_for
@@ -42,7 +44,10 @@ def join_waiting_list(
         )
     ).first()
     if already is not None:
-        raise Unprocessable(f"The patient is already on the waiting list for {specialty}")
+        raise Unprocessable(
+            N_("The patient is already on the waiting list for %(specialty)s"),
+            specialty=SPECIALTIES.get(specialty, specialty),
+        )
     entry_id = new_id()
     tx.execute(
         w.insert().values(
@@ -57,7 +62,7 @@ def get_entry(tx: Tx, entry_id: str, *, lock: bool = False) -> Row:
     query = select(sched_waiting).where(sched_waiting.c.partition == tx.region, sched_waiting.c.id == entry_id)
     row = tx.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise NotFound(f"Waiting-list entry {entry_id} is not known")
+        raise NotFound(N_("Waiting-list entry %(entry_id)s is not known"), entry_id=entry_id)
     return row
 
 
@@ -65,7 +70,7 @@ def position(tx: Tx, *, entry_id: str) -> int:
     """The entry's place in its line, 1 first (an entry holding an offer is in front)."""
     entry = get_entry(tx, entry_id)
     if entry.status not in _OPEN:
-        raise Unprocessable(f"The entry is {entry.status}, no longer in line")
+        raise Unprocessable(N_("The entry is %(state)s, no longer in line"), state=Label(entry.status))
     w = sched_waiting
     ahead = tx.execute(
         select(func.count()).where(
@@ -84,14 +89,14 @@ def position(tx: Tx, *, entry_id: str) -> int:
 def leave_waiting_list(tx: Tx, *, entry_id: str, now: datetime | None = None) -> None:
     entry = get_entry(tx, entry_id, lock=True)
     if entry.status not in _OPEN:
-        raise Unprocessable(f"The entry is {entry.status}, no longer in line")
+        raise Unprocessable(N_("The entry is %(state)s, no longer in line"), state=Label(entry.status))
     _close(tx, entry, "left", now=now or utcnow())
 
 
 def decline_offer(tx: Tx, *, entry_id: str, now: datetime | None = None) -> None:
     entry = get_entry(tx, entry_id, lock=True)
     if entry.status != "offered":
-        raise Unprocessable("There is no open offer on this entry")
+        raise Unprocessable(N_("There is no open offer on this entry"))
     _close(tx, entry, "lapsed", now=now or utcnow())
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from medcity.auth.breakglass import page_url
 from medcity.kit.errors import Forbidden, MedcityError, NotFound, Unauthenticated
-from medcity.web.render import render
+from medcity.web.render import render, request_language
 
 
 def login_redirect(request: Request) -> Response:
@@ -29,6 +29,10 @@ def error_page(request: Request, exc: MedcityError) -> Response:
     # Refused for want of a care relationship (medcity.auth.gate.OutsideCare): offer the break-glass form.
     patient = getattr(exc, "patient", None) if isinstance(exc, Forbidden) else None
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    context = {"kind": kind, "message": exc.diagnostics, "break_glass": page_url(patient, here) if patient else None}
+    context = {
+        "kind": kind,
+        "message": exc.say(request_language(request)),
+        "break_glass": page_url(patient, here) if patient else None,
+    }
     response: HTMLResponse = render(request, "error.html", context, status_code=exc.status)
     return response

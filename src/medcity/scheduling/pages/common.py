@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from medcity.auth.gate import Access
 from medcity.kit.errors import Forbidden, InvalidRequest, MedcityError
+from medcity.kit.i18n import N_
 from medcity.registry.catalogue import SPECIALTIES
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import Store, Tx
-from medcity.web.render import add_template_package, render
+from medcity.web.render import add_template_package, render, request_language
 
 # Every change to a patient's bookings — book, move, cancel, the waiting list, check-in — is decided as the right
 # to book for that patient: a patient or proxy for their own (or their child's) record, the registry for anyone.
@@ -44,7 +45,7 @@ def own_patient(access: Access) -> str:
     """The patient a patient or proxy user books for: themselves, or the child they represent."""
     principal = access.principal
     if principal.role not in ("patient", "proxy") or not principal.patient:
-        raise Forbidden("These pages are for patients and their representatives")
+        raise Forbidden(N_("These pages are for patients and their representatives"))
     access.require(BOOKING, "Patient", principal.patient)
     return principal.patient
 
@@ -53,7 +54,7 @@ def staff_organization(access: Access, *roles: str) -> str:
     """The organisation a staff user works for, when their role is one of `roles`."""
     principal = access.principal
     if principal.role not in roles or not principal.organization:
-        raise Forbidden("This page is for the staff of a polyclinic")
+        raise Forbidden(N_("This page is for the staff of a polyclinic"))
     return principal.organization
 
 
@@ -66,7 +67,7 @@ def act(
         with store_of(request).transaction() as tx:
             action(tx)
     except MedcityError as refused:
-        return page(request, "refused.html", {"reason": refused.diagnostics, "back": back},
+        return page(request, "refused.html", {"reason": refused.say(request_language(request)), "back": back},
                     status_code=refused.status)  # fmt: skip
     return then if isinstance(then, Response) else then()
 
@@ -80,4 +81,4 @@ def local_day(tx: Tx, day: str | None) -> date:
     try:
         return date.fromisoformat(day) if day else datetime.now(zone).date()
     except ValueError:
-        raise InvalidRequest("A day is written YYYY-MM-DD") from None
+        raise InvalidRequest(N_("A day is written YYYY-MM-DD")) from None

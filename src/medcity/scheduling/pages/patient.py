@@ -14,6 +14,7 @@ from sqlalchemy import Row
 from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import NotFound
+from medcity.kit.i18n import N_
 from medcity.registry.catalogue import SPECIALTIES
 from medcity.scheduling import inventory, notices, service, waiting
 from medcity.scheduling.display import Names, specialty_name
@@ -30,12 +31,12 @@ CSRF = [Depends(require_csrf)]
 
 def _mine(tx: Tx, patient: str, appointment_id: str) -> None:
     if service.appointment_row(tx, appointment_id).patient != patient:
-        raise NotFound(f"Appointment/{appointment_id} is not known")
+        raise NotFound(N_("Appointment/%(appointment_id)s is not known"), appointment_id=appointment_id)
 
 
 def _my_entry(tx: Tx, patient: str, entry_id: str) -> None:
     if waiting.get_entry(tx, entry_id).patient != patient:
-        raise NotFound(f"Waiting-list entry {entry_id} is not known")
+        raise NotFound(N_("Waiting-list entry %(entry_id)s is not known"), entry_id=entry_id)
 
 
 @router.get("/patient/booking", response_class=HTMLResponse)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Forbidden, InvalidRequest, NotFound
+from medcity.kit.i18n import N_
 from medcity.registry.service import find_by_oms
 from medcity.scheduling import checkin, notices, service
 from medcity.scheduling.display import Names, specialty_name, ticket
@@ -58,7 +59,7 @@ def _time(text: str, name: str) -> time:
     try:
         return time.fromisoformat(text)
     except ValueError:
-        raise InvalidRequest(f"{name}: a time is written HH:MM") from None
+        raise InvalidRequest(N_("%(name)s: a time is written HH:MM"), name=name) from None
 
 
 # ---- registrar: schedule editor ------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def publish(
     def run(tx: Tx) -> None:
         roles, rooms = _roles_and_rooms(tx, organization)
         if role not in roles or room not in rooms:
-            raise Forbidden("The doctor and the room must be of your own organisation")
+            raise Forbidden(N_("The doctor and the room must be of your own organisation"))
         sessions = tuple(
             Session(weekday=d, start=_time(start, "start"), end=_time(end, "end"), room=room, kinds=tuple(kinds))
             for d in sorted(set(weekday))
@@ -133,9 +134,9 @@ def close(
 
     def run(tx: Tx) -> None:
         if role not in _roles_and_rooms(tx, organization)[0]:
-            raise Forbidden("The doctor must be of your own organisation")
+            raise Forbidden(N_("The doctor must be of your own organisation"))
         if last_day < first_day:
-            raise InvalidRequest("The last day comes before the first")
+            raise InvalidRequest(N_("The last day comes before the first"))
         start, end = day_bounds(tx.region, first_day, (last_day - first_day).days + 1)
         affected.extend(service.close_period(tx, role=role, start=start, end=end, move=move))
 
@@ -228,7 +229,7 @@ def outbox_page(request: Request, access: PageAccess) -> Response:
 def doctor_page(request: Request, access: PageAccess, day: str | None = None) -> Response:
     practitioner = access.principal.practitioner
     if access.principal.role != "doctor" or not practitioner:
-        raise Forbidden("The day list is a doctor's")
+        raise Forbidden(N_("The day list is a doctor's"))
     lang = request_language(request)
     with store_of(request).reader() as tx:
         shown = local_day(tx, day)
@@ -252,14 +253,14 @@ def doctor_mark(
 ) -> Response:
     practitioner = access.principal.practitioner
     if access.principal.role != "doctor" or not practitioner:
-        raise Forbidden("Only the doctor marks their own appointments")
+        raise Forbidden(N_("Only the doctor marks their own appointments"))
     actions = {"arrived": service.check_in, "noshow": service.mark_no_show}
     if mark not in actions:
         raise HTTPException(status_code=404)
 
     def run(tx: Tx) -> None:
         if service.appointment_row(tx, appointment).role not in service.roles_of(tx, practitioner=practitioner):
-            raise NotFound(f"Appointment/{appointment} is not on your day list")
+            raise NotFound(N_("Appointment/%(appointment)s is not on your day list"), appointment=appointment)
         actions[mark](tx, appointment_id=appointment)
 
     response = act(request, run, back="/doctor/day", then=see("/doctor/day", **({"day": day} if day else {})))
@@ -274,7 +275,7 @@ def _queue(request: Request, access: Access, practitioner: str, template: str) -
     """Today's queue of one doctor at the viewer's organisation: tickets and times, never names (it hangs in the
     waiting hall)."""
     if access.principal.role not in STAFF:
-        raise Forbidden("The queue display is shown by the polyclinic's staff")
+        raise Forbidden(N_("The queue display is shown by the polyclinic's staff"))
     organization = access.principal.organization
     with store_of(request).reader() as tx:
         start, end = day_bounds(tx.region, local_day(tx, None))
