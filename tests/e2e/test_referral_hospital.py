@@ -90,7 +90,7 @@ def test_referral_hospital_stay_and_discharge_summary_back_at_the_polyclinic(pag
     # Discharge with a summary: first without a diagnosis (refused), then properly.
     occupied.get_by_role("link", name="Выписка").click()
     page.get_by_role("button", name="Подписать и выписать").click()
-    expect(page.get_by_role("alert")).to_contain_text("diagnosis")
+    expect(page.get_by_role("alert")).to_contain_text("Для выписки укажите хотя бы один диагноз")
     page.get_by_label("Диагнозы при выписке").fill("K40.9")
     page.get_by_label("Процедуры и операции").fill("Герниопластика по Лихтенштейну")
     page.get_by_label("Рекомендации").fill("Осмотр хирурга поликлиники через 7 дней")
