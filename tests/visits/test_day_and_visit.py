@@ -3,6 +3,8 @@ started from one, and the protocol page with the patient's history from other in
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.visits.conftest import Clinic
 
 
@@ -13,6 +15,24 @@ def test_the_doctor_lands_on_the_day_list_with_todays_appointment(doctor: Clinic
     assert f'data-appointment="{doctor.appointment}"' in page.text
     assert 'data-status="booked"' in page.text
     assert "Начать приём" in page.text
+
+
+def test_an_empty_day_points_to_the_next_day_with_appointments(doctor: Clinic) -> None:
+    """A doctor whose day is empty (or over) is shown where their next patients are, and can step day by day."""
+    before = doctor.day - timedelta(days=3)
+    page = doctor.client.get(f"/doctor?day={before.isoformat()}", headers={"Accept-Language": "ru"}).text
+    assert "На этот день записей нет" in page
+    assert f'<a href="/doctor?day={doctor.day.isoformat()}" class="next-working-day">' in page
+    assert f'href="/doctor?day={(before - timedelta(days=1)).isoformat()}" rel="prev"' in page
+    assert f'href="/doctor?day={(before + timedelta(days=1)).isoformat()}" rel="next"' in page
+    after = doctor.client.get(f"/doctor?day={(doctor.day + timedelta(days=1)).isoformat()}").text
+    assert "next-working-day" not in after  # nothing booked after the appointment's day
+    with doctor.store.transaction() as tx:  # a cancelled appointment is not where the next patients are
+        data = tx.current("Appointment", doctor.appointment)
+        assert data is not None
+        tx.update({**data.resource, "status": "cancelled"})
+    page = doctor.client.get(f"/doctor?day={before.isoformat()}").text
+    assert "next-working-day" not in page
 
 
 def test_opening_an_appointment_starts_one_encounter(doctor: Clinic) -> None:

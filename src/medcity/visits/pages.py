@@ -8,7 +8,7 @@ language on the protocol page itself, with what was typed kept.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -76,13 +76,21 @@ def day_page(request: Request, access: PageAccess, day: str | None = None) -> Re
         local, _start, _end = service.day_bounds(tx.region, chosen)
         entries = service.day_list(tx, practitioner=principal.practitioner, organization=principal.organization,
                                    day=local)  # fmt: skip
+        following = (
+            None
+            if entries
+            else service.next_working_day(
+                tx, practitioner=principal.practitioner, organization=principal.organization, after=local
+            )
+        )
         me = ("Practitioner", principal.practitioner)
         names = Names(tx, [me, *(("Patient", e.patient) for e in entries)])
     rows = [{"entry": e, "patient": _name(names, ("Patient", e.patient))} for e in entries]
     doctor = _name(names, me)
     for entry in entries:
         access.record("read", "Appointment", entry.appointment)
-    context = {"day": local, "rows": rows, "doctor": doctor, "can_open": bool(principal.practitioner)}
+    context = {"day": local, "rows": rows, "doctor": doctor, "can_open": bool(principal.practitioner),
+               "next_working_day": following, "one_day": timedelta(days=1)}  # fmt: skip
     return _page(request, "day.html", context)
 
 

@@ -66,6 +66,27 @@ def day_bounds(region: str, day: date | None = None) -> tuple[date, datetime, da
     return local, start, start + timedelta(days=1)
 
 
+def next_working_day(tx: Tx, *, practitioner: str | None, organization: str | None, after: date) -> date | None:
+    """The first local day after `after` with an appointment still to be seen (so a doctor whose day is over, or
+    empty, is shown where their next patients are), or None."""
+    roles = roles_of(tx, practitioner=practitioner, organization=organization)
+    if not roles:
+        return None
+    _local, _start, end = day_bounds(tx.region, after)
+    first = tx.search("Appointment", [
+        ("actor", ",".join(f"PractitionerRole/{r}" for r in roles)), ("date", f"ge{end.isoformat()}"),
+        ("status", ",".join(scheduling.OPEN_APPOINTMENT)), ("_sort", "date"), ("_count", "1"), ("_total", "none"),
+    ]).matches  # fmt: skip
+    if not first:
+        return None
+    return _local_start(first[0].resource, end).date()
+
+
+def _local_start(appointment: dict[str, Any], like: datetime) -> datetime:
+    """An Appointment's start in the time zone of `like` (the region's)."""
+    return datetime.fromisoformat(str(appointment["start"]).replace("Z", "+00:00")).astimezone(like.tzinfo)
+
+
 def roles_of(tx: Tx, *, practitioner: str | None, organization: str | None) -> list[str]:
     """The PractitionerRoles whose appointments make this user's day: their own, or (a nurse) the organisation's."""
     if practitioner:
@@ -86,7 +107,6 @@ def day_list(
     if not roles:
         return []
     _local, start, end = day_bounds(tx.region, day)
-    zone = start.tzinfo
     appointments = tx.search("Appointment", [
         ("actor", ",".join(f"PractitionerRole/{r}" for r in roles)), ("date", f"ge{start.isoformat()}"),
         ("date", f"lt{end.isoformat()}"), ("_sort", "date"), ("_count", str(DAY_LIST_MAX)), ("_total", "none"),
@@ -112,7 +132,7 @@ def day_list(
         entries.append(
             QueueEntry(
                 appointment=stored.id,
-                start=datetime.fromisoformat(str(data["start"]).replace("Z", "+00:00")).astimezone(zone),
+                start=_local_start(data, start),
                 patient=_actor(data, "Patient") or "",
                 status=status,
                 encounter=encounter.id if encounter else None,
