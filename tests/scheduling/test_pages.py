@@ -47,6 +47,17 @@ def test_find_choose_confirm_then_cancel(client: Client, live: dict[str, list[st
     assert client.get(f"/fhir/Slot/{slot}").json()["status"] == "free"
 
 
+def test_the_patient_sees_which_specialties_need_a_referral(client: Client, live: dict[str, list[str]]) -> None:
+    login(client, "anna", Role.PATIENT, patient="p1")
+    page = client.get("/patient/booking", headers={"Accept-Language": "ru"}).text
+    groups = dict(re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', page, re.S))
+    assert list(groups) == ["Без направления", "По направлению врача"]
+    on_their_own = re.findall(r'value="([^"]+)"', groups["Без направления"])
+    referred = re.findall(r'value="([^"]+)"', groups["По направлению врача"])
+    assert "therapist-district" in on_their_own and "cardiologist" in referred
+    assert not set(on_their_own) & set(referred)
+
+
 def test_every_form_needs_the_session_csrf_token(client: Client, live: dict[str, list[str]]) -> None:
     login(client, "anna", Role.PATIENT, patient="p1")
     response = client.post("/patient/booking/confirm", data={"slot": live["ther2"][0]})

@@ -20,7 +20,7 @@ from medcity.scheduling import inventory, notices, service, waiting
 from medcity.scheduling.display import Names, specialty_name
 from medcity.scheduling.pages.common import act, own_patient, page, see, specialties, store_of
 from medcity.scheduling.resources import parse_instant, utcnow
-from medcity.scheduling.rules import rules_for
+from medcity.scheduling.rules import RegionRules, rules_for
 from medcity.store.repository import Tx
 from medcity.web.render import request_language
 
@@ -39,6 +39,15 @@ def _my_entry(tx: Tx, patient: str, entry_id: str) -> None:
         raise NotFound(N_("Waiting-list entry %(entry_id)s is not known"), entry_id=entry_id)
 
 
+def _by_referral(named: list[tuple[str, str]], rules: RegionRules) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The specialties a patient books on their own first, then those that need a doctor's referral: the patient
+    sees before choosing which is which."""
+    return [
+        (N_("Without a referral"), [(code, name) for code, name in named if code in rules.self_bookable]),
+        (N_("With a doctor's referral"), [(code, name) for code, name in named if code not in rules.self_bookable]),
+    ]
+
+
 @router.get("/patient/booking", response_class=HTMLResponse)
 def booking_page(
     request: Request, access: PageAccess, specialty: str | None = None, reschedule: str | None = None
@@ -55,7 +64,8 @@ def booking_page(
             slots = service.find_slots(tx, specialty=specialty, patient=patient, start=now, end=now + window, count=20)
         context = {
             "patient_name": names.of("Patient", patient), "specialty": specialty or "",
-            "specialties": specialties(request_language(request)), "reschedule": reschedule or "", "slots": slots,
+            "specialty_groups": _by_referral(specialties(request_language(request)), rules_for(tx.region)),
+            "reschedule": reschedule or "", "slots": slots,
             "names": names,
         }  # fmt: skip
         access.record("read", "Patient", patient)
