@@ -36,6 +36,7 @@ DOMAIN_PAGES = (
     "medcity.records.pages",
     "medcity.auth.breakglass_pages",
     "medcity.auth.audit_pages",
+    "medcity.auth.access_log_pages",
     "medcity.auth.proxy_pages",
     "medcity.orders.pages",
     "medcity.lab.pages",
