@@ -28,8 +28,8 @@ BASE_URL = "http://bench.local"
 sys.path.insert(0, str(ROOT))
 
 from tests.bearer import bearer  # noqa: E402
-from tests.conftest import _migrate  # noqa: E402
 from tests.pg import start_cluster  # noqa: E402
+from tests.schema import migrate  # noqa: E402
 
 from medcity.kit.config import Settings  # noqa: E402
 
@@ -142,12 +142,12 @@ def database(engine_name: str) -> Iterator[str]:
     if engine_name == "sqlite":
         with tempfile.TemporaryDirectory(prefix="medcity-bench-") as tmp:
             url = f"sqlite:///{tmp}/bench.db"
-            _migrate(url)
+            migrate(url)
             yield url
         return
     cluster = start_cluster(durable=True)
     try:
-        _migrate(cluster.url)
+        migrate(cluster.url)
         yield cluster.url
     finally:
         cluster.stop()

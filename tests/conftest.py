@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 
 from medcity.kit.config import Settings
 from medcity.kit.db import make_engine
 from medcity.store.repository import CHECK_TRUSTED, Store
 from tests.pg import Cluster, find_pg_bin, start_cluster
+from tests.schema import migrate
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # What the server writes unchecked in production (a booking's Slot, Appointment and notice; the demo generator's
@@ -26,20 +26,6 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # of what it writes, in every workflow a test runs, is valid FHIR R4.
 os.environ[CHECK_TRUSTED] = "1"
 _regions = itertools.count(1)
-
-
-def alembic_config(url: str) -> Any:
-    """The project's Alembic configuration over ``url``."""
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parents[1] / "src/medcity/migrations"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
-
-def _migrate(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +45,7 @@ def pg_cluster() -> Iterator[Cluster | None]:
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'medcity.db'}"
-    _migrate(url)
+    migrate(url)
     engine = make_engine(url)
     yield engine
     engine.dispose()
@@ -70,7 +56,7 @@ def pg_engine(pg_cluster: Cluster | None) -> Iterator[Engine | None]:
     if pg_cluster is None:
         yield None
         return
-    _migrate(pg_cluster.url)
+    migrate(pg_cluster.url)
     engine = make_engine(pg_cluster.url)
     yield engine
     engine.dispose()

@@ -20,7 +20,7 @@ from medcity.orders.tables import open_order
 from medcity.store.repository import JSON, Store
 from tests.auth import world as city
 from tests.auth.world import Tokens, World, build, day, ref
-from tests.conftest import alembic_config
+from tests.schema import alembic_config
 
 api, settings, who, world = city.api, city.settings, city.who, city.world  # the fixtures
 

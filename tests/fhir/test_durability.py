@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import _migrate
 from tests.fhir.helpers import FHIR, patient
+from tests.schema import migrate
 
 
 def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
@@ -46,7 +46,7 @@ def _port() -> int:
 
 def test_acknowledged_writes_survive_sigkill(tmp_path):
     db = tmp_path / "durable.db"
-    _migrate(f"sqlite:///{db}")
+    migrate(f"sqlite:///{db}")
     port = _port()
     server = _serve(db, port)
     try:

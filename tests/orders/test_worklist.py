@@ -16,8 +16,8 @@ from medcity.orders.catalogue import LAB
 from medcity.orders.service import cancel_order
 from medcity.orders.tables import open_order
 from medcity.store.repository import Store
-from tests.conftest import alembic_config
 from tests.lab.city import City, create
+from tests.schema import alembic_config
 
 
 def _ids(client: TestClient, city: City, organization: str, *kinds: str, **options: Any) -> list[str]:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from medcity.kit.db import make_engine
 from medcity.store.repository import Store
 from medcity.store.schema import idx_reference, idx_token
-from tests.conftest import alembic_config
+from tests.schema import alembic_config
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 
