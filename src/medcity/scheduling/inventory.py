@@ -5,13 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from medcity.kit.errors import Conflict, NotFound
 from medcity.kit.i18n import N_
 from medcity.scheduling.resources import slot_resource
 from medcity.scheduling.tables import sched_slot
 from medcity.store.repository import Tx
+
+# Built once (a booking's hottest statement): SQLAlchemy walks a new statement for its cache key on every run.
+_SET_STATUS = (
+    update(sched_slot)
+    .where(
+        sched_slot.c.partition == bindparam("key_partition"),
+        sched_slot.c.id == bindparam("slot"),
+        sched_slot.c.status.in_(bindparam("expect", expanding=True)),
+    )
+    .values(status=bindparam("to"), hold_until=bindparam("hold"), version=sched_slot.c.version + 1)
+    .returning(*sched_slot.c)
+)
 
 
 def get_slot(tx: Tx, slot_id: str, *, lock: bool = False) -> Row:
@@ -30,16 +42,8 @@ def set_status(
     The conditional UPDATE is the race guard: on PostgreSQL a second writer waits for the first to commit and then
     finds the condition false; on SQLite writers are serialised by BEGIN IMMEDIATE. RETURNING saves a read.
     """
-    changed = tx.execute(
-        update(sched_slot)
-        .where(
-            sched_slot.c.partition == tx.region,
-            sched_slot.c.id == slot_id,
-            sched_slot.c.status.in_(expect),
-        )
-        .values(status=status, hold_until=hold_until, version=sched_slot.c.version + 1)
-        .returning(*sched_slot.c)
-    ).first()
+    changed = tx.execute(_SET_STATUS, {"key_partition": tx.region, "slot": slot_id, "expect": list(expect),
+                                       "to": status, "hold": hold_until}).first()  # fmt: skip
     if changed is None:
         get_slot(tx, slot_id)  # NotFound when there is no such slot at all
         raise Conflict(N_("Slot/%(slot_id)s has just been taken; choose another"), slot_id=slot_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from medcity.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -242,25 +242,27 @@ def _offered_to(tx: Tx, *, slot_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
+# A booking's rule reads, built once: SQLAlchemy walks a new statement for its cache key on every run.
+_NO_SHOWS = select(func.count()).where(
+    sched_appointment.c.partition == bindparam("partition"), sched_appointment.c.patient == bindparam("patient"),
+    sched_appointment.c.status == "noshow", sched_appointment.c.start >= bindparam("since"),
+)  # fmt: skip
+_HELD_NEED = select(sched_appointment.c.id, sched_appointment.c.start).where(
+    sched_appointment.c.partition == bindparam("partition"), sched_appointment.c.active_need == bindparam("need")
+)
+_INSERT_APPOINTMENT = sched_appointment.insert()
+
+
 def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, channel: str, now: datetime) -> None:
     stored = tx.current("Patient", patient)
     if stored is None or stored.deleted:
         raise Unprocessable(N_("Patient/%(patient)s is not known"), patient=patient)
-    a = sched_appointment
-    no_shows = tx.execute(
-        select(func.count()).where(
-            a.c.partition == tx.region,
-            a.c.patient == patient,
-            a.c.status == "noshow",
-            a.c.start >= now - timedelta(days=rules.no_show_period_days),
-        )
-    ).scalar_one()
+    since = now - timedelta(days=rules.no_show_period_days)
+    no_shows = tx.execute(_NO_SHOWS, {"partition": tx.region, "patient": patient, "since": since}).scalar_one()
     rules.check_no_shows(channel=channel, no_shows=int(no_shows))
     if not rules.one_per_specialty:
         return
-    held = tx.execute(
-        select(a.c.id, a.c.start).where(a.c.partition == tx.region, a.c.active_need == _need(patient, specialty))
-    ).first()
+    held = tx.execute(_HELD_NEED, {"partition": tx.region, "need": _need(patient, specialty)}).first()
     if held is None:
         return
     if held.start >= now:
@@ -269,6 +271,7 @@ def _check_patient(tx: Tx, rules: RegionRules, *, patient: str, specialty: str, 
             specialty=SPECIALTIES.get(specialty, specialty),
         )
     # An appointment whose time has passed, seen or not, no longer holds the specialty: the patient books anew.
+    a = sched_appointment
     tx.execute(update(a).where(a.c.partition == tx.region, a.c.id == held.id).values(active_need=None))
 
 
@@ -323,14 +326,14 @@ def _record(
     aid = new_id()
     try:
         tx.execute(
-            sched_appointment.insert().values(
-                partition=tx.region, id=aid, slot=slot.id, patient=patient, specialty=slot.specialty,
-                role=slot.role, organization=slot.organization, start=slot.start, status="booked",
-                channel=channel, referral=referral, requested=now, wait_days=max(0, (slot.start - now).days),
-                active_slot=slot.id,
-                active_need=_need(patient, slot.specialty) if rules.one_per_specialty else None,
-                active_referral=referral,
-            )
+            _INSERT_APPOINTMENT, {
+                "partition": tx.region, "id": aid, "slot": slot.id, "patient": patient, "specialty": slot.specialty,
+                "role": slot.role, "organization": slot.organization, "start": slot.start, "status": "booked",
+                "channel": channel, "referral": referral, "requested": now,
+                "wait_days": max(0, (slot.start - now).days), "active_slot": slot.id,
+                "active_need": _need(patient, slot.specialty) if rules.one_per_specialty else None,
+                "active_referral": referral,
+            },
         )  # fmt: skip
     except IntegrityError:
         # Only reachable when a concurrent transaction won between our checks and this insert.

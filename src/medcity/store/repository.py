@@ -68,6 +68,25 @@ _CURRENT = select(resource).where(
     resource.c.id == bindparam("id"),
 )
 _CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
+# Built once: SQLAlchemy computes a statement's cache key by walking it, and building the expression itself costs
+# more than the database's answer to it.
+_UPDATE_CURRENT = (
+    update(resource)
+    .where(
+        resource.c.partition == bindparam("key_partition"),
+        resource.c.type == bindparam("key_type"),
+        resource.c.id == bindparam("key_id"),
+        resource.c.version == bindparam("seen_version"),
+    )
+    .values(version=bindparam("new_version"), last_updated=bindparam("when"), deleted=False,
+            content=bindparam("new_content"), patient=bindparam("new_patient"))
+)  # fmt: skip
+_DELETE_INDEX = {
+    table.name: delete(table).where(
+        table.c.partition == bindparam("partition"), table.c.type == bindparam("type"), table.c.id == bindparam("id")
+    )
+    for table in INDEX_TABLES.values()
+}
 
 
 @dataclass(frozen=True)
@@ -260,9 +279,7 @@ class Tx:
             table = INDEX_TABLES[kind]
             if kind in old:
                 self._flush_for(table, rtype, rid)
-                self._conn.execute(
-                    delete(table).where(table.c.partition == self.region, table.c.type == rtype, table.c.id == rid)
-                )
+                self._conn.execute(_DELETE_INDEX[table.name], {"partition": self.region, "type": rtype, "id": rid})
             self._queue_index_rows(rtype, rid, kind, new.get(kind, []))
         return old, new
 
@@ -349,16 +366,10 @@ class Tx:
         when = now_instant()
         data, content = self._prepare(data, rid, version, when, trusted=trusted)
         patient = compartment_patient(data)
-        result = self._conn.execute(
-            update(resource)
-            .where(
-                resource.c.partition == self.region,
-                resource.c.type == rtype,
-                resource.c.id == rid,
-                resource.c.version == current.version,
-            )
-            .values(version=version, last_updated=when, deleted=False, content=content, patient=patient)
-        )
+        result = self._conn.execute(_UPDATE_CURRENT, {
+            "key_partition": self.region, "key_type": rtype, "key_id": rid, "seen_version": current.version,
+            "new_version": version, "when": when, "new_content": content, "new_patient": patient,
+        })  # fmt: skip
         if result.rowcount != 1:
             raise Conflict(f"{rtype}/{rid} was changed by someone else at the same time; try again")
         stored = self._known[(rtype, rid)] = StoredResource(rtype, rid, version, when, False, content, patient)
