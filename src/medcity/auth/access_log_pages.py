@@ -32,23 +32,27 @@ ROLE_NAMES = {
     "pharmacist": N_("pharmacist"), "analyst": N_("analyst"), "admin": N_("administrator"),
     "system": N_("information system"), "patient": N_("patient"), "proxy": N_("representative"),
 }  # fmt: skip
-WRITES = ("create", "update", "delete", "patch")
+WRITES = ("create", "update", "delete")  # the audited interactions that change the record
 
 
 @dataclass
 class Look:
     """One person's look at the record: the audit rows of one user, kind and outcome within one minute."""
 
+    username: str
     when: str
-    who: str
-    role: str
-    organization: str
     changed: bool
     refused: bool
     glass: bool
+    who: str = ""
+    role: str = ""
+    organization: str = ""
     reason: str = ""
     kinds: set[str] = field(default_factory=set)
-    count: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, bool, bool, bool]:
+        return self.username, self.when, self.changed, self.refused, self.glass
 
 
 @router.get("/portal/{patient_id}/access-log", response_class=HTMLResponse)
@@ -57,36 +61,35 @@ def access_log_page(request: Request, patient_id: str, access: PageAccess) -> HT
     with store.reader() as tx:
         patient = tx.read("Patient", patient_id)
         access.require("read", "Patient", patient)
+        names = Names(tx)
         rows = audit.for_patient(store.engine, store.region, patient_id, limit=SHOWN_ROWS)
-        looks = _looks(tx, [r for r in rows if r["username"] != access.principal.username], _reasons(tx, patient_id))
-        name = Names(tx).of("Patient", patient_id)
+        others = [row for row in rows if row["username"] != access.principal.username]
+        looks = _looks(tx, names, others, _reasons(tx, names, patient_id))
+        name = names.of("Patient", patient_id)
     access.record("read", "Patient", patient_id)
-    response = render(request, "auth/access_log.html", {"looks": looks, "patient": patient_id, "name": name,
-                                                         "role_names": ROLE_NAMES})  # fmt: skip
+    response = render(request, "auth/access_log.html", {"looks": looks, "name": name, "role_names": ROLE_NAMES})
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _looks(tx: Tx, rows: list[dict[str, Any]], reasons: dict[tuple[str, str], str]) -> list[Look]:
-    names = Names(tx)
+def _looks(tx: Tx, names: Names, rows: list[dict[str, Any]], reasons: dict[tuple[str, str], str]) -> list[Look]:
+    """The rows (newest first) as looks: consecutive rows of the same user, minute, kind and outcome are one."""
     people: dict[str, tuple[str, str]] = {}
     looks: list[Look] = []
-    for row in rows:  # newest first
-        username = str(row["username"] or audit.OPERATOR)
-        when = names.when(parse_instant(str(row["recorded"])))
+    for row in rows:
         action = str(row["action"])
-        changed, refused = action.split(":", 1)[0] in WRITES, row["outcome"] != "allowed"
-        glass = audit.under_glass(action)
-        last = looks[-1] if looks else None
-        if last is None or (last.when, last.changed, last.refused, last.glass) != (when, changed, refused, glass) or \
-                people.get(username, ("", ""))[0] != last.who:  # fmt: skip
-            who, organization = people.setdefault(username, _person(tx, names, username, row["organization"]))
-            last = Look(when=when, who=who, role=str(row["role"] or ""), organization=organization, changed=changed,
-                        refused=refused, glass=glass, reason=reasons.get((username, when), ""))  # fmt: skip
-            looks.append(last)
+        when = names.when(parse_instant(str(row["recorded"])))
+        look = Look(username=str(row["username"] or audit.OPERATOR), when=when,
+                    changed=action.split(":", 1)[0] in WRITES, refused=row["outcome"] != "allowed",
+                    glass=audit.under_glass(action))  # fmt: skip
+        if not looks or looks[-1].key != look.key:
+            if look.username not in people:
+                people[look.username] = _person(tx, names, look.username, row["organization"])
+            look.who, look.organization = people[look.username]
+            look.role, look.reason = str(row["role"] or ""), reasons.get((look.username, look.when), "")
+            looks.append(look)
         if action != audit.BREAK_GLASS and row["resource_type"]:
-            last.kinds.add(str(row["resource_type"]))
-        last.count += 1
+            looks[-1].kinds.add(str(row["resource_type"]))
     return looks
 
 
@@ -97,13 +100,12 @@ def _person(tx: Tx, names: Names, username: str, organization: Any) -> tuple[str
     return who, names.of("Organization", str(organization)) if organization else ""
 
 
-def _reasons(tx: Tx, patient_id: str) -> dict[tuple[str, str], str]:
+def _reasons(tx: Tx, names: Names, patient_id: str) -> dict[tuple[str, str], str]:
     """The reasons given for break-glass openings of this record, by (login, minute)."""
     events = tx.search("AuditEvent", [
         ("entity", f"Patient/{patient_id}"), ("_tag", f"{BREAK_GLASS_TAG}|break-glass"), ("_sort", "-date"),
         ("_count", "200"), ("_total", "none"),
     ]).matches  # fmt: skip
-    names = Names(tx)
     found = {}
     for event in events:
         data = event.resource

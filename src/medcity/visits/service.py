@@ -74,12 +74,17 @@ def next_working_day(tx: Tx, *, practitioner: str | None, organization: str | No
         return None
     _local, _start, end = day_bounds(tx.region, after)
     first = tx.search("Appointment", [
-        ("actor", ",".join(f"PractitionerRole/{r}" for r in roles)), ("date", f"ge{end.isoformat()}"),
+        _actors(roles), ("date", f"ge{end.isoformat()}"),
         ("status", ",".join(scheduling.OPEN_APPOINTMENT)), ("_sort", "date"), ("_count", "1"), ("_total", "none"),
     ]).matches  # fmt: skip
     if not first:
         return None
     return _local_start(first[0].resource, end).date()
+
+
+def _actors(roles: list[str]) -> tuple[str, str]:
+    """The Appointment search parameter for the appointments of these PractitionerRoles."""
+    return "actor", ",".join(f"PractitionerRole/{r}" for r in roles)
 
 
 def _local_start(appointment: dict[str, Any], like: datetime) -> datetime:
@@ -108,7 +113,7 @@ def day_list(
         return []
     _local, start, end = day_bounds(tx.region, day)
     appointments = tx.search("Appointment", [
-        ("actor", ",".join(f"PractitionerRole/{r}" for r in roles)), ("date", f"ge{start.isoformat()}"),
+        _actors(roles), ("date", f"ge{start.isoformat()}"),
         ("date", f"lt{end.isoformat()}"), ("_sort", "date"), ("_count", str(DAY_LIST_MAX)), ("_total", "none"),
     ]).matches  # fmt: skip
     live = [a for a in appointments if a.resource.get("status") not in ("cancelled", "entered-in-error")]
