@@ -108,6 +108,9 @@ class Region:
     ru: str
     en: str
     self_bookable: frozenset[str]
+    # How many days a prescription stays valid for dispensing (medcity.prescriptions); 60 days is the common
+    # validity of an ordinary outpatient prescription form.
+    prescription_days: int = 60
 
 
 REGIONS = {

@@ -1,0 +1,233 @@
+"""What every prescription and every dispense must be, whichever door it comes through (the doctor's and the
+pharmacy's pages, a plain FHIR write, a bundle entry).
+
+A prescription (MedicationRequest with a prescription number) is dispensed once: a completed MedicationDispense
+naming it in `authorizingPrescription` locks the prescription's row, checks it is still active, unexpired and of
+the same patient, and sets it `completed` in the dispense's own transaction. The row lock (PostgreSQL's
+`SELECT ... FOR UPDATE`; SQLite's writers are serialised from `BEGIN IMMEDIATE`) makes the second of two
+pharmacies dispensing at the same moment wait and then find the prescription completed (409).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from medcity.kit.errors import Conflict, Unprocessable
+from medcity.kit.i18n import N_
+from medcity.registry.catalogue import BASE, REGIONS, Region
+from medcity.registry.identifiers import luhn_control
+from medcity.scheduling.resources import ref_id
+from medcity.scheduling.rules import rules_for
+from medcity.store.repository import JSON, StoredResource, Tx
+
+NUMBER_SYSTEM = f"{BASE}/sid/prescription"
+# The states a prescription reads as, on every page.
+ACTIVE, DISPENSED, EXPIRED, CANCELLED = "active", "dispensed", "expired", "cancelled"
+STATE_NAMES = {ACTIVE: N_("Active"), DISPENSED: N_("Dispensed"), EXPIRED: N_("Expired"), CANCELLED: N_("Cancelled")}
+# MedicationRequest statuses after which nothing is dispensed on it any more.
+WITHDRAWN = frozenset({"cancelled", "stopped", "entered-in-error"})
+CLOSED = WITHDRAWN | {"completed"}
+# What a handed-over dispense keeps: changing it would hand over something else than what was given.
+_HANDED_OVER_FIELDS = ("status", "subject", "authorizingPrescription", "quantity", "medicationCodeableConcept")
+
+
+def valid_days(region: str) -> int:
+    """How long a prescription written in `region` stays valid; regions the catalogue does not know (test and
+    staging partitions) get the default."""
+    known = REGIONS.get(region)
+    return known.prescription_days if known else Region.prescription_days
+
+
+def local_today(region: str, now: datetime) -> date:
+    """The region's own date at `now` (aware UTC): a prescription valid until the 5th is dispensed all the 5th."""
+    return now.astimezone(rules_for(region).timezone).date()
+
+
+def new_number() -> str:
+    """Twelve digits, the last a Luhn check digit, so that a mistyped digit at the pharmacy counter is caught."""
+    body = f"{secrets.randbelow(10**11):011d}"
+    return body + str(luhn_control(body))
+
+
+def clean_number(text: str) -> str:
+    """The number as typed (grouped by spaces or dashes) in its stored form."""
+    return "".join(ch for ch in text if ch.isalnum())[:32]
+
+
+def number_of(data: JSON) -> str | None:
+    for identifier in data.get("identifier") or []:
+        if isinstance(identifier, dict) and identifier.get("system") == NUMBER_SYSTEM:
+            value = identifier.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def valid_until(data: JSON) -> str:
+    return str(((data.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end") or "")[:10]
+
+
+def prescribed_quantity(data: JSON) -> float | None:
+    value = ((data.get("dispenseRequest") or {}).get("quantity") or {}).get("value")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def state_of(data: JSON, today: date) -> str:
+    status = data.get("status")
+    if status == "completed":
+        return DISPENSED
+    if status in WITHDRAWN:
+        return CANCELLED
+    until = valid_until(data)
+    return EXPIRED if until and until < today.isoformat() else ACTIVE
+
+
+# ---- dispensing ------------------------------------------------------------------------------------------------
+
+
+def last_dispense(tx: Tx, prescription: str) -> StoredResource | None:
+    """The completed dispense of a prescription (there is at most one)."""
+    found = tx.search(
+        "MedicationDispense",
+        [("prescription", f"MedicationRequest/{prescription}"), ("status", "completed"), ("_sort", "-whenhandedover"),
+         ("_count", "1")],
+    ).matches  # fmt: skip
+    return found[0] if found else None
+
+
+def pharmacy_of(dispense: JSON) -> str | None:
+    found = [o for p in dispense.get("performer") or [] if (o := ref_id((p or {}).get("actor"), "Organization"))]
+    return found[0] if found else None
+
+
+def already_dispensed(tx: Tx, stored: StoredResource, number: str) -> Conflict:
+    dispense = last_dispense(tx, stored.id)
+    data = dispense.resource if dispense is not None else {}
+    when = str(data.get("whenHandedOver") or stored.last_updated)[:10]
+    pharmacy = pharmacy_of(data)
+    found = tx.current("Organization", pharmacy) if pharmacy else None
+    name = str(found.resource.get("name") or pharmacy) if found is not None and not found.deleted else "—"
+    return Conflict(
+        N_("Prescription %(number)s was already dispensed on %(date)s at %(pharmacy)s"),
+        number=number, date=".".join(reversed(when.split("-"))), pharmacy=name,
+    )  # fmt: skip
+
+
+def take(tx: Tx, prescription: str, *, patient: str | None, quantity: float | None, now: datetime) -> JSON:
+    """Lock the prescription a dispense is authorised by and check it may be dispensed now, to this patient, in
+    this quantity; returns the prescription as it stands under the lock."""
+    stored = tx.current("MedicationRequest", prescription, for_update=True)
+    if stored is None or stored.deleted:
+        raise Unprocessable(N_("MedicationRequest/%(id)s is not a known prescription"), id=prescription[:64])
+    data = stored.resource
+    number = number_of(data) or stored.id
+    if patient is None or ref_id(data.get("subject"), "Patient") != patient:
+        raise Unprocessable(N_("A dispense is for the patient of its prescription (subject)"))
+    if data.get("status") == "completed":
+        raise already_dispensed(tx, stored, number)
+    if data.get("status") in WITHDRAWN:
+        raise Unprocessable(N_("Prescription %(number)s was cancelled by the doctor"), number=number)
+    if data.get("status") != "active":
+        raise Unprocessable(N_("Prescription %(number)s is not active"), number=number)
+    until = valid_until(data)
+    if until and until < local_today(tx.region, now).isoformat():
+        raise Unprocessable(
+            N_("Prescription %(number)s expired on %(date)s"), number=number, date=".".join(reversed(until.split("-")))
+        )
+    prescribed = prescribed_quantity(data)
+    if quantity is not None and prescribed is not None and quantity > prescribed:
+        raise Unprocessable(
+            N_("%(asked)s is more than the %(prescribed)s prescribed"),
+            asked=_count(quantity),
+            prescribed=_count(prescribed),
+        )
+    if quantity is not None and quantity <= 0:
+        raise Unprocessable(N_("A dispensed quantity is more than zero"))
+    return data
+
+
+def _count(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _prescriptions(data: JSON) -> list[str]:
+    return [rid for p in data.get("authorizingPrescription") or [] if (rid := ref_id(p, "MedicationRequest"))]
+
+
+def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
+    """The rule on every MedicationDispense write (registered in `medcity.prescriptions.api`): a newly completed
+    dispense takes its prescription (`take`) and completes it; a handed-over dispense is not changed."""
+    rid = data.get("id")
+    stored = tx.current("MedicationDispense", rid) if isinstance(rid, str) else None
+    previous = stored.resource if stored is not None and not stored.deleted else None
+    if previous is not None and previous.get("status") == "completed":
+        changed = [f for f in _HANDED_OVER_FIELDS if previous.get(f) != data.get(f)]
+        if changed:
+            raise Unprocessable(N_("A handed-over dispense cannot be changed (%(fields)s)"), fields=", ".join(changed))
+        return data
+    prescriptions = _prescriptions(data)
+    if len(prescriptions) > 1:
+        raise Unprocessable(N_("A dispense is authorised by one prescription here"))
+    if data.get("status") != "completed" or not prescriptions:
+        return data
+    quantity = (data.get("quantity") or {}).get("value")
+    prescription = take(
+        tx, prescriptions[0], patient=ref_id(data.get("subject"), "Patient"),
+        quantity=float(quantity) if isinstance(quantity, int | float) else None, now=now,
+    )  # fmt: skip
+    tx.update({**prescription, "status": "completed"})
+    return data
+
+
+# ---- prescriptions ---------------------------------------------------------------------------------------------
+
+
+def check_prescription(tx: Tx, data: JSON) -> JSON:
+    """The rule on every MedicationRequest write (registered in `medcity.prescriptions.api`): an active order gets
+    a prescription number when it has none (any pharmacy finds it by that); a dispensed or cancelled prescription
+    stays so (409), and only dispensing completes one."""
+    rid = data.get("id")
+    found = tx.current("MedicationRequest", rid) if isinstance(rid, str) else None
+    stored = found if found is not None and not found.deleted else None
+    if stored is not None:
+        _check_change(tx, stored, data)
+    elif data.get("status") == "active" and data.get("intent") == "order" and number_of(data) is None:
+        data = {**data, "identifier": [*(data.get("identifier") or []), unique_number(tx)]}
+    quantity = prescribed_quantity(data)
+    if quantity is not None and quantity <= 0:
+        raise Unprocessable(N_("A prescribed quantity is more than zero"))
+    period = (data.get("dispenseRequest") or {}).get("validityPeriod") or {}
+    if period.get("start") and period.get("end") and str(period["end"])[:10] < str(period["start"])[:10]:
+        raise Unprocessable(N_("A prescription's validity period ends before it starts"))
+    return data
+
+
+def _check_change(tx: Tx, previous: StoredResource, data: JSON) -> None:
+    before = previous.resource
+    if ref_id(before.get("subject"), "Patient") != ref_id(data.get("subject"), "Patient"):
+        raise Unprocessable(N_("A prescription's patient cannot be changed; cancel it and write a new one"))
+    number = number_of(before)
+    if number != number_of(data):
+        raise Unprocessable(N_("A prescription's number cannot be changed"))
+    old, new = before.get("status"), data.get("status")
+    if old in CLOSED and new != old:
+        raise closed(tx, previous)
+    if new == "completed" and old != "completed":
+        raise Unprocessable(N_("A prescription is completed by dispensing it (a MedicationDispense)"))
+
+
+def closed(tx: Tx, prescription: StoredResource) -> Conflict:
+    """The refusal to change a dispensed or cancelled prescription."""
+    number = number_of(prescription.resource) or prescription.id
+    if prescription.resource.get("status") == "completed":
+        return already_dispensed(tx, prescription, number)
+    return Conflict(N_("Prescription %(number)s was cancelled by the doctor"), number=number)
+
+
+def unique_number(tx: Tx) -> JSON:
+    """A prescription number no prescription of the region holds yet."""
+    for _attempt in range(5):
+        number = new_number()
+        if not tx.search("MedicationRequest", [("identifier", f"{NUMBER_SYSTEM}|{number}"), ("_count", "1")]).matches:
+            return {"system": NUMBER_SYSTEM, "value": number}
+    raise Conflict(N_("No free prescription number was found; try again"))  # 10^11 numbers: not in practice

@@ -1,0 +1,21 @@
+"""Concurrency on SQLite and PostgreSQL: pharmacies dispensing one prescription at the same moment give exactly one
+MedicationDispense; the others are refused (409) and leave nothing behind."""
+
+from __future__ import annotations
+
+from medcity.kit.errors import Conflict
+from medcity.store.repository import Store
+from tests.hospital.test_races import run_all
+from tests.prescriptions.city import build_city, dispense, prescribe
+
+
+def test_many_pharmacies_dispensing_one_prescription_give_one_dispense(store: Store) -> None:
+    city = build_city(store)
+    rid, number = prescribe(store, city)
+    results = run_all([lambda n=n: dispense(store, city, number, pharmacy=n % 2) for n in range(16)])
+    assert len([r for r in results if isinstance(r, str)]) == 1
+    assert all("already dispensed" in r.diagnostics for r in results if isinstance(r, Conflict))
+    with store.reader() as tx:
+        assert len(tx.search("MedicationDispense", [("_count", "100")]).matches) == 1
+        versions, _total = tx.history("MedicationRequest", rid)
+    assert [v.resource["status"] for v, _method in versions].count("completed") == 1
