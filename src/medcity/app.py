@@ -43,6 +43,7 @@ DOMAIN_PAGES = (
     "medcity.referrals.pages",
     "medcity.hospital.pages",
     "medcity.visits.pages",
+    "medcity.prescriptions.pages",
 )
 
 

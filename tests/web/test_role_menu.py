@@ -23,7 +23,17 @@ def _menu(html: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "role",
-    [Role.PATIENT, Role.PROXY, Role.DOCTOR, Role.NURSE, Role.REGISTRAR, Role.LAB, Role.ANALYST, Role.ADMIN],
+    [
+        Role.PATIENT,
+        Role.PROXY,
+        Role.DOCTOR,
+        Role.NURSE,
+        Role.REGISTRAR,
+        Role.LAB,
+        Role.PHARMACIST,
+        Role.ANALYST,
+        Role.ADMIN,
+    ],
 )
 def test_each_menu_entry_opens_and_carries_the_same_menu(client: TestClient, role: Role) -> None:
     app: Any = client.app

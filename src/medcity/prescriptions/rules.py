@@ -24,7 +24,6 @@ from medcity.store.repository import JSON, StoredResource, Tx
 NUMBER_SYSTEM = f"{BASE}/sid/prescription"
 # The states a prescription reads as, on every page.
 ACTIVE, DISPENSED, EXPIRED, CANCELLED = "active", "dispensed", "expired", "cancelled"
-STATE_NAMES = {ACTIVE: N_("Active"), DISPENSED: N_("Dispensed"), EXPIRED: N_("Expired"), CANCELLED: N_("Cancelled")}
 # MedicationRequest statuses after which nothing is dispensed on it any more.
 WITHDRAWN = frozenset({"cancelled", "stopped", "entered-in-error"})
 CLOSED = WITHDRAWN | {"completed"}

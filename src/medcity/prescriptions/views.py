@@ -1,0 +1,74 @@
+"""What the prescription pages show of a prescription and its dispense: the medicine in the reader's language, the
+dosage, the quantity, the validity, the prescriber, the state, and where and when it was dispensed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from medcity.prescriptions import rules
+from medcity.prescriptions.medicines import atc_of, medicine_name, medicines
+from medcity.prescriptions.service import day_text
+from medcity.referrals.views import Names
+from medcity.scheduling.resources import ref_id
+from medcity.store.repository import JSON, StoredResource, Tx
+
+
+@dataclass(frozen=True)
+class Row:
+    """One prescription on a page."""
+
+    id: str
+    number: str  # as printed: grouped by four digits
+    medicine: str
+    dosage: str
+    quantity: str
+    valid_until: str
+    prescriber: str
+    state: str  # rules.ACTIVE, DISPENSED, EXPIRED, CANCELLED
+    dispensed_on: str
+    pharmacy: str
+
+
+def grouped(number: str) -> str:
+    """A prescription number as it is printed and read out: 0002 3349 0655."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def quantity_text(data: JSON, concept: object, lang: str) -> str:
+    """`data`'s quantity (a prescription's dispenseRequest.quantity or a dispense's quantity) in `lang`'s units."""
+    quantity = data.get("quantity") or {}
+    value = quantity.get("value")
+    if value is None:
+        return ""
+    known = medicines().get(atc_of(concept) or "")
+    unit = known.unit["en" if lang == "en" else "ru"] if known else str(quantity.get("unit") or "")
+    count = int(value) if isinstance(value, int | float) and value == int(value) else value
+    return f"{count} × {unit}".strip(" ×")
+
+
+def rows(tx: Tx, prescriptions: list[StoredResource], dispenses: dict[str, JSON], lang: str, today: date) -> list[Row]:
+    handed = {rid: rules.pharmacy_of(d) for rid, d in dispenses.items()}
+    names = Names(
+        tx,
+        [("Practitioner", ref_id(s.resource.get("requester"), "Practitioner")) for s in prescriptions]
+        + [("Organization", org) for org in handed.values()],
+    )
+    return [row(s, dispenses.get(s.id), names, lang, today) for s in prescriptions]
+
+
+def row(stored: StoredResource, dispense: JSON | None, names: Names, lang: str, today: date) -> Row:
+    data = stored.resource
+    concept = data.get("medicationCodeableConcept")
+    return Row(
+        id=stored.id,
+        number=grouped(rules.number_of(data) or ""),
+        medicine=medicine_name(concept, lang),
+        dosage=str((data.get("dosageInstruction") or [{}])[0].get("text") or ""),
+        quantity=quantity_text(data.get("dispenseRequest") or {}, concept, lang),
+        valid_until=day_text(rules.valid_until(data)),
+        prescriber=names.of("Practitioner", ref_id(data.get("requester"), "Practitioner")),
+        state=rules.state_of(data, today),
+        dispensed_on=day_text(str((dispense or {}).get("whenHandedOver") or "")),
+        pharmacy=names.of("Organization", rules.pharmacy_of(dispense)) if dispense else "",
+    )
