@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +40,9 @@ def test_token_refuses_scope_escalation(env: Path) -> None:
 
 def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Engine) -> None:
     from medcity.auth.users import get_user
+    from medcity.demo.prescriptions import prescribe_demo
     from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
+    from medcity.registry.identifiers import SNILS_SYSTEM
     from medcity.store.repository import Store
 
     settings = get_settings()
@@ -55,13 +58,16 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
                   "organization": {"reference": f"Organization/{clinic}"}})  # fmt: skip
     store.create({"resourceType": "Patient", "active": True, "birthDate": "1960-01-01"})  # attached nowhere
     adult = store.create({"resourceType": "Patient", "active": True, "birthDate": "1970-01-01",
+                          "identifier": [{"system": SNILS_SYSTEM, "value": "11223344595"}],
                           "managingOrganization": {"reference": f"Organization/{clinic}"}}).id  # fmt: skip
     child = store.create({"resourceType": "Patient", "active": True, "birthDate": "2018-01-01"}).id
+    assert prescribe_demo(store, now=datetime.now(UTC), count=1) == 1
     runner = CliRunner()
     for _ in range(2):  # idempotent
         result = runner.invoke(app, ["users", "demo"])
         assert result.exit_code == 0, result.output
     assert "doctor-demo" in result.output and "parent-demo" in result.output
+    assert re.search(r"try prescription \d{12} with the patient's СНИЛС 11223344595", result.output)
     with auth_engine.connect() as conn:
         found = {name: get_user(conn, region=settings.region, username=name)
                  for name in ("patient", "parent", "doctor", "lab", "admin")}  # fmt: skip

@@ -7,8 +7,11 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from medcity.demo.accounts import demo_cast
+from medcity.demo.prescriptions import demo_ticket, prescribe_demo
 from medcity.demo.seed import seed
 from medcity.demo.today import book_demo_day
+from medcity.prescriptions import service as prescriptions
+from medcity.registry.identifiers import SNILS_SYSTEM
 from medcity.scheduling.publish import publish_schedule, standard_template
 from medcity.scheduling.service import day_list
 from medcity.store.repository import Store
@@ -45,3 +48,20 @@ def test_the_demo_doctor_gets_a_day_of_attached_patients(store: Store) -> None:
     assert rows[0].patient == cast.patient  # the demo patient's login shows the first appointment
     assert {row.patient for row in rows} <= attached
     assert book_demo_day(store, now=MONDAY_8_MSK, count=5) == 0
+
+
+def test_the_demo_pharmacy_gets_prescriptions_to_dispense(store: Store) -> None:
+    seed(store, scale=TINY, seed=3, as_of=date(2026, 12, 1), progress=False, partition=store.region)
+
+    assert prescribe_demo(store, now=MONDAY_8_MSK, count=3) == 3
+    assert prescribe_demo(store, now=MONDAY_8_MSK, count=3) == 0  # each holds an active one already
+
+    with store.transaction() as tx:
+        cast = demo_cast(tx)
+        ticket = demo_ticket(tx, now=MONDAY_8_MSK)
+        assert ticket is not None
+        found = prescriptions.find(tx, number=ticket.number, system=SNILS_SYSTEM, value=ticket.snils)
+        assert found.patient == cast.patient  # the demo patient's login shows it too
+        body = prescriptions.dispense_body(found, pharmacy=cast.pharmacy or "", pharmacist=None, quantity=None,
+                                           now=MONDAY_8_MSK)  # fmt: skip
+        prescriptions.dispense(tx, body)

@@ -13,6 +13,7 @@ import typer
 from medcity.auth import clients, oauth, proxy, scopes, users
 from medcity.auth.users import Role
 from medcity.demo.accounts import demo_cast
+from medcity.demo.prescriptions import demo_ticket
 from medcity.kit.config import get_settings
 from medcity.kit.db import WRITE, make_engine, reading
 from medcity.kit.errors import MedcityError
@@ -117,11 +118,14 @@ def demo_logins() -> None:
                                           password=f"{username}-demo", now=datetime.now(UTC), **links)  # fmt: skip
                     if represented:  # the demo child is under 15: the parent acts at once
                         proxy.link(tx, proxy=user, patient=represented, now=datetime.now(UTC))
+            ticket = demo_ticket(tx, now=datetime.now(UTC))
     finally:
         engine.dispose()
     typer.echo("demo logins (username / password — for `medcity token --user USERNAME`):")
     for role, username, _links in accounts:
         typer.echo(f"  {role.value:<11} {username:<11} {username}-demo")
+    if ticket is not None:
+        typer.echo(f"pharmacist: try prescription {ticket.number} with the patient's СНИЛС {ticket.snils}")
 
 
 def token(
