@@ -93,3 +93,16 @@ def test_only_a_dispense_completes_a_prescription_and_a_handed_over_one_stays(
              "medicationCodeableConcept": {"text": "Метформин"}, "subject": ref("Patient", city.patient)}  # fmt: skip
     stored = client.post("/fhir/MedicationRequest", json=order).json()
     assert rules.number_of(stored) is not None and rules.number_of(stored) != number
+
+
+def test_a_malformed_body_is_a_400_not_a_crash(client: TestClient, city: City, store: Store) -> None:
+    rid, _number = prescribe(store, city)
+    for malformed in ({"quantity": "thirty"}, {"authorizingPrescription": 5}, {"subject": []}):
+        response = client.post("/fhir/MedicationDispense", json=handed_over(city, rid, **malformed))
+        assert response.status_code in (400, 422), response.text
+    order = {"resourceType": "MedicationRequest", "status": "active", "intent": "order", "identifier": 5,
+             "medicationCodeableConcept": {"text": "Метформин"}, "subject": ref("Patient", city.patient),
+             "dispenseRequest": []}  # fmt: skip
+    assert client.post("/fhir/MedicationRequest", json=order).status_code == 400
+    assert count(client, "MedicationDispense") == 0
+    assert client.get(f"/fhir/MedicationRequest/{rid}").json()["status"] == "active"

@@ -54,20 +54,32 @@ def clean_number(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())[:32]
 
 
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
 def number_of(data: JSON) -> str | None:
-    for identifier in data.get("identifier") or []:
+    for identifier in _list(data.get("identifier")):
         if isinstance(identifier, dict) and identifier.get("system") == NUMBER_SYSTEM:
             value = identifier.get("value")
             return value if isinstance(value, str) else None
     return None
 
 
+def part(data: object, *path: str) -> object:
+    """`data[path...]`, or None where a step is missing or not an object: the rules read a client's body before
+    it is validated, and a malformed one is the validator's to refuse (400), never a crash here."""
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
 def valid_until(data: JSON) -> str:
-    return str(((data.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end") or "")[:10]
+    return str(part(data, "dispenseRequest", "validityPeriod", "end") or "")[:10]
 
 
 def prescribed_quantity(data: JSON) -> float | None:
-    value = ((data.get("dispenseRequest") or {}).get("quantity") or {}).get("value")
+    value = part(data, "dispenseRequest", "quantity", "value")
     return float(value) if isinstance(value, int | float) else None
 
 
@@ -150,7 +162,7 @@ def _count(value: float) -> str:
 
 
 def _prescriptions(data: JSON) -> list[str]:
-    return [rid for p in data.get("authorizingPrescription") or [] if (rid := ref_id(p, "MedicationRequest"))]
+    return [rid for p in _list(data.get("authorizingPrescription")) if (rid := ref_id(p, "MedicationRequest"))]
 
 
 def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
@@ -169,7 +181,7 @@ def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
         raise Unprocessable(N_("A dispense is authorised by one prescription here"))
     if data.get("status") != "completed" or not prescriptions:
         return data
-    quantity = (data.get("quantity") or {}).get("value")
+    quantity = part(data, "quantity", "value")
     prescription = take(
         tx, prescriptions[0], patient=ref_id(data.get("subject"), "Patient"),
         quantity=float(quantity) if isinstance(quantity, int | float) else None, now=now,
@@ -191,12 +203,12 @@ def check_prescription(tx: Tx, data: JSON) -> JSON:
     if stored is not None:
         _check_change(tx, stored, data)
     elif data.get("status") == "active" and data.get("intent") == "order" and number_of(data) is None:
-        data = {**data, "identifier": [*(data.get("identifier") or []), unique_number(tx)]}
+        data = {**data, "identifier": [*_list(data.get("identifier")), unique_number(tx)]}
     quantity = prescribed_quantity(data)
     if quantity is not None and quantity <= 0:
         raise Unprocessable(N_("A prescribed quantity is more than zero"))
-    period = (data.get("dispenseRequest") or {}).get("validityPeriod") or {}
-    if period.get("start") and period.get("end") and str(period["end"])[:10] < str(period["start"])[:10]:
+    start, end = part(data, "dispenseRequest", "validityPeriod", "start"), valid_until(data)
+    if start and end and end < str(start)[:10]:
         raise Unprocessable(N_("A prescription's validity period ends before it starts"))
     return data
 
