@@ -121,3 +121,10 @@ def test_a_wrong_prescription_is_refused(store: Store, change: dict[str, object]
         service.prescribe(tx, service.Draft(**fields), now=now())  # type: ignore[arg-type]
     with store.reader() as tx:
         assert tx.search("MedicationRequest", []).matches == []
+
+
+def test_days_are_said_on_the_regions_own_day() -> None:
+    assert rules.day_text("2026-12-03T22:30:00+00:00", "77") == "04.12.2026"  # 01:30 in Moscow
+    assert rules.day_text("2026-12-03T22:30:00Z", "77") == "04.12.2026"
+    assert rules.day_text("2026-12-03", "77") == "03.12.2026"
+    assert rules.day_text("", "77") == ""

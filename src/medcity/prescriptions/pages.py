@@ -174,12 +174,14 @@ def _counter(
         for stored in latest:
             access.record("read", stored.type, stored.id)
         shown = _shown_found(tx, found, lang)
-        dispensed = _confirmed(request.query_params.get("dispensed", ""), latest, lang)
+        lines = [_dispense_line(d.resource, lang, tx.region) for d in latest]
         pharmacy_name = Names(tx, [("Organization", pharmacy)]).of("Organization", pharmacy)
+    # The dispense just made, shown once the browser was redirected here: one of this pharmacy's own.
+    dispensed = next((line for line in lines if line["id"] == request.query_params.get("dispensed")), None)
     context = {
         "pharmacy": pharmacy_name, "found": shown, "asked": {"number": "", "system": "", "value": "", **(asked or {})},
         "systems": [(system, TYPE_CODES[system][1]) for system in service.PATIENT_SYSTEMS], "error": error,
-        "latest": [_dispense_line(d.resource, lang) for d in latest], "dispensed": dispensed,
+        "latest": lines, "dispensed": dispensed,
     }  # fmt: skip
     return _page(request, "pharmacy.html", context, status_code=status)
 
@@ -188,21 +190,15 @@ def _shown_found(tx: Tx, found: StoredResource | None, lang: str) -> Row | None:
     if found is None:
         return None
     names = Names(tx, [("Practitioner", ref_id(found.resource.get("requester"), "Practitioner"))])
-    return row(found, None, names, lang, rules.local_today(tx.region, _now()))
+    return row(found, None, names, lang, tx.region, rules.local_today(tx.region, _now()))
 
 
-def _dispense_line(data: dict[str, Any], lang: str) -> dict[str, str]:
+def _dispense_line(data: dict[str, Any], lang: str, region: str) -> dict[str, str]:
     concept = data.get("medicationCodeableConcept")
     prescriptions = [p.get("reference", "") for p in data.get("authorizingPrescription") or []]
     return {"id": str(data.get("id")), "medicine": medicine_name(concept, lang),
             "quantity": quantity_text(data, concept, lang), "prescription": ", ".join(prescriptions),
-            "when": service.day_text(str(data.get("whenHandedOver") or ""))}  # fmt: skip
-
-
-def _confirmed(dispense: str, latest: list[StoredResource], lang: str) -> dict[str, str] | None:
-    """The dispense just made, shown once the browser was redirected to the page: one of the pharmacy's own."""
-    mine = next((d for d in latest if d.id == dispense), None)
-    return _dispense_line(mine.resource, lang) if mine is not None else None
+            "when": rules.day_text(str(data.get("whenHandedOver") or ""), region)}  # fmt: skip
 
 
 @router.get("/pharmacy", response_class=HTMLResponse)

@@ -43,6 +43,16 @@ def local_today(region: str, now: datetime) -> date:
     return now.astimezone(rules_for(region).timezone).date()
 
 
+def day_text(text: str, region: str) -> str:
+    """A FHIR date or instant as the pages and messages say it: dd.mm.yyyy, an instant on the region's own day."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if len(text) > 10 else None
+    except ValueError:
+        moment = None
+    day = local_today(region, moment).isoformat() if moment and moment.tzinfo else text[:10]
+    return ".".join(reversed(day.split("-"))) if day else ""
+
+
 def new_number() -> str:
     """Twelve digits, the last a Luhn check digit, so that a mistyped digit at the pharmacy counter is caught."""
     body = f"{secrets.randbelow(10**11):011d}"
@@ -114,13 +124,13 @@ def pharmacy_of(dispense: JSON) -> str | None:
 def already_dispensed(tx: Tx, stored: StoredResource, number: str) -> Conflict:
     dispense = last_dispense(tx, stored.id)
     data = dispense.resource if dispense is not None else {}
-    when = str(data.get("whenHandedOver") or stored.last_updated)[:10]
+    when = day_text(str(data.get("whenHandedOver") or stored.last_updated), tx.region)
     pharmacy = pharmacy_of(data)
     found = tx.current("Organization", pharmacy) if pharmacy else None
     name = str(found.resource.get("name") or pharmacy) if found is not None and not found.deleted else "—"
     return Conflict(
         N_("Prescription %(number)s was already dispensed on %(date)s at %(pharmacy)s"),
-        number=number, date=".".join(reversed(when.split("-"))), pharmacy=name,
+        number=number, date=when, pharmacy=name,
     )  # fmt: skip
 
 
@@ -143,7 +153,7 @@ def take(tx: Tx, prescription: str, *, patient: str | None, quantity: float | No
     until = valid_until(data)
     if until and until < local_today(tx.region, now).isoformat():
         raise Unprocessable(
-            N_("Prescription %(number)s expired on %(date)s"), number=number, date=".".join(reversed(until.split("-")))
+            N_("Prescription %(number)s expired on %(date)s"), number=number, date=day_text(until, tx.region)
         )
     prescribed = prescribed_quantity(data)
     if quantity is not None and prescribed is not None and quantity > prescribed:

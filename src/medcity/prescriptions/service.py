@@ -109,17 +109,12 @@ def _tell_patient(tx: Tx, data: JSON, rid: str) -> None:
         "number": rules.number_of(data) or rid,
         "medicine": medicine_name(data.get("medicationCodeableConcept"), lang),
         "dosage": str((data.get("dosageInstruction") or [{}])[0].get("text") or ""),
-        "until": day_text(rules.valid_until(data)),
+        "until": rules.day_text(rules.valid_until(data), tx.region),
     }
     notices.prepare(
         tx, NOTICE_KIND, patient=patient, lang=lang, text=gettext(NOTICE_TEXT, lang) % values,
         sender=data.get("requester"), about=[ref("MedicationRequest", rid)],
     )  # fmt: skip
-
-
-def day_text(iso: str) -> str:
-    """An ISO date as the pages and notices say it: dd.mm.yyyy."""
-    return ".".join(reversed(iso[:10].split("-"))) if iso else ""
 
 
 def get(tx: Tx, prescription: str, *, lock: bool = False) -> StoredResource:

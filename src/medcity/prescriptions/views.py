@@ -8,7 +8,6 @@ from datetime import date
 
 from medcity.prescriptions import rules
 from medcity.prescriptions.medicines import atc_of, medicine_name, medicines
-from medcity.prescriptions.service import day_text
 from medcity.referrals.views import Names
 from medcity.scheduling.resources import ref_id
 from medcity.store.repository import JSON, StoredResource, Tx
@@ -54,10 +53,10 @@ def rows(tx: Tx, prescriptions: list[StoredResource], dispenses: dict[str, JSON]
         [("Practitioner", ref_id(s.resource.get("requester"), "Practitioner")) for s in prescriptions]
         + [("Organization", org) for org in handed.values()],
     )
-    return [row(s, dispenses.get(s.id), names, lang, today) for s in prescriptions]
+    return [row(s, dispenses.get(s.id), names, lang, tx.region, today) for s in prescriptions]
 
 
-def row(stored: StoredResource, dispense: JSON | None, names: Names, lang: str, today: date) -> Row:
+def row(stored: StoredResource, dispense: JSON | None, names: Names, lang: str, region: str, today: date) -> Row:
     data = stored.resource
     concept = data.get("medicationCodeableConcept")
     return Row(
@@ -66,9 +65,9 @@ def row(stored: StoredResource, dispense: JSON | None, names: Names, lang: str, 
         medicine=medicine_name(concept, lang),
         dosage=str((data.get("dosageInstruction") or [{}])[0].get("text") or ""),
         quantity=quantity_text(data.get("dispenseRequest") or {}, concept, lang),
-        valid_until=day_text(rules.valid_until(data)),
+        valid_until=rules.day_text(rules.valid_until(data), region),
         prescriber=names.of("Practitioner", ref_id(data.get("requester"), "Practitioner")),
         state=rules.state_of(data, today),
-        dispensed_on=day_text(str((dispense or {}).get("whenHandedOver") or "")),
+        dispensed_on=rules.day_text(str((dispense or {}).get("whenHandedOver") or ""), region),
         pharmacy=names.of("Organization", rules.pharmacy_of(dispense)) if dispense else "",
     )
