@@ -65,6 +65,9 @@ def test_prescribed_dispensed_once_and_seen_by_the_patient(client: TestClient, c
     log_in(client, "zdorovie")
     counter = client.get("/pharmacy", headers=RU).text
     assert "Ничего не отпущено" in counter  # another pharmacy's dispenses are not on this counter
+    shown = client.post("/pharmacy/find", data=lookup(number.group(1), counter, city.snils), headers=RU)
+    assert "Отпущен" in shown.text and "в аптеке «Аптека № 7»" in shown.text
+    assert 'action="/pharmacy/dispense"' not in shown.text
     again = client.post("/pharmacy/dispense", data=lookup(number.group(1), counter, city.snils), headers=RU)
     assert again.status_code == 409 and "уже отпущен" in again.text and "Аптека № 7" in again.text
     assert count(client, "MedicationDispense") == 1

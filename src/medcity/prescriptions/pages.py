@@ -189,15 +189,18 @@ def _counter(
 def _shown_found(tx: Tx, found: StoredResource | None, lang: str) -> Row | None:
     if found is None:
         return None
-    names = Names(tx, [("Practitioner", ref_id(found.resource.get("requester"), "Practitioner"))])
-    return row(found, None, names, lang, tx.region, rules.local_today(tx.region, _now()))
+    # Where and when it was handed over, if it was: what a second dispense would be told (409) anyway.
+    dispense = rules.last_dispense(tx, found.id) if found.resource.get("status") == "completed" else None
+    handed = dispense.resource if dispense is not None else None
+    names = Names(tx, [("Practitioner", ref_id(found.resource.get("requester"), "Practitioner")),
+                       ("Organization", rules.pharmacy_of(handed) if handed else None)])  # fmt: skip
+    return row(found, handed, names, lang, tx.region, rules.local_today(tx.region, _now()))
 
 
 def _dispense_line(data: dict[str, Any], lang: str, region: str) -> dict[str, str]:
     concept = data.get("medicationCodeableConcept")
-    prescriptions = [p.get("reference", "") for p in data.get("authorizingPrescription") or []]
     return {"id": str(data.get("id")), "medicine": medicine_name(concept, lang),
-            "quantity": quantity_text(data, concept, lang), "prescription": ", ".join(prescriptions),
+            "quantity": quantity_text(data, concept, lang),
             "when": rules.day_text(str(data.get("whenHandedOver") or ""), region)}  # fmt: skip
 
 
