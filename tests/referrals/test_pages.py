@@ -42,6 +42,7 @@ def test_the_doctor_refers_and_the_hospital_sees_it(client: TestClient, city: Ci
     page = client.get(f"/referrals/new?patient={city.patient}", headers={"Accept-Language": "ru"})
     assert page.status_code == 200
     assert "Петрова Анна" in page.text and f"DiagnosticReport/{city.report}" in page.text
+    assert 'value="cardiologist"' in page.text and 'value="pharmacist"' not in page.text
     sent = client.post("/referrals/new", data=form(city, page.text), follow_redirects=False)
     assert sent.status_code == 303, sent.text
     listed = client.get("/referrals/sent", headers={"Accept-Language": "ru"}).text

@@ -15,6 +15,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Forbidden, InvalidRequest, NotFound
 from medcity.kit.i18n import N_
+from medcity.registry.catalogue import specialty_choices
 from medcity.registry.service import find_by_oms
 from medcity.scheduling import checkin, notices, service
 from medcity.scheduling.display import Names, specialty_name, ticket
@@ -26,7 +27,6 @@ from medcity.scheduling.pages.common import (
     local_day,
     page,
     see,
-    specialties,
     staff_organization,
     store_of,
 )
@@ -92,7 +92,7 @@ def schedule_page(
             "slots": service.slots_of(tx, organization=organization, start=start, end=end), "names": names,
             "roles": roles, "rooms": rooms, "kinds": SLOT_KINDS, "kind_names": KIND_NAMES,
             "status_names": STATUS_NAMES, "week": WEEK, "done": done, "count": count,
-            "specialties": specialties(request_language(request)),
+            "specialties": specialty_choices(request_language(request)),
         }  # fmt: skip
         return page(request, "registry.html", context)
 
