@@ -96,7 +96,12 @@ def _demo_accounts(tx: Tx) -> list[tuple[Role, str, dict[str, str | None]]]:
         (Role.PHARMACIST, "pharmacist", {"organization": pharmacy}),
         (Role.ANALYST, "analyst", {}),
         (Role.ADMIN, "admin", {}),
-    ]
+    ] + (
+        # A doctor of the hospital the demo doctor refers to: admits, discharges, signs the summary.
+        [(Role.DOCTOR, "hospital", {"practitioner": cast.hospital_doctor, "organization": cast.hospital})]
+        if cast.hospital_doctor
+        else []
+    )
 
 
 @users_app.command("demo")

@@ -11,6 +11,7 @@ import typer
 from medcity.demo.lab_day import order_demo_tests
 from medcity.demo.seed import seed as seed_city
 from medcity.demo.today import book_demo_day
+from medcity.demo.wards import open_demo_wards
 from medcity.kit.config import get_settings
 from medcity.kit.db import make_engine
 from medcity.kit.errors import MedcityError
@@ -73,13 +74,16 @@ def seed(
 def day(count: int = typer.Option(8, min=1, max=40, help="Appointments wanted on the day")) -> None:
     """Book patients into the demo doctor's next working day (after `medcity scheduling publish-standard`), so the
     doctor's day list has people in it, and give the demo laboratory open orders of that doctor's patients, so its
-    worklist has samples to receive. Idempotent for a day already filled and for patients still awaiting results."""
+    worklist has samples to receive, and the demo hospital wards to admit into (once). Idempotent for a day already
+    filled and for patients still awaiting results."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
         store = Store(engine, settings.region)
         booked = book_demo_day(store, now=datetime.now(UTC), count=count)
         ordered = order_demo_tests(store)
+        wards = open_demo_wards(store)
     finally:
         engine.dispose()
-    typer.echo(f"demo doctor's day: {booked} appointments booked; demo laboratory: {ordered} requisitions placed")
+    typer.echo(f"demo doctor's day: {booked} appointments booked; demo laboratory: {ordered} requisitions placed; "
+               f"demo hospital: {wards} wards opened")  # fmt: skip
