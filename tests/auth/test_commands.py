@@ -68,12 +68,13 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
     assert "doctor-demo" in result.output and "parent-demo" in result.output
     with auth_engine.connect() as conn:
         found = {name: get_user(conn, region=settings.region, username=name)
-                 for name in ("patient", "parent", "doctor", "hospital", "lab", "admin")}  # fmt: skip
+                 for name in ("patient", "parent", "doctor", "hospital", "lab", "lab2", "admin")}  # fmt: skip
     assert found["patient"] and found["patient"].patient == adult  # attached to the demo doctor's polyclinic
     assert found["parent"] and found["parent"].patient == child
     assert found["doctor"] and (found["doctor"].practitioner, found["doctor"].organization) == (doctor, clinic)
     assert found["hospital"] and (found["hospital"].practitioner, found["hospital"].organization) == (surgeon, hospital)
     assert found["lab"] and found["lab"].organization == lab
+    assert found["lab2"] and found["lab2"].organization == lab  # the second person who releases results
     assert found["admin"] and found["admin"].role.value == "admin"
 
 
