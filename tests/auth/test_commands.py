@@ -56,6 +56,10 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
     doctor = store.create({"resourceType": "Practitioner", "name": [{"family": "Врачев"}]}).id
     store.create({"resourceType": "PractitionerRole", "practitioner": {"reference": f"Practitioner/{doctor}"},
                   "organization": {"reference": f"Organization/{clinic}"}})  # fmt: skip
+    hospital = org("hospital")
+    surgeon = store.create({"resourceType": "Practitioner", "name": [{"family": "Хирургов"}]}).id
+    store.create({"resourceType": "PractitionerRole", "practitioner": {"reference": f"Practitioner/{surgeon}"},
+                  "organization": {"reference": f"Organization/{hospital}"}})  # fmt: skip
     store.create({"resourceType": "Patient", "active": True, "birthDate": "1960-01-01"})  # attached nowhere
     adult = store.create({"resourceType": "Patient", "active": True, "birthDate": "1970-01-01",
                           "identifier": [{"system": SNILS_SYSTEM, "value": "11223344595"}],
@@ -70,11 +74,13 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
     assert re.search(r"try prescription \d{12} with the patient's СНИЛС 11223344595", result.output)
     with auth_engine.connect() as conn:
         found = {name: get_user(conn, region=settings.region, username=name)
-                 for name in ("patient", "parent", "doctor", "lab", "admin")}  # fmt: skip
+                 for name in ("patient", "parent", "doctor", "hospital", "lab", "lab2", "admin")}  # fmt: skip
     assert found["patient"] and found["patient"].patient == adult  # attached to the demo doctor's polyclinic
     assert found["parent"] and found["parent"].patient == child
     assert found["doctor"] and (found["doctor"].practitioner, found["doctor"].organization) == (doctor, clinic)
+    assert found["hospital"] and (found["hospital"].practitioner, found["hospital"].organization) == (surgeon, hospital)
     assert found["lab"] and found["lab"].organization == lab
+    assert found["lab2"] and found["lab2"].organization == lab  # the second person who releases results
     assert found["admin"] and found["admin"].role.value == "admin"
 
 

@@ -20,12 +20,12 @@ def city(store: Store) -> City:
 
 
 def test_add_ward_makes_beds_to_admit_into(medcity_cli: Any, store: Store, city: City) -> None:
-    result = medcity_cli("hospital", "add-ward", "--organization", city.hospital, "--name", "Терапия", "--beds", "3")
+    result = medcity_cli("hospital", "add-ward", "--organization", city.hospital, "--name", "Терапия", "--beds", "11")
     assert result.exit_code == 0, result.output
     ward = result.output.strip()
     with store.reader() as tx:
         wards = {w.id: w for w in hospital.wards_of(tx, hospital=city.hospital)}
-    assert [b.name for b in wards[ward].beds] == ["Терапия, койка 1", "Терапия, койка 2", "Терапия, койка 3"]
+    assert [b.name for b in wards[ward].beds] == [f"Койка {n}" for n in range(1, 12)]  # 2 before 10, as counted
     with store.transaction() as tx:
         hospital.admit(tx, hospital=city.hospital, bed=wards[ward].beds[0].id, patient=city.patient, now=utcnow())
     assert medcity_cli("hospital", "add-ward", "--organization", "nope", "--name", "X").exit_code == 2

@@ -95,5 +95,7 @@ def test_the_chart_speaks_russian(client: TestClient) -> None:
     _doctor(client, rec.polyclinic)
     html = client.get(f"/chart/{rec.patient}", headers={"Accept-Language": "ru"}).text
     for text in ("Активные проблемы", "Результаты", "Референсный интервал", "Амбулаторный приём", "Госпитализация",
-                 "выше нормы", "Аллергии и непереносимости", "Прививки", "Текущие лекарства"):  # fmt: skip
+                 "выше нормы", "Аллергии и непереносимости", "Прививки", "Текущие лекарства",
+                 "8.4 ммоль/л", "3.9–6.1 ммоль/л"):  # fmt: skip
         assert text in html, text
+    assert "mmol/L" not in html  # the unit as a Russian doctor reads it, not as UCUM codes it

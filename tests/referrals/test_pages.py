@@ -4,6 +4,7 @@ their own referrals and where each stands."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -42,10 +43,12 @@ def test_the_doctor_refers_and_the_hospital_sees_it(client: TestClient, city: Ci
     page = client.get(f"/referrals/new?patient={city.patient}", headers={"Accept-Language": "ru"})
     assert page.status_code == 200
     assert "Петрова Анна" in page.text and f"DiagnosticReport/{city.report}" in page.text
+    assert 'value="cardiologist"' in page.text and 'value="pharmacist"' not in page.text
     sent = client.post("/referrals/new", data=form(city, page.text), follow_redirects=False)
     assert sent.status_code == 303, sent.text
     listed = client.get("/referrals/sent", headers={"Accept-Language": "ru"}).text
     assert 'data-state="issued"' in listed and "Городская больница № 5" in listed
+    assert re.search(r"<td>\d\d\.\d\d\.\d{4}</td>", listed), "the validity is not dated as the pages date"
     log_in(client, "dr.hosp")
     worklist = client.get("/referrals/incoming", headers={"Accept-Language": "en"}).text
     assert "Петрова Анна" in worklist and "/hospital/admit?referral=" in worklist

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time, timedelta
 
 import pytest
 
 from medcity.kit.errors import Conflict, Unprocessable
 from medcity.referrals import service as referrals
-from medcity.referrals.codes import BOOKED, CANCELLED, COMPLETED, EXPIRED, ISSUED, SPECIALIST
+from medcity.referrals.codes import BOOKED, CANCELLED, COMPLETED, EXPIRED, INSTITUTION, ISSUED, SPECIALIST
+from medcity.registry.catalogue import organization_types
 from medcity.scheduling import service as booking
 from medcity.scheduling.publish import Session, Template, publish_schedule
 from medcity.store.repository import Store
@@ -110,3 +112,21 @@ def test_a_referral_carries_what_the_hospital_needs(store: Store, city: City) ->
     bad = referrals.Draft(patient=city.patient, kind="hospitalisation", organization=city.hospital, reasons=("XYZ",))
     with pytest.raises(Unprocessable, match="ICD-10"), store.transaction() as tx:
         referrals.issue(tx, bad, now=utcnow())
+
+
+def test_nobody_is_referred_to_a_pharmacist_or_a_pharmacy_and_nothing_is_written(store: Store, city: City) -> None:
+    with store.transaction() as tx:
+        pharmacy = tx.create({"resourceType": "Organization", "name": "Аптека № 7",
+                              "type": organization_types("pharmacy", "public")}).stored.id  # fmt: skip
+    pharmacist = referrals.Draft(patient=city.patient, kind=SPECIALIST, requester=city.doctor, specialty="pharmacist",
+                                 reasons=("I10",))  # fmt: skip
+    to_pharmacy = referrals.Draft(patient=city.patient, kind=INSTITUTION, requester=city.doctor,
+                                  organization=pharmacy, reasons=("I10",))  # fmt: skip
+    for draft, reason in ((pharmacist, "sees no patients"), (to_pharmacy, "Аптека № 7 receives no referrals")):
+        with pytest.raises(Unprocessable, match=reason), store.transaction() as tx:
+            referrals.issue(tx, draft, now=utcnow())
+    with store.reader() as tx:
+        assert tx.search("ServiceRequest", [("patient", f"Patient/{city.patient}")]).matches == []
+    # A receiving organisation of another system, without medcity's kind, still receives them.
+    with store.transaction() as tx:
+        referrals.issue(tx, replace(to_pharmacy, organization=city.hospital), now=utcnow())

@@ -56,6 +56,8 @@ def test_the_patient_sees_which_specialties_need_a_referral(client: Client, live
     referred = re.findall(r'value="([^"]+)"', groups["По направлению врача"])
     assert "therapist-district" in on_their_own and "cardiologist" in referred
     assert not set(on_their_own) & set(referred)
+    # Nobody books the laboratory's physician or the pharmacist: they see no patients.
+    assert not {"pharmacist", "clinical-laboratory"} & set(on_their_own + referred)
 
 
 def test_every_form_needs_the_session_csrf_token(client: Client, live: dict[str, list[str]]) -> None:

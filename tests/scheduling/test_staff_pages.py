@@ -49,6 +49,14 @@ def test_the_registrar_lands_on_the_schedule_and_publishes_a_template(client: Cl
     assert len(slots) >= 6 * 14  # 6 slots a day (the break left out) over the horizon
     kinds = {e["valueCode"] for s in slots for e in s["resource"]["extension"]}
     assert kinds == {"self", "reserve"}
+    # The registrar reads the day's slots in the region's language, not the inventory's codes.
+    tomorrow = local_date(store, (datetime.now(UTC) + timedelta(days=1)).isoformat())
+    day = client.get("/registry/schedule", params={"day": tomorrow}, headers={"Accept-Language": "ru"}).text
+    cells = re.findall(r'<tr data-status="free">.*?</tr>', day, re.S)
+    assert len(cells) == 7  # 08:00–12:00 by 30 minutes, the 10:00 break left out
+    assert all("свободно" in cell for cell in cells)
+    assert sum("самозапись" in cell for cell in cells) and sum("неотложный резерв" in cell for cell in cells)
+    assert not any(re.search(r"<td>(self|reserve|free)</td>", cell) for cell in cells)
 
 
 def test_a_registrar_works_on_their_own_organisation_only(client: Client, store: Store, live: Any) -> None:

@@ -136,7 +136,7 @@ def test_the_signed_page_shows_the_vital_signs_only_and_names_them_in_russian(do
     page = doctor.client.get(f"/doctor/visits/{encounter}", headers={"Accept-Language": "ru"})
     assert page.status_code == 200
     assert page.text.count("data-loinc=") == 7
-    assert '<li data-loinc="85354-9">Артериальное давление: 124/78 mm[Hg]</li>' in page.text
+    assert '<li data-loinc="85354-9">Артериальное давление: 124/78 мм рт. ст.</li>' in page.text
     assert "роста нет" not in page.text
 
 

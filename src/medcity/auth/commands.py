@@ -94,10 +94,17 @@ def _demo_accounts(tx: Tx) -> list[tuple[Role, str, dict[str, str | None]]]:
         (Role.NURSE, "nurse", {"organization": polyclinic}),
         (Role.REGISTRAR, "registrar", {"organization": polyclinic}),
         (Role.LAB, "lab", {"organization": lab}),
+        # Results are released by a second person (issue 8's validation): the laboratory's second technician.
+        (Role.LAB, "lab2", {"organization": lab}),
         (Role.PHARMACIST, "pharmacist", {"organization": pharmacy}),
         (Role.ANALYST, "analyst", {}),
         (Role.ADMIN, "admin", {}),
-    ]
+    ] + (
+        # A doctor of the hospital the demo doctor refers to: admits, discharges, signs the summary.
+        [(Role.DOCTOR, "hospital", {"practitioner": cast.hospital_doctor, "organization": cast.hospital})]
+        if cast.hospital_doctor
+        else []
+    )
 
 
 @users_app.command("demo")

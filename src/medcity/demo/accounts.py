@@ -20,6 +20,8 @@ class DemoCast:
     pharmacy: str | None
     doctor_role: str | None  # PractitionerRole id
     doctor: str | None  # Practitioner id
+    hospital: str | None  # where the demo doctor's patients are admitted (the demo hospital's login works there)
+    hospital_doctor: str | None  # Practitioner id of a doctor of the hospital
     patient: str | None  # an adult attached to the polyclinic
     child: str | None
     attached_adults: list[str]
@@ -45,14 +47,21 @@ def _institutions(tx: Tx, patients: list[str]) -> dict[str, int]:
     return {patient: len(names) for patient, names in providers.items()}
 
 
+def _first_role(tx: Tx, organization: str | None) -> tuple[str | None, str | None]:
+    """(PractitionerRole id, Practitioner id) of the organisation's first role."""
+    roles = tx.search(
+        "PractitionerRole", [("organization", f"Organization/{organization}"), ("_count", "1"), ("_sort", "_id")]
+    ).matches
+    if not roles or organization is None:
+        return None, None
+    return roles[0].id, roles[0].resource["practitioner"]["reference"].split("/")[1]
+
+
 def demo_cast(tx: Tx) -> DemoCast:
     kind = ORGANIZATION_KIND_SYSTEM + "|"
     polyclinic = _first(tx, "Organization", [("type", kind + "polyclinic")])
-    roles = tx.search(
-        "PractitionerRole", [("organization", f"Organization/{polyclinic}"), ("_count", "1"), ("_sort", "_id")]
-    ).matches
-    doctor_role = roles[0].id if roles else None
-    doctor = roles[0].resource["practitioner"]["reference"].split("/")[1] if roles else None
+    doctor_role, doctor = _first_role(tx, polyclinic)
+    hospital = _first(tx, "Organization", [("type", kind + "hospital")])
     adults = [
         found.id
         for found in tx.search(
@@ -76,6 +85,8 @@ def demo_cast(tx: Tx) -> DemoCast:
         pharmacy=_first(tx, "Organization", [("type", kind + "pharmacy")]),
         doctor_role=doctor_role,
         doctor=doctor,
+        hospital=hospital,
+        hospital_doctor=_first_role(tx, hospital)[1],
         patient=patient,
         child=_first(tx, "Patient", [("birthdate", "ge2015-01-01"), ("active", "true")]),
         attached_adults=adults,

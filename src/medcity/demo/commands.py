@@ -8,9 +8,11 @@ from enum import StrEnum
 
 import typer
 
+from medcity.demo.lab_day import order_demo_tests
 from medcity.demo.prescriptions import prescribe_demo
 from medcity.demo.seed import seed as seed_city
 from medcity.demo.today import book_demo_day
+from medcity.demo.wards import open_demo_wards
 from medcity.kit.config import get_settings
 from medcity.kit.db import make_engine
 from medcity.kit.errors import MedcityError
@@ -72,15 +74,20 @@ def seed(
 @app.command()
 def day(count: int = typer.Option(8, min=1, max=40, help="Appointments wanted on the day")) -> None:
     """Book patients into the demo doctor's next working day (after `medcity scheduling publish-standard`), so the
-    doctor's day list has people in it, and give a few of them an active prescription for the demo pharmacy.
-    Idempotent for a day already filled and for patients who hold an active prescription."""
+    doctor's day list has people in it, and give the demo laboratory open orders of that doctor's patients, so its
+    worklist has samples to receive, the demo hospital wards to admit into (once), and a few of the doctor's
+    patients an active prescription for the demo pharmacy. Idempotent for a day already filled, for patients still
+    awaiting results and for patients who hold an active prescription."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
         store = Store(engine, settings.region)
         booked = book_demo_day(store, now=datetime.now(UTC), count=count)
+        ordered = order_demo_tests(store)
+        wards = open_demo_wards(store)
         prescribed = prescribe_demo(store, now=datetime.now(UTC))
     finally:
         engine.dispose()
-    typer.echo(f"demo doctor's day: {booked} appointments booked")
+    typer.echo(f"demo doctor's day: {booked} appointments booked; demo laboratory: {ordered} requisitions placed; "
+               f"demo hospital: {wards} wards opened")  # fmt: skip
     typer.echo(f"demo pharmacy: {prescribed} new prescriptions to dispense")

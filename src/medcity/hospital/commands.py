@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import typer
 
-from medcity.hospital.codes import BED, PHYSICAL_TYPE, WARD
+from medcity.hospital import service
 from medcity.kit.config import get_settings
 from medcity.kit.db import make_engine
-from medcity.scheduling.resources import ref
-from medcity.store.repository import JSON, Store
+from medcity.kit.errors import NotFound
+from medcity.store.repository import Store
 
 app = typer.Typer(help="Hospitals: wards and beds.", no_args_is_help=True)
 
@@ -17,12 +17,6 @@ app = typer.Typer(help="Hospitals: wards and beds.", no_args_is_help=True)
 @app.callback()
 def hospital() -> None:
     """Hospitals (a callback keeps `add-ward` a subcommand while it is the only one)."""
-
-
-def _place(name: str, kind: str, organization: str) -> JSON:
-    return {"resourceType": "Location", "name": name, "status": "active", "mode": "instance",
-            "managingOrganization": ref("Organization", organization),
-            "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": kind}]}}  # fmt: skip
 
 
 @app.command("add-ward")
@@ -36,13 +30,10 @@ def add_ward(
     engine = make_engine(settings.database_url)
     try:
         with Store(engine, settings.region).transaction() as tx:
-            found = tx.current("Organization", organization)
-            if found is None or found.deleted:
-                typer.echo(f"error: Organization/{organization[:64]} is not known", err=True)
-                raise typer.Exit(code=2)
-            ward = tx.create(_place(name, WARD, organization)).stored.id
-            for number in range(1, beds + 1):
-                tx.create({**_place(f"{name}, койка {number}", BED, organization), "partOf": ref("Location", ward)})
+            ward = service.add_ward(tx, hospital=organization, name=name, beds=beds)
+    except NotFound as exc:
+        typer.echo(f"error: {exc.diagnostics}", err=True)
+        raise typer.Exit(code=2) from None
     finally:
         engine.dispose()
     typer.echo(ward)

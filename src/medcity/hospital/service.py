@@ -4,9 +4,11 @@ polyclinic's follow-up worklist. Each write workflow is one transaction (the cal
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
 from medcity.hospital import stays
 from medcity.hospital.codes import (
@@ -270,11 +272,33 @@ def wards_of(tx: Tx, *, hospital: str, restrict: Restriction | None = None) -> l
             ward = ref_id(data.get("partOf"), "Location") or ""
             beds.setdefault(ward, []).append(Bed(place.id, str(data.get("name") or place.id), by_bed.get(place.id)))
     wards = [
-        Ward(p.id, str(p.resource.get("name") or p.id), sorted(beds.get(p.id, []), key=lambda b: b.name))
+        Ward(p.id, str(p.resource.get("name") or p.id), sorted(beds.get(p.id, []), key=lambda b: _in_order(b.name)))
         for p in places
         if physical_type(p.resource) == WARD
     ]
     return sorted(wards, key=lambda w: w.name)
+
+
+def _in_order(name: str) -> list[Any]:
+    """Beds as people count them: "Койка 2" before "Койка 10"."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _place(name: str, kind: str, hospital: str) -> JSON:
+    return {"resourceType": "Location", "name": name, "status": "active", "mode": "instance",
+            "managingOrganization": ref("Organization", hospital),
+            "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": kind}]}}  # fmt: skip
+
+
+def add_ward(tx: Tx, *, hospital: str, name: str, beds: int) -> str:
+    """Create a ward of the hospital and its numbered beds (Locations); returns the ward's id."""
+    found = tx.current("Organization", hospital)
+    if found is None or found.deleted:
+        raise NotFound(N_("Organization/%(id)s is not known"), id=hospital[:64])
+    ward = tx.create(_place(name, WARD, hospital)).stored.id
+    for number in range(1, beds + 1):
+        tx.create({**_place(f"Койка {number}", BED, hospital), "partOf": ref("Location", ward)})
+    return ward
 
 
 def free_beds(tx: Tx, *, hospital: str) -> list[tuple[Ward, Bed]]:

@@ -29,6 +29,7 @@ from medcity.orders.views import Clock, moment, result_line, test_name
 from medcity.records.chart import patient_name
 from medcity.referrals.views import Names
 from medcity.store.repository import StoredResource, Tx
+from medcity.terminology.units import unit_name
 from medcity.web.pages_kit import package_page, store_of
 from medcity.web.render import add_template_package, request_language
 
@@ -163,8 +164,9 @@ def _entry_context(tx: Tx, access: Access, order: StoredResource, lang: str) -> 
         bounds = "" if fitting is None else "–".join(
             "" if b is None else f"{b:g}" for b in (fitting.low, fitting.high))  # fmt: skip
         line = entered.get(analyte.name(lang))
-        analytes.append({"code": code, "name": analyte.name(lang), "unit": analyte.unit, "range": bounds,
-                         "value": line.value if line else "", "flag": line.flag if line else ""})  # fmt: skip
+        analytes.append({"code": code, "name": analyte.name(lang), "unit": unit_name(analyte.unit, lang),
+                         "range": bounds, "value": line.value if line else "",
+                         "flag": line.flag if line else ""})  # fmt: skip
     entered_by = service.extension_value(report, service.ENTERED_BY) if report else None
     return {
         "order": order.id, "test": test_name(order.resource.get("code"), lang), "barcode": item.barcode or "",

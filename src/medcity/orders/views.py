@@ -10,6 +10,7 @@ from medcity.orders.catalogue import Test, catalogue, loinc_code
 from medcity.scheduling.display import Names as Clock
 from medcity.scheduling.resources import parse_instant
 from medcity.store.repository import JSON, StoredResource
+from medcity.terminology.units import unit_name, unit_of
 
 ABNORMAL = frozenset({"H", "L", "A", "HH", "LL", "AA"})
 CRITICAL = frozenset({"HH", "LL", "AA"})
@@ -79,7 +80,7 @@ def result_line(observation: StoredResource, lang: str) -> ResultLine:
         id=observation.id,
         name=test_name(data.get("code"), lang),
         value=_bound(quantity),
-        unit=str(quantity.get("unit") or quantity.get("code") or ""),
+        unit=unit_name(unit_of(quantity), lang),
         range=shown,
         flag=flag_of(data),
         status=str(data.get("status", "")),

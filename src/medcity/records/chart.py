@@ -30,6 +30,7 @@ from sqlalchemy import and_, or_, select
 
 from medcity.store.repository import Restriction, StoredResource, Tx
 from medcity.store.schema import resource as stored_table
+from medcity.terminology.units import unit_name, unit_of
 
 JSON = dict[str, Any]
 
@@ -188,12 +189,19 @@ class Visit(Item):
 
 @dataclass
 class Measurement(Item):
-    value: str = ""
+    value: str = ""  # as written, without its unit
     number: float | None = None
     range_text: str = ""
+    unit: str = ""  # UCUM, as recorded: shown in the reader's language by `value_in` and `range_in`
     low: float | None = None
     high: float | None = None
     flag: str = ""  # the interpretation code when outside the normal, else ""
+
+    def value_in(self, lang: str) -> str:
+        return f"{self.value} {unit_name(self.unit, lang)}".strip()
+
+    def range_in(self, lang: str) -> str:
+        return f"{self.range_text} {unit_name(self.unit, lang)}".strip() if self.range_text else ""
 
     @property
     def flag_kind(self) -> str:
@@ -442,11 +450,11 @@ def _value(o: JSON) -> tuple[str, float | None, str]:
     """The value as shown, its number for the trend, and its unit."""
     if "valueQuantity" in o:
         shown, number = _quantity(o["valueQuantity"])
-        return shown, number, str(o["valueQuantity"].get("unit") or o["valueQuantity"].get("code") or "")
+        return shown, number, unit_of(o["valueQuantity"])
     components = [c for c in o.get("component", []) if "valueQuantity" in c]
     if components:  # a panel such as blood pressure: 152/94
         parts = [_quantity(c["valueQuantity"]) for c in components]
-        unit = str(components[0]["valueQuantity"].get("unit") or "")
+        unit = unit_of(components[0]["valueQuantity"])
         return "/".join(s for s, _ in parts), parts[0][1], unit
     for key in ("valueString", "valueInteger", "valueBoolean", "valueDateTime"):
         if key in o:
@@ -478,8 +486,8 @@ def _results(b: _Builder) -> list[Result]:
         titles.setdefault(key, concept_text(o.get("code")))
         series.setdefault(key, []).append(b.item(
             o, titles[key], Measurement, code=key, status=str(o.get("status", "")),
-            value=f"{shown} {unit}".strip(), number=number, range_text=f"{range_text} {unit}".strip() if range_text
-            else "", low=low, high=high, flag=_flag(o, number, low, high),
+            value=shown, number=number, range_text=range_text, unit=unit, low=low, high=high,
+            flag=_flag(o, number, low, high),
         ))  # fmt: skip
     results = [Result(title=titles[k], history=_newest(v)) for k, v in series.items()]
     return sorted(results, key=lambda r: r.latest.when, reverse=True)

@@ -58,7 +58,8 @@ def _results(doc: _Document, chart: Chart) -> None:
     range_word = gettext("reference range", doc.lang)
     for result in chart.results:
         m = result.latest
-        parts = [m.day, f"{result.title}: {m.value}", f"{range_word} {m.range_text}" if m.range_text else "",
+        reference = f"{range_word} {m.range_in(doc.lang)}" if m.range_text else ""
+        parts = [m.day, f"{result.title}: {m.value_in(doc.lang)}", reference,
                  portal.flag_label(m.flag_kind, doc.lang), m.institution or ""]  # fmt: skip
         doc.line_of(" · ".join(p for p in parts if p))
         if m.flag:

@@ -17,7 +17,7 @@ from medcity.kit.i18n import N_
 from medcity.referrals import service
 from medcity.referrals.codes import CATEGORY_TOKEN, KIND_NAMES, KINDS, SUPPORTING_TYPES
 from medcity.referrals.views import Names, rows
-from medcity.registry.catalogue import SPECIALTIES
+from medcity.registry.catalogue import receives_referrals, specialty_choices
 from medcity.scheduling.resources import utcnow
 from medcity.store.repository import Store, StoredResource, Tx
 from medcity.web.render import add_template_package, render, request_language
@@ -81,9 +81,10 @@ def _form(
             "patient": patient,
             "patient_name": Names(tx, [("Patient", patient)]).of("Patient", patient),
             "kinds": [(k, KIND_NAMES[k][1 if lang == "en" else 0]) for k in KINDS],
-            "specialties": sorted(((c, s.display(lang)) for c, s in SPECIALTIES.items()), key=lambda s: s[1]),
+            "specialties": specialty_choices(lang),
             "organisations": sorted(
-                ((o.id, str(o.resource.get("name") or o.id)) for o in organisations), key=lambda o: o[1]
+                ((o.id, str(o.resource.get("name") or o.id)) for o in organisations if receives_referrals(o.resource)),
+                key=lambda o: o[1],
             ),
             "documents": _documents(tx, access, patient),
             "error": error,

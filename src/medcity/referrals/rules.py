@@ -14,7 +14,7 @@ from medcity.referrals.codes import (
     is_referral,
     kind_of,
 )
-from medcity.registry.catalogue import specialty_code
+from medcity.registry.catalogue import SEES_PATIENTS, SPECIALTIES, receives_referrals, specialty_code
 from medcity.scheduling.resources import ref_id
 from medcity.store.repository import Tx
 
@@ -44,13 +44,22 @@ def check_content(tx: Tx, data: JSON) -> None:
     kind = kind_of(data)
     if kind is None:
         raise Unprocessable(N_("A referral's code must give its kind (%(kinds)s)"), kinds=", ".join(KINDS))
-    if kind == SPECIALIST and specialty_of(data) is None:
+    specialty = specialty_of(data)
+    if kind == SPECIALIST and specialty is None:
         raise Unprocessable(N_("A referral to a specialist names the specialty in performerType"))
+    if specialty is not None and specialty not in SEES_PATIENTS:
+        raise Unprocessable(N_("%(specialty)s sees no patients: nobody can be referred to one"),
+                            specialty=SPECIALTIES[specialty])  # fmt: skip
     organization = performer_organization(data)
     if kind != SPECIALIST and organization is None:
         raise Unprocessable(N_("A referral to an institution or for hospitalisation names the receiving Organization"))
-    if organization is not None and not _exists(tx, "Organization", organization):
-        raise Unprocessable(N_("Organization/%(organization)s is not known"), organization=organization)
+    if organization is not None:
+        receiving = tx.current("Organization", organization)
+        if receiving is None or receiving.deleted:
+            raise Unprocessable(N_("Organization/%(organization)s is not known"), organization=organization)
+        if not receives_referrals(receiving.resource):
+            raise Unprocessable(N_("%(organization)s receives no referrals"),
+                                organization=str(receiving.resource.get("name") or organization))  # fmt: skip
     for info in data.get("supportingInfo") or []:
         _check_document(tx, info, patient)
     period = data.get("occurrencePeriod") or {}

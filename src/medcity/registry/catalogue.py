@@ -92,6 +92,13 @@ SPECIALTIES = {
     )
 }
 
+# Specialties that see patients: the laboratory's physician and the pharmacist take no appointments and receive no
+# referrals, so neither is offered to a patient booking or a doctor referring.
+SEES_PATIENTS = frozenset(SPECIALTIES) - {"clinical-laboratory", "pharmacist"}
+
+# Kinds of institution a patient can be referred to (a pharmacy dispenses prescriptions; it receives no patients).
+RECEIVES_REFERRALS = frozenset({"polyclinic", "polyclinic-branch", "hospital", "laboratory", "private-clinic"})
+
 # Specialties a patient reaches first, without a referral from a district doctor.
 FIRST_CONTACT = frozenset(
     {
@@ -153,6 +160,11 @@ def specialty_concept(code: str, lang: str = "ru") -> dict[str, Any]:
     return {"coding": [_coding(SPECIALTY_SYSTEM, concept, lang)], "text": concept.display(lang)}
 
 
+def specialty_choices(lang: str) -> list[tuple[str, str]]:
+    """(code, name) of the specialties that see patients, by name in the reader's language: what a form offers."""
+    return sorted(((code, SPECIALTIES[code].display(lang)) for code in SEES_PATIENTS), key=lambda s: s[1])
+
+
 def specialty_code(concepts: Iterable[Any]) -> str | None:
     """The first specialty of the catalogue named in these CodeableConcepts (PractitionerRole.specialty,
     ServiceRequest.performerType), if any."""
@@ -180,6 +192,13 @@ def organization_types(kind: str, ownership: str, lang: str = "ru") -> list[dict
         },
         {"coding": [_coding(OWNERSHIP_SYSTEM, own, lang)]},
     ]
+
+
+def receives_referrals(organization: dict[str, Any]) -> bool:
+    """Whether patients can be referred to this Organization: another system's may carry no medcity kind, and only
+    a kind known to receive no one (a pharmacy) says no."""
+    kind = organization_kind(organization)
+    return kind is None or kind in RECEIVES_REFERRALS
 
 
 def organization_kind(organization: dict[str, Any]) -> str | None:

@@ -27,6 +27,7 @@ from medcity.registry.catalogue import SPECIALTIES
 from medcity.scheduling.resources import ref_id
 from medcity.store.repository import StoredResource, Tx
 from medcity.terminology import service as terminology
+from medcity.terminology.units import unit_name, unit_of
 from medcity.visits import protocol, service, vitals
 from medcity.visits.rules import VisitError
 from medcity.web.pages_kit import package_page, store_of
@@ -219,7 +220,7 @@ def _visit_page(
         "doctor": _name(names, ("Practitioner", visit.doctor)),
         "institution": _name(names, _organization(visit.encounter.resource.get("serviceProvider"))),
         "sections": protocol.SECTIONS,
-        "measures": vitals.ENTERED,
+        "measures": [(m, unit_name(m.unit, lang)) for m in vitals.ENTERED],
         "templates": [(code, SPECIALTIES[code].display(lang)) for code in protocol.TEMPLATES],
         "error": error,
         "error_field": error_field,
@@ -241,7 +242,7 @@ def _visit_page(
             "current_version": visit.document.version,
             "corrections": [p.resource for p in service.corrections(tx, visit=visit)],
             "diagnoses": [_coded(c.resource.get("code")) for c in conditions],
-            "vitals": [_vital(o.resource) for o in observations],
+            "vitals": [_vital(o.resource, lang) for o in observations],
             "values": values or protocol.section_texts(visit.document.resource),
         })  # fmt: skip
         return _page(request, "signed.html", context, status_code=status_code)
@@ -251,15 +252,15 @@ def _visit_page(
     return _page(request, "visit.html", context, status_code=status_code)
 
 
-def _vital(observation: dict[str, Any]) -> dict[str, str]:
+def _vital(observation: dict[str, Any], lang: str) -> dict[str, str]:
     coding = ((observation.get("code") or {}).get("coding") or [{}])[0]
     if observation.get("component"):
         numbers = "/".join(str(c["valueQuantity"]["value"]) for c in observation["component"])
-        unit = observation["component"][0]["valueQuantity"]["unit"]
+        unit = unit_of(observation["component"][0]["valueQuantity"])
     else:
-        numbers, unit = str(observation["valueQuantity"]["value"]), observation["valueQuantity"]["unit"]
+        numbers, unit = str(observation["valueQuantity"]["value"]), unit_of(observation["valueQuantity"])
     code = str(coding.get("code"))
-    return {"code": code, "label": vitals.LABELS.get(code, code), "value": numbers, "unit": unit}
+    return {"code": code, "label": vitals.LABELS.get(code, code), "value": numbers, "unit": unit_name(unit, lang)}
 
 
 def _diagnosis(code: str, lang: str) -> dict[str, str]:

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from medcity.auth.gate import Access
 from medcity.kit.errors import Forbidden, InvalidRequest, MedcityError
 from medcity.kit.i18n import N_
-from medcity.registry.catalogue import SPECIALTIES
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import Store, Tx
 from medcity.web.render import add_template_package, render, request_language
@@ -70,10 +69,6 @@ def act(
         return page(request, "refused.html", {"reason": refused.say(request_language(request)), "back": back},
                     status_code=refused.status)  # fmt: skip
     return then if isinstance(then, Response) else then()
-
-
-def specialties(lang: str) -> list[tuple[str, str]]:
-    return sorted(((code, concept.display(lang)) for code, concept in SPECIALTIES.items()), key=lambda s: s[1])
 
 
 def local_day(tx: Tx, day: str | None) -> date:

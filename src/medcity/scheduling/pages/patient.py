@@ -15,10 +15,10 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import NotFound
 from medcity.kit.i18n import N_
-from medcity.registry.catalogue import SPECIALTIES
+from medcity.registry.catalogue import SPECIALTIES, specialty_choices
 from medcity.scheduling import inventory, notices, service, waiting
 from medcity.scheduling.display import Names, specialty_name
-from medcity.scheduling.pages.common import act, own_patient, page, see, specialties, store_of
+from medcity.scheduling.pages.common import act, own_patient, page, see, store_of
 from medcity.scheduling.resources import parse_instant, utcnow
 from medcity.scheduling.rules import RegionRules, rules_for
 from medcity.store.repository import Tx
@@ -64,7 +64,7 @@ def booking_page(
             slots = service.find_slots(tx, specialty=specialty, patient=patient, start=now, end=now + window, count=20)
         context = {
             "patient_name": names.of("Patient", patient), "specialty": specialty or "",
-            "specialty_groups": _by_referral(specialties(request_language(request)), rules_for(tx.region)),
+            "specialty_groups": _by_referral(specialty_choices(request_language(request)), rules_for(tx.region)),
             "reschedule": reschedule or "", "slots": slots,
             "names": names,
         }  # fmt: skip

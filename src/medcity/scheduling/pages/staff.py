@@ -15,6 +15,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Forbidden, InvalidRequest, NotFound
 from medcity.kit.i18n import N_
+from medcity.registry.catalogue import specialty_choices
 from medcity.registry.service import find_by_oms
 from medcity.scheduling import checkin, notices, service
 from medcity.scheduling.display import Names, specialty_name, ticket
@@ -26,7 +27,6 @@ from medcity.scheduling.pages.common import (
     local_day,
     page,
     see,
-    specialties,
     staff_organization,
     store_of,
 )
@@ -40,6 +40,17 @@ router = APIRouter(include_in_schema=False)
 PageAccess = Annotated[Access, Depends(page_access)]
 CSRF = [Depends(require_csrf)]
 WEEK = range(7)
+# What a registrar reads for the inventory's codes (scheduling.tables.SLOT_KINDS, SLOT_STATUSES).
+KIND_NAMES = {
+    "self": N_("self-booking"), "referral": N_("by referral"), "registry": N_("registry only"),
+    "reserve": N_("emergency reserve"),
+}  # fmt: skip
+STATUS_NAMES = {
+    "free": N_("free"),
+    "held": N_("held for an offer"),
+    "booked": N_("taken"),
+    "blocked": N_("closed to booking"),
+}
 
 
 def _registrar(access: Access) -> str:
@@ -79,8 +90,9 @@ def schedule_page(
             "organization_name": names.of("Organization", organization), "day": shown,
             "previous": shown - timedelta(days=1), "next": shown + timedelta(days=1),
             "slots": service.slots_of(tx, organization=organization, start=start, end=end), "names": names,
-            "roles": roles, "rooms": rooms, "kinds": SLOT_KINDS, "week": WEEK, "done": done, "count": count,
-            "specialties": specialties(request_language(request)),
+            "roles": roles, "rooms": rooms, "kinds": SLOT_KINDS, "kind_names": KIND_NAMES,
+            "status_names": STATUS_NAMES, "week": WEEK, "done": done, "count": count,
+            "specialties": specialty_choices(request_language(request)),
         }  # fmt: skip
         return page(request, "registry.html", context)
 
