@@ -61,20 +61,20 @@ def _listed(tx: Tx, access: Access, found: list[StoredResource], lang: str) -> l
 # ---- the doctor ------------------------------------------------------------------------------------------------
 
 
+def _patient(tx: Tx, access: Access, patient: str) -> StoredResource:
+    """The Patient a doctor's page is about, read under the policy (another's answers 404, as an unknown one)."""
+    stored = tx.read("Patient", patient)
+    access.require("read", "Patient", stored, tx=tx)
+    return stored
+
+
 def _doctor_page(
-    request: Request,
-    access: Access,
-    patient: str,
-    encounter: str,
-    *,
-    error: str = "",
-    status: int = 200,
+    request: Request, access: Access, patient: str, encounter: str, *, error: str = "", status: int = 200,
     values: dict[str, str] | None = None,
-) -> HTMLResponse:
+) -> HTMLResponse:  # fmt: skip
     lang = request_language(request)
     with store_of(request).reader() as tx:
-        stored = tx.read("Patient", patient)
-        access.require("read", "Patient", stored)
+        stored = _patient(tx, access, patient)
         access.record("read", "Patient", stored.id)
         access.require("search", "MedicationRequest")
         found = service.of_patient(tx, patient=patient, restrict=access.restriction)
@@ -115,7 +115,7 @@ def prescribe(
             encounter=encounter or None, reason=reason or None,
         )  # fmt: skip
         with store_of(request).transaction() as tx:
-            access.require("read", "Patient", tx.read("Patient", patient), tx=tx)
+            _patient(tx, access, patient)
             access.require("create", "MedicationRequest", service.build(draft, region=tx.region, now=_now()), tx=tx)
             created = service.prescribe(tx, draft, now=_now())
             access.record("create", "MedicationRequest", created.id, tx=tx, patient=created.patient)
