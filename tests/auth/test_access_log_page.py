@@ -43,7 +43,8 @@ def test_the_patient_sees_who_opened_their_record(api: TestClient, world: World,
     assert opened_line.startswith(tuple("0123456789"))
     for line in lines:
         assert "Врачова, врач" in line and "Поликлиника 1" in line
-    assert "Просмотр карты" in opened_line and "Observation" in opened_line
+    assert "Просмотр карты (результаты и измерения)" in opened_line  # what was opened, as the patient calls it
+    assert "Observation" not in opened_line
     assert "Экстренный доступ" in opened_line and f"Указанная причина: «{REASON}»" in opened_line
     assert "доступ запрещён" in refused_line and "Экстренный" not in refused_line
     assert "pat" not in " ".join(lines)

@@ -15,7 +15,7 @@ from medcity.auth import audit
 from medcity.auth.care import BREAK_GLASS_TAG
 from medcity.auth.gate import Access, page_access
 from medcity.auth.users import get_user
-from medcity.kit.i18n import N_
+from medcity.kit.i18n import N_, gettext
 from medcity.scheduling.display import Names
 from medcity.scheduling.resources import parse_instant
 from medcity.store.repository import Tx
@@ -31,6 +31,19 @@ ROLE_NAMES = {
     "doctor": N_("doctor"), "nurse": N_("nurse"), "registrar": N_("registrar"), "lab": N_("laboratory"),
     "pharmacist": N_("pharmacist"), "analyst": N_("analyst"), "admin": N_("administrator"),
     "system": N_("information system"), "patient": N_("patient"), "proxy": N_("representative"),
+}  # fmt: skip
+# What a patient calls the parts of their record the audit names by FHIR type; a type not here is shown as named.
+PART_NAMES = {
+    "Patient": N_("personal details"), "Appointment": N_("appointments"), "Encounter": N_("visits and stays"),
+    "Observation": N_("results and measurements"), "DiagnosticReport": N_("test reports"),
+    "ServiceRequest": N_("orders and referrals"), "Specimen": N_("samples"), "Condition": N_("diagnoses"),
+    "Communication": N_("notices"), "Composition": N_("documents"), "DocumentReference": N_("documents"),
+    "Binary": N_("attached files"), "ImagingStudy": N_("imaging studies"), "MedicationRequest": N_("prescriptions"),
+    "MedicationDispense": N_("dispensed medicines"), "MedicationStatement": N_("medicines"),
+    "AllergyIntolerance": N_("allergies"), "Immunization": N_("vaccinations"), "Procedure": N_("procedures"),
+    "QuestionnaireResponse": N_("visit protocols"), "Flag": N_("risk flags"), "RiskAssessment": N_("risk assessments"),
+    "CarePlan": N_("care plans"), "Task": N_("tasks"), "Provenance": N_("signatures"), "Consent": N_("consents"),
+    "RelatedPerson": N_("representatives"), "Coverage": N_("insurance"), "EpisodeOfCare": N_("episodes of care"),
 }  # fmt: skip
 WRITES = ("create", "update", "delete")  # the audited interactions that change the record
 
@@ -53,6 +66,10 @@ class Look:
     @property
     def key(self) -> tuple[str, str, bool, bool, bool]:
         return self.username, self.when, self.changed, self.refused, self.glass
+
+    def parts(self, lang: str) -> list[str]:
+        """The parts of the record this look touched, in the reader's words, each once."""
+        return sorted({gettext(PART_NAMES[k], lang) if k in PART_NAMES else k for k in self.kinds})
 
 
 @router.get("/portal/{patient_id}/access-log", response_class=HTMLResponse)
