@@ -71,7 +71,7 @@ def test_referral_hospital_stay_and_discharge_summary_back_at_the_polyclinic(pag
     page.get_by_label("Вид направления").select_option("hospitalisation")
     page.get_by_label("Принимающая организация").select_option(hospital)
     page.get_by_label("Диагнозы (МКБ-10, через запятую)").fill("K40.9")
-    page.get_by_label("Общий анализ крови 2026-11-20").check()
+    page.get_by_label("Общий анализ крови 20.11.2026").check()
     page.get_by_role("button", name="Отправить направление").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Отправленные направления")
     expect(page.locator("tr[data-state] .state")).to_have_text("выдано")

@@ -55,6 +55,7 @@ def test_the_protocol_page_shows_the_patient_and_the_specialty_template(doctor: 
     page = doctor.client.get(f"/doctor/visits/{encounter}", headers={"Accept-Language": "ru"})
     assert page.status_code == 200
     assert "Иванова Мария" in page.text
+    assert "Дата рождения 04.03.1980" in page.text  # days as every page writes them
     assert "Городская больница № 5" in page.text  # history from another institution
     assert f"/chart/{doctor.patient}" in page.text
     # Ordering and referring start from the visit, for this patient and encounter.

@@ -14,6 +14,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Conflict, InvalidRequest, Unprocessable
 from medcity.kit.i18n import N_
+from medcity.kit.instants import shown_day
 from medcity.referrals import service
 from medcity.referrals.codes import CATEGORY_TOKEN, KIND_NAMES, KINDS, SUPPORTING_TYPES
 from medcity.referrals.views import Names, rows
@@ -58,7 +59,7 @@ def _documents(tx: Tx, access: Access, patient: str) -> list[tuple[str, str]]:
             label = concept.get("text") or next((c.get("display") or c.get("code") for c in concept.get("coding") or []
                                                  if isinstance(c, dict)), None)  # fmt: skip
             when = data.get("effectiveDateTime") or data.get("issued") or data.get("date") or ""
-            found.append((stored.reference, f"{label or rtype} {str(when)[:10]}".strip()))
+            found.append((stored.reference, f"{label or rtype} {shown_day(when)}".strip()))
     return found
 
 

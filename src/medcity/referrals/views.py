@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from html import unescape
 
+from medcity.kit.instants import shown_day
 from medcity.referrals.codes import JSON, KIND_NAMES, kind_of
 from medcity.referrals.rules import performer_organization, specialty_of
 from medcity.registry.catalogue import SPECIALTIES
@@ -81,21 +82,11 @@ def rows(tx: Tx, referrals: list[StoredResource], states: dict[str, str], lang: 
             reasons=reasons(s.resource),
             to=names.of("Organization", performer_organization(s.resource)),
             sender=names.of("Practitioner", ref_id(s.resource.get("requester"), "Practitioner")),
-            valid_until=_day((s.resource.get("occurrencePeriod") or {}).get("end")),
+            valid_until=shown_day((s.resource.get("occurrencePeriod") or {}).get("end")),
             documents=[str(d.get("reference")) for d in s.resource.get("supportingInfo") or []],
         )
         for s in referrals
     ]
-
-
-def _day(text: object) -> str:
-    """A date as the pages show it (dd.mm.yyyy); a value that is no date, as written."""
-    if not isinstance(text, str) or not text:
-        return ""
-    try:
-        return date.fromisoformat(text[:10]).strftime("%d.%m.%Y")
-    except ValueError:
-        return text
 
 
 def local_time(text: str | None, zone: tzinfo) -> str:

@@ -21,6 +21,7 @@ from medcity.auth.pages import ROLE_HOME
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import N_, gettext, say
+from medcity.kit.instants import shown_day
 from medcity.records.chart import concept_text, patient_name
 from medcity.referrals.views import Names
 from medcity.registry.catalogue import SPECIALTIES
@@ -161,7 +162,7 @@ def _summary(tx: Tx, access: Access, visit: service.Visit) -> tuple[dict[str, An
     names = Names(tx, [*providers, attached, ("Practitioner", visit.doctor),
                        _organization(visit.encounter.resource.get("serviceProvider"))])  # fmt: skip
     history = [
-        {"date": str((e.resource.get("period") or {}).get("start", ""))[:10],
+        {"date": shown_day((e.resource.get("period") or {}).get("start")),
          "kind": (e.resource.get("class") or {}).get("code", ""),
          "institution": _name(names, provider),
          "reason": "; ".join(str(r.get("text", "")) for r in e.resource.get("reasonCode") or [])}
@@ -170,7 +171,7 @@ def _summary(tx: Tx, access: Access, visit: service.Visit) -> tuple[dict[str, An
     summary = {
         "id": pid,
         "name": patient_name(data) or pid,
-        "birth": data.get("birthDate", ""),
+        "birth": shown_day(data.get("birthDate")),
         "age": service.patient_age(data),
         "gender": data.get("gender", ""),
         "attached": _name(names, attached),
