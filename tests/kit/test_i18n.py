@@ -110,6 +110,12 @@ def test_every_extracted_text_has_a_russian_translation() -> None:
     )
 
 
+def _forms(string: object) -> tuple[str, ...]:
+    """A message's translation as its forms, none when it is untranslated."""
+    forms = tuple(string) if isinstance(string, list | tuple) else (str(string),) if string else ()
+    return forms if all(forms) else ()
+
+
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_catalog_placeholders_match_and_compiled_catalog_is_current(lang: str) -> None:
     catalog = read_catalog(lang)
@@ -117,12 +123,13 @@ def test_catalog_placeholders_match_and_compiled_catalog_is_current(lang: str) -
     assert not problems, problems
     with (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo").open("rb") as f:
         compiled = read_mo(f)
+    # A plural's forms are a tuple in the .po and a list as read from the .mo; an English plural has empty forms.
     stale = [
         message.id
         for message in catalog
         if message.id
-        and message.string
+        and _forms(message.string)
         and not message.fuzzy
-        and (compiled.get(message.id) is None or compiled[message.id].string != message.string)
+        and (compiled.get(message.id) is None or _forms(compiled[message.id].string) != _forms(message.string))
     ]
     assert not stale, f"messages.mo is older than messages.po; run scripts/i18n.sh: {stale}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from medcity.kit.i18n import ngettext
 from medcity.prescriptions import rules
 from medcity.prescriptions.medicines import atc_of, medicine_name, medicines
 from medcity.referrals.views import Names
@@ -34,16 +35,30 @@ def grouped(number: str) -> str:
     return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
 
 
+def _counted(unit: str, count: int, lang: str) -> str | None:
+    """`count` of the catalogue's `unit` (its English name), with the plural the number takes in `lang`."""
+    if unit == "tablet":
+        return ngettext("%(num)d tablet", "%(num)d tablets", count, lang) % {"num": count}
+    if unit == "capsule":
+        return ngettext("%(num)d capsule", "%(num)d capsules", count, lang) % {"num": count}
+    if unit == "inhaler":
+        return ngettext("%(num)d inhaler", "%(num)d inhalers", count, lang) % {"num": count}
+    return None
+
+
 def quantity_text(data: JSON, concept: object, lang: str) -> str:
-    """`data`'s quantity (a prescription's dispenseRequest.quantity or a dispense's quantity) in `lang`'s units."""
+    """`data`'s quantity (a prescription's dispenseRequest.quantity or a dispense's quantity) in `lang`'s words:
+    30 таблеток, 1 inhaler."""
     quantity = data.get("quantity") or {}
     value = quantity.get("value")
     if value is None:
         return ""
     known = medicines().get(atc_of(concept) or "")
-    unit = known.unit["en" if lang == "en" else "ru"] if known else str(quantity.get("unit") or "")
-    count = int(value) if isinstance(value, int | float) and value == int(value) else value
-    return f"{count} × {unit}".strip(" ×")
+    if known and isinstance(value, int | float) and value == int(value):
+        counted = _counted(known.unit["en"], int(value), lang)
+        if counted:
+            return counted
+    return f"{value} {quantity.get('unit') or ''}".strip()
 
 
 def rows(tx: Tx, prescriptions: list[StoredResource], dispenses: dict[str, JSON], lang: str, today: date) -> list[Row]:
