@@ -100,9 +100,9 @@ def find_times(page: Page, specialty: str) -> None:
 
 def confirm_first_time(page: Page, specialty: str, doctor: str, *, index: int = 0) -> None:
     find_times(page, specialty)
-    chosen = page.locator("a.slot").nth(index)
-    expect(chosen).to_contain_text(doctor)
-    chosen.click()
+    doctors = page.locator("section.doctor-times").filter(has_text=doctor)
+    expect(doctors).to_have_count(1)
+    doctors.locator("a.slot").nth(index).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Подтверждение записи")
     page.get_by_role("button", name="Подтвердить").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Мои записи")

@@ -7,7 +7,10 @@ import re
 from typing import Any
 
 from medcity.auth.users import Role
+from medcity.referrals import service as referrals
+from medcity.referrals.codes import BOOKED, SPECIALIST
 from medcity.scheduling.publish import publish_schedule
+from medcity.scheduling.resources import utcnow
 from medcity.store.repository import Store
 from tests.scheduling.conftest import add_patient, add_role, every_day_template
 from tests.scheduling.pages_city import login
@@ -165,3 +168,53 @@ def test_bad_input_is_a_clear_refusal(client: Client, live: dict[str, list[str]]
     assert joined.status_code == 422 and "astrologer" in joined.text
     assert client.post("/patient/waiting/nope/accept", data={"csrf_token": token}).status_code == 404
     assert client.post("/patient/waiting/nope/bribe", data={"csrf_token": token}).status_code == 404
+
+
+def _confirm_page(client: Client, slot: str) -> str:
+    page = client.get("/patient/booking/confirm", params={"slot": slot}, headers={"Accept-Language": "ru"})
+    assert page.status_code == 200
+    return page.text
+
+
+def test_a_specialist_is_booked_with_a_referral_chosen_not_typed(
+    client: Client, store: Store, live: dict[str, list[str]]
+) -> None:
+    token = login(client, "anna", Role.PATIENT, patient="p1")
+    slot = live["card1"][0]
+    refused = _confirm_page(client, slot)  # no referral yet: told why, and nothing to press
+    assert 'id="no-referral"' in refused and "участковому терапевту" in refused
+    assert ">Подтвердить</button>" not in refused
+
+    with store.transaction() as tx:
+        tx.create({"resourceType": "Practitioner", "name": [{"family": "Терапевтова"}]}, rid="ther-doc")
+        draft = referrals.Draft(patient="p1", kind=SPECIALIST, requester="ther-doc", specialty="cardiologist",
+                                reasons=("I10",))  # fmt: skip
+        referral = referrals.issue(tx, draft, now=utcnow()).id
+    offered = _confirm_page(client, slot)
+    assert re.search(rf'name="referral" value="{referral}" checked', offered), offered
+    assert "Терапевтова" in offered and "I10" in offered and ">Подтвердить</button>" in offered
+    booked = client.post("/patient/booking/confirm", data={"slot": slot, "referral": referral, "csrf_token": token})
+    assert booked.status_code == 200 and len(appointment_ids(booked.text)) == 1
+    with store.reader() as tx:
+        assert referrals.state_of(tx, referrals.get(tx, referral), now=utcnow()) == BOOKED
+    # Used now: the next cardiologist's time offers it no more.
+    assert 'id="no-referral"' in _confirm_page(client, live["card1"][1])
+
+
+def test_free_times_are_listed_by_doctor_and_day_own_polyclinic_first(
+    client: Client, live: dict[str, list[str]]
+) -> None:
+    login(client, "anna", Role.PATIENT, patient="p1")
+    page = client.get("/patient/booking", params={"specialty": "therapist-district"},
+                      headers={"Accept-Language": "ru"}).text  # fmt: skip
+    doctors = re.findall(r'<section class="doctor-times" data-role="([^"]+)">(.*?)</section>', page, re.S)
+    assert doctors and doctors[0][0] == "ther2"  # p1 is attached to pc2
+    for _role, section in doctors:
+        days = re.findall(r'<span class="day-times__day">(\S+) (\d\d\.\d\d\.\d{4})</span>(.*?)</p>', section, re.S)
+        assert days and [d for _w, d, _t in days] == sorted(
+            {d for _w, d, _t in days}, key=lambda d: d[6:] + d[3:5] + d[:2]
+        )
+        assert all(w in ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс") for w, _d, _t in days)
+        for _w, _d, times in days:
+            clock = re.findall(r'class="slot" href="[^"]+">(\d\d:\d\d)</a>', times)
+            assert clock and clock == sorted(clock)

@@ -3,7 +3,8 @@ and the notices. A patient acts for themselves, a proxy for the child they repre
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,6 +16,11 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import NotFound
 from medcity.kit.i18n import N_
+from medcity.referrals import service as referrals
+from medcity.referrals.codes import ISSUED
+from medcity.referrals.rules import specialty_of
+from medcity.referrals.views import Row as ReferralRow
+from medcity.referrals.views import rows as referral_rows
 from medcity.registry.catalogue import SPECIALTIES, specialty_choices
 from medcity.scheduling import inventory, notices, service, waiting
 from medcity.scheduling.display import Names, specialty_name
@@ -48,6 +54,27 @@ def _by_referral(named: list[tuple[str, str]], rules: RegionRules) -> list[tuple
     ]
 
 
+@dataclass
+class DoctorTimes:
+    """One doctor's free times on the booking page, by day: what a patient scans for."""
+
+    role: str
+    organization: str
+    days: dict[date, list[Row]] = field(default_factory=dict)
+
+
+def _by_doctor(slots: list[Row], names: Names) -> list[DoctorTimes]:
+    """The free slots by doctor (in the order the search gave them: the patient's own polyclinic first), then by
+    the region's day, each day's times in order."""
+    doctors: dict[tuple[str, str], DoctorTimes] = {}
+    for slot in slots:
+        doctor = doctors.setdefault((slot.role, slot.organization), DoctorTimes(slot.role, slot.organization))
+        doctor.days.setdefault(names.local(slot.start).date(), []).append(slot)
+    for doctor in doctors.values():
+        doctor.days = {day: sorted(times, key=lambda s: s.start) for day, times in sorted(doctor.days.items())}
+    return list(doctors.values())
+
+
 @router.get("/patient/booking", response_class=HTMLResponse)
 def booking_page(
     request: Request, access: PageAccess, specialty: str | None = None, reschedule: str | None = None
@@ -65,8 +92,7 @@ def booking_page(
         context = {
             "patient_name": names.of("Patient", patient), "specialty": specialty or "",
             "specialty_groups": _by_referral(specialty_choices(request_language(request)), rules_for(tx.region)),
-            "reschedule": reschedule or "", "slots": slots,
-            "names": names,
+            "reschedule": reschedule or "", "doctors": _by_doctor(slots, names), "names": names,
         }  # fmt: skip
         access.record("read", "Patient", patient)
         return page(request, "booking.html", context)
@@ -74,12 +100,24 @@ def booking_page(
 
 @router.get("/patient/booking/confirm", response_class=HTMLResponse)
 def confirm_page(request: Request, access: PageAccess, slot: str, reschedule: str | None = None) -> Response:
-    own_patient(access)
+    patient = own_patient(access)
+    lang = request_language(request)
     with store_of(request).reader() as tx:
         row = inventory.get_slot(tx, slot)
-        context = {"slot": row, "names": Names(tx), "reschedule": reschedule or "",
-                   "specialty_name": specialty_name(row.specialty, request_language(request))}  # fmt: skip
+        needs_referral = not reschedule and rules_for(tx.region).needs_referral(specialty=row.specialty, kind=row.kind)
+        context = {"slot": row, "names": Names(tx), "reschedule": reschedule or "", "needs_referral": needs_referral,
+                   "referrals": _usable_referrals(tx, access, patient, row.specialty, lang) if needs_referral else [],
+                   "specialty_name": specialty_name(row.specialty, lang)}  # fmt: skip
         return page(request, "confirm.html", context)
+
+
+def _usable_referrals(tx: Tx, access: Access, patient: str, specialty: str, lang: str) -> list[ReferralRow]:
+    """The patient's issued referrals to this specialty that no appointment uses yet: what the booking can take,
+    so that the patient chooses one instead of typing its number."""
+    found = [r for r in referrals.of_patient(tx, patient=patient, restrict=access.restriction)
+             if specialty_of(r.resource) == specialty]  # fmt: skip
+    states = referrals.states_of(tx, found, now=utcnow())
+    return referral_rows(tx, [r for r in found if states[r.id] == ISSUED], states, lang)
 
 
 @router.post("/patient/booking/confirm", dependencies=CSRF)
