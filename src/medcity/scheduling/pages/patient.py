@@ -88,7 +88,7 @@ def booking_page(
         if specialty in SPECIALTIES:
             now = utcnow()
             window = timedelta(days=rules_for(tx.region).booking_window_days)
-            slots = service.find_slots(tx, specialty=specialty, patient=patient, start=now, end=now + window, count=20)
+            slots = service.find_slots(tx, specialty=specialty, patient=patient, start=now, end=now + window, count=60)
         context = {
             "patient_name": names.of("Patient", patient), "specialty": specialty or "",
             "specialty_groups": _by_referral(specialty_choices(request_language(request)), rules_for(tx.region)),
