@@ -104,6 +104,12 @@ def make_record(client: Any) -> Record:
         "subject": _ref("Patient", pid), "effectiveDateTime": "2024-05-11T10:00:00+03:00",
         "performer": [_ref("Organization", hospital)], "conclusion": "Признаки аппендицита",
     })  # fmt: skip
+    _id(client, {  # a laboratory's report: its values are results, not an imaging or instrumental report
+        "resourceType": "DiagnosticReport", "status": "final", "code": {"text": "Биохимия крови"},
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}],
+        "subject": _ref("Patient", pid), "effectiveDateTime": "2024-05-11T09:00:00+03:00",
+        "performer": [_ref("Organization", lab)],
+    })  # fmt: skip
     _id(client, {
         "resourceType": "AllergyIntolerance", "patient": _ref("Patient", pid), "code": {"text": "Пенициллин"},
         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",

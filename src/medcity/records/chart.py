@@ -70,6 +70,7 @@ _DATES: dict[str, tuple[str, ...]] = {
     "Flag": ("period.start",),
     "RiskAssessment": ("occurrenceDateTime", "occurrencePeriod.start"),
 }
+V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"  # DiagnosticReport.category: diagnostic service section
 ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
 # Observation interpretation codes (v3 ObservationInterpretation) that mean "outside the normal".
 HIGH = frozenset({"H", "HU", ">"})
@@ -494,8 +495,15 @@ def _results(b: _Builder) -> list[Result]:
 
 
 def _reports(b: _Builder) -> list[Item]:
+    """Imaging and instrumental reports; a laboratory's report is shown as its results, not here."""
+    studies = [r for r in b.of("DiagnosticReport") if not _is_lab_report(r)]
     return _newest([b.item(r, concept_text(r.get("code")), detail=str(r.get("conclusion") or ""),
-                           status=str(r.get("status", ""))) for r in b.of("DiagnosticReport")])  # fmt: skip
+                           status=str(r.get("status", ""))) for r in studies])  # fmt: skip
+
+
+def _is_lab_report(report: JSON) -> bool:
+    codings = (c for concept in report.get("category") or [] for c in concept.get("coding") or [])
+    return any(c.get("system") == V2_0074 and c.get("code") == "LAB" for c in codings)
 
 
 def _documents(b: _Builder) -> list[Document]:
