@@ -44,6 +44,8 @@ def build_city(store: Store, seed: int = 1) -> City:
         pharmacies = (_create(tx, {"resourceType": "Organization", "name": "Аптека № 7"}),
                       _create(tx, {"resourceType": "Organization", "name": "Аптека «Здоровье»"}))  # fmt: skip
         doctor = _create(tx, {"resourceType": "Practitioner", "name": [{"family": "Терапевтова", "given": ["Ольга"]}]})
+        _create(tx, {"resourceType": "PractitionerRole", "practitioner": ref("Practitioner", doctor),
+                     "organization": ref("Organization", polyclinic)})  # fmt: skip
         patient = _create(tx, {
             "resourceType": "Patient", "name": [{"family": "Петрова", "given": ["Анна"]}],
             "identifier": [identifier(SNILS_SYSTEM, snils), identifier(OMS_SYSTEM, oms)],

@@ -51,6 +51,10 @@ def test_prescribed_dispensed_once_and_seen_by_the_patient(client: TestClient, c
     number = re.search(r"Рецепт (\d{12}) выписан", sent.text)
     assert number, sent.text
     assert 'data-state="active"' in sent.text and "Действует" in sent.text
+    chart = client.get(f"/chart/{city.patient}", headers=RU).text
+    medications = re.search(r'id="medications".*?</section>', chart, re.S)
+    assert medications and "Амлодипин" in medications.group(0)
+    assert "Городская поликлиника № 1" in medications.group(0)  # where it was prescribed, through the doctor's role
 
     assert log_in(client, "apteka7") == "/pharmacy"
     counter = client.get("/pharmacy", headers=RU).text

@@ -41,7 +41,7 @@ def prescribe_demo(store: Store, *, now: datetime, count: int = 3) -> int:
     written = 0
     for patient, (medicine, dosage, quantity) in zip(waiting, _PRESCRIBED, strict=False):
         draft = service.Draft(patient=patient, medicine=medicine, dosage=dosage, quantity=quantity,
-                              requester=cast.doctor)  # fmt: skip
+                              requester=cast.doctor, organization=cast.polyclinic)  # fmt: skip
         try:
             with store.transaction() as tx:
                 service.prescribe(tx, draft, now=now)

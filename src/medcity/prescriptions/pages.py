@@ -112,7 +112,7 @@ def prescribe(
     try:
         draft = service.Draft(
             patient=patient, medicine=medicine, dosage=dosage, quantity=_count(quantity), requester=practitioner,
-            encounter=encounter or None, reason=reason or None,
+            organization=access.principal.organization, encounter=encounter or None, reason=reason or None,
         )  # fmt: skip
         with store_of(request).transaction() as tx:
             _patient(tx, access, patient)

@@ -42,6 +42,7 @@ class Draft:
     dosage: str
     quantity: int  # units of the medicine's form: tablets, capsules, inhalers
     requester: str | None = None  # Practitioner id
+    organization: str | None = None  # where the doctor prescribes: the record shows it (as the recorder's role)
     encounter: str | None = None
     reason: str | None = None  # ICD-10 code
 
@@ -97,9 +98,23 @@ def prescribe(tx: Tx, draft: Draft, *, now: datetime) -> StoredResource:
         raise Unprocessable(N_("The patient %(id)s is not known"), id=draft.patient[:64])
     if draft.encounter and not _known(tx, "Encounter", draft.encounter):
         raise Unprocessable(N_("The visit %(id)s is not known"), id=draft.encounter[:64])
+    role = _role_of(tx, draft.requester, draft.organization)
+    if role is not None:
+        data["recorder"] = ref("PractitionerRole", role)
     stored = tx.create(apply_write_rules(tx, data)).stored
     _tell_patient(tx, stored.resource, stored.id)
     return stored
+
+
+def _role_of(tx: Tx, practitioner: str | None, organization: str | None) -> str | None:
+    """The prescriber's PractitionerRole at the organisation they prescribe for: the record names the institution
+    behind a prescription through it."""
+    if not practitioner or not organization:
+        return None
+    params = [("practitioner", f"Practitioner/{practitioner}"), ("organization", f"Organization/{organization}"),
+              ("_count", "1")]  # fmt: skip
+    found = tx.search("PractitionerRole", params).matches
+    return found[0].id if found else None
 
 
 def _tell_patient(tx: Tx, data: JSON, rid: str) -> None:

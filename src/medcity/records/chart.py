@@ -50,7 +50,7 @@ _AUTHORS: dict[str, tuple[str, ...]] = {
     "Composition": ("custodian", "author"),
     "AllergyIntolerance": ("recorder", "asserter"),
     "Immunization": ("performer.actor",),
-    "MedicationRequest": ("requester", "performer"),
+    "MedicationRequest": ("requester", "recorder", "performer"),
     "MedicationStatement": ("informationSource",),
     "Flag": ("author",),
     "RiskAssessment": ("performer",),
