@@ -1,6 +1,7 @@
 """Scheduling's web pages, behind web login: the patient's booking (patient.py), the staff's schedule editor,
-desk, outbox, day list and queue display (staff.py), and the check-in kiosk (kiosk.py). The served app also runs
-the scheduling clock (offers lapse, reminders, notices) in the background, once a minute."""
+desk, outbox, day list and queue display (staff.py), the check-in kiosk (kiosk.py), and the situation centre's
+booking figures for analysts (situation.py). The served app also runs the scheduling clock (offers lapse,
+reminders, notices) in the background, once a minute."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from medcity.auth.pages import ROLE_HOME
-from medcity.scheduling.pages import kiosk, patient, staff
+from medcity.scheduling.pages import kiosk, patient, situation, staff
 from medcity.scheduling.timer import TICK_SECONDS, tick
 from medcity.store.repository import Store
 
@@ -47,3 +48,4 @@ router = APIRouter(include_in_schema=False, lifespan=_clock)
 router.include_router(patient.router)
 router.include_router(staff.router)
 router.include_router(kiosk.router)
+router.include_router(situation.router)

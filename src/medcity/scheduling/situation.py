@@ -1,0 +1,138 @@
+"""Booking figures for the health department's situation centre: how long patients wait for an appointment, how
+soon the next free time is, how full the polyclinics' next week is, and who waits in line. Aggregates of the slot
+inventory only: counts, days and shares, never a patient."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+
+from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
+from medcity.store.repository import Tx
+
+# Slots a patient or a referral can take: the registry's and the emergency reserve are not what a patient waits for.
+BOOKABLE_KINDS = ("self", "referral")
+TAKEN = ("booked", "held")
+
+
+@dataclass(frozen=True)
+class Waits:
+    """The bookings of one specialty made in the period, and their waits in days from request to appointment."""
+
+    specialty: str
+    bookings: int
+    median_days: int
+    p90_days: int
+    within_7_days: float  # share of bookings
+
+
+@dataclass(frozen=True)
+class Load:
+    """One organisation's published time in the coming days and how much of it is taken."""
+
+    organization: str
+    slots: int
+    taken: int
+
+    @property
+    def share(self) -> float:
+        return self.taken / self.slots if self.slots else 0.0
+
+
+@dataclass(frozen=True)
+class Situation:
+    waits: list[Waits]
+    first_free_days: dict[str, int]  # specialty → days until its first free bookable time
+    load: list[Load]
+    waiting_list: dict[str, int]  # specialty → patients in line (waiting or holding an offer)
+    channels: dict[str, int]  # booking channel → bookings in the period
+
+
+def _rank(counts: list[tuple[int, int]], share: float) -> int:
+    """The nearest-rank percentile of waits given as (days, bookings), sorted by days."""
+    needed, seen = max(1, math.ceil(share * sum(n for _d, n in counts))), 0
+    for days, n in counts:
+        seen += n
+        if seen >= needed:
+            return days
+    return counts[-1][0]
+
+
+def waits(tx: Tx, *, since: datetime) -> list[Waits]:
+    """Per specialty, the waits of the bookings requested since `since` (whatever became of them later)."""
+    a = sched_appointment
+    rows = tx.execute(
+        select(a.c.specialty, a.c.wait_days, func.count())
+        .where(a.c.partition == tx.region, a.c.requested >= since)
+        .group_by(a.c.specialty, a.c.wait_days)
+    ).all()
+    by_specialty: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for specialty, days, count in rows:
+        by_specialty[specialty].append((int(days), int(count)))
+    found = []
+    for specialty, counts in by_specialty.items():
+        counts.sort()
+        total = sum(n for _d, n in counts)
+        soon = sum(n for d, n in counts if d <= 7)
+        found.append(Waits(specialty, total, _rank(counts, 0.5), _rank(counts, 0.9), soon / total))
+    return sorted(found, key=lambda w: (-w.p90_days, w.specialty))
+
+
+def first_free_days(tx: Tx, *, now: datetime) -> dict[str, int]:
+    """Per specialty, in how many days its first free time a patient or a referral can take begins."""
+    s = sched_slot
+    rows = tx.execute(
+        select(s.c.specialty, func.min(s.c.start))
+        .where(s.c.partition == tx.region, s.c.status == "free", s.c.start >= now, s.c.kind.in_(BOOKABLE_KINDS))
+        .group_by(s.c.specialty)
+    ).all()
+    return {specialty: (start - now).days for specialty, start in rows}
+
+
+def load(tx: Tx, *, now: datetime, days: int) -> list[Load]:
+    """Per organisation, the published slots of the coming `days` days and how many are taken."""
+    s = sched_slot
+    taken = func.sum(case((s.c.status.in_(TAKEN), 1), else_=0))
+    rows = tx.execute(
+        select(s.c.organization, func.count(), taken)
+        .where(s.c.partition == tx.region, s.c.start >= now, s.c.start < now + timedelta(days=days),
+               s.c.status != "blocked")
+        .group_by(s.c.organization)
+    ).all()  # fmt: skip
+    return sorted((Load(org, int(n), int(t or 0)) for org, n, t in rows), key=lambda x: (-x.share, x.organization))
+
+
+def waiting_list(tx: Tx) -> dict[str, int]:
+    w = sched_waiting
+    rows = tx.execute(
+        select(w.c.specialty, func.count())
+        .where(w.c.partition == tx.region, w.c.status.in_(("waiting", "offered")))
+        .group_by(w.c.specialty)
+    ).all()
+    return {specialty: int(count) for specialty, count in rows}
+
+
+def channels(tx: Tx, *, since: datetime) -> dict[str, int]:
+    a = sched_appointment
+    rows = tx.execute(
+        select(a.c.channel, func.count())
+        .where(a.c.partition == tx.region, a.c.requested >= since)
+        .group_by(a.c.channel)
+    ).all()
+    return {channel: int(count) for channel, count in rows}
+
+
+def situation(tx: Tx, *, now: datetime, period_days: int = 30, ahead_days: int = 7) -> Situation:
+    """Everything the booking part of the situation centre shows, read in one transaction."""
+    since = now - timedelta(days=period_days)
+    return Situation(
+        waits=waits(tx, since=since),
+        first_free_days=first_free_days(tx, now=now),
+        load=load(tx, now=now, days=ahead_days),
+        waiting_list=waiting_list(tx),
+        channels=channels(tx, since=since),
+    )
