@@ -191,11 +191,16 @@ def results_page(request: Request, access: PageAccess) -> Response:
         access.record("read", "ServiceRequest", order.id)
     for alert in alerts:
         access.record("read", "Communication", alert.id)
-    shown_alerts = [
-        {"patient": names.of("Patient", service.subject_id(a.resource)),
-         "test": test_name((a.resource.get("reasonCode") or [None])[0], lang),
-         "text": ((a.resource.get("payload") or [{}])[0]).get("contentString", "").partition(": ")[2],
-         "sent": moment(clock, a.resource.get("sent"))}
-        for a in alerts
-    ]  # fmt: skip
+    # An alert's value as the order's released result line says it (the reader's units); its own text, written in
+    # English for any FHIR reader, only for an order this page does not list.
+    said = {(row["order"], line.name): f"{line.value} {line.unit} ({line.flag})"
+            for row in rows for line in row["lines"]}  # fmt: skip
+    shown_alerts = []
+    for a in alerts:
+        test = test_name((a.resource.get("reasonCode") or [None])[0], lang)
+        order = ref_id(next(iter(a.resource.get("about") or []), None), "ServiceRequest")
+        written = ((a.resource.get("payload") or [{}])[0]).get("contentString", "").partition(": ")[2]
+        shown_alerts.append({"patient": names.of("Patient", service.subject_id(a.resource)), "test": test,
+                             "text": said.get((order or "", test), written),
+                             "sent": moment(clock, a.resource.get("sent"))})  # fmt: skip
     return _page(request, "results.html", {"rows": rows, "alerts": shown_alerts})
