@@ -62,3 +62,7 @@ def test_a_doctor_prescribes_in_care_and_a_patient_sees_only_their_own(
     found = api.get("/fhir/MedicationRequest/$prescription", headers=who.of("pharmacist"),
                     params={"identifier": number, "patient-identifier": f"{SNILS}|001"})  # fmt: skip
     assert ids(found.json()) == {mine.json()["id"]}
+    grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))  # as the form prints it
+    found = api.get("/fhir/MedicationRequest/$prescription", headers=who.of("pharmacist"),
+                    params={"identifier": grouped, "patient-identifier": f"{SNILS}|001"})  # fmt: skip
+    assert ids(found.json()) == {mine.json()["id"]}

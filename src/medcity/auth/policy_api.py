@@ -32,6 +32,7 @@ def break_glass(call: OperationCall) -> dict[str, Any]:
 def prescription(call: OperationCall) -> SearchResult:
     params = Parameters(call.parameters)
     number, person = params.text("identifier"), params.text("patient-identifier")
+    number = "".join((number or "").split())  # as printed on the form, grouped by spaces: 4849 5608 4814
     if not number or not person:
         raise InvalidRequest("$prescription needs both 'identifier' (the prescription) and 'patient-identifier'")
     with call.store.reader() as tx:
