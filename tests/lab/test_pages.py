@@ -114,7 +114,7 @@ def test_the_lab_loop(client: TestClient, city: City, doctor: TestClient) -> Non
 
     results = doctor.get("/orders/results").text
     alert = re.search(r'<li class="alert" role="alert">(.*?)</li>', results, re.S)
-    assert alert and "Калий: 7 ммоль/л (HH)" in alert.group(1)  # the doctor's language and units
+    assert alert and "Калий: 7.0 ммоль/л (HH)" in alert.group(1)  # the doctor's language and units
     assert 'data-stage="released"' in results and 'data-flag="HH"' in results
 
     notices = client.get("/fhir/Communication", params={"recipient": f"Patient/{city.patient}"}).json()

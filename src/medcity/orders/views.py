@@ -79,7 +79,7 @@ def result_line(observation: StoredResource, lang: str) -> ResultLine:
     return ResultLine(
         id=observation.id,
         name=test_name(data.get("code"), lang),
-        value=_bound(quantity),
+        value="" if quantity.get("value") is None else str(quantity["value"]),  # as measured: 7.0, not 7
         unit=unit_name(unit_of(quantity), lang),
         range=shown,
         flag=flag_of(data),

@@ -433,7 +433,8 @@ def _quantity(q: Any) -> tuple[str, float | None]:
     if not isinstance(q, dict):
         return "", None
     number = _number(q.get("value"))
-    shown = f"{q.get('comparator', '')}{q['value']:g}" if number is not None else ""
+    # As the laboratory wrote it: 7.0 keeps the precision it was measured to, where :g would say 7.
+    shown = f"{q.get('comparator', '')}{q['value']}" if number is not None else ""
     return shown, number
 
 
