@@ -59,6 +59,12 @@ def test_a_pharmacy_dispenses_once_and_the_second_is_told_where_and_when(store: 
     assert f"already dispensed on {today} at Аптека № 7" in second.value.diagnostics
     assert "уже отпущен" in second.value.say("ru")
     assert dispenses(store) == 1
+    # The patient is told where it was handed over (once: the refused second dispense tells nothing).
+    with store.reader() as tx:
+        notices = tx.search("Communication", [("subject", f"Patient/{city.patient}")]).matches
+    texts = [n.resource["payload"][0]["contentString"] for n in notices]
+    told = [text for text in texts if number in text and "отпущен" in text]
+    assert len(told) == 1 and f"{today}, аптека: Аптека № 7" in told[0], told
 
 
 def test_a_wrong_identifier_is_answered_as_an_unknown_number(store: Store) -> None:

@@ -14,9 +14,11 @@ import secrets
 from datetime import date, datetime
 
 from medcity.kit.errors import Conflict, Unprocessable
-from medcity.kit.i18n import N_
+from medcity.kit.i18n import N_, gettext
+from medcity.prescriptions.medicines import medicine_name
 from medcity.registry.catalogue import BASE, REGIONS, Region
 from medcity.registry.identifiers import luhn_control
+from medcity.scheduling import notices
 from medcity.scheduling.resources import ref_id
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import JSON, StoredResource, Tx
@@ -27,6 +29,10 @@ ACTIVE, DISPENSED, EXPIRED, CANCELLED = "active", "dispensed", "expired", "cance
 # MedicationRequest statuses after which nothing is dispensed on it any more.
 WITHDRAWN = frozenset({"cancelled", "stopped", "entered-in-error"})
 CLOSED = WITHDRAWN | {"completed"}
+# The patient's notice when a prescription is handed over (a kind of `medcity.scheduling.notices`).
+DISPENSED_NOTICE = "dispensed"
+DISPENSED_TEXT = N_("Prescription %(number)s (%(medicine)s) was dispensed on %(day)s at %(pharmacy)s. If you did "
+                    "not collect it and asked nobody to, tell your polyclinic.")  # fmt: skip
 # What a handed-over dispense keeps: changing it would hand over something else than what was given.
 _HANDED_OVER_FIELDS = ("status", "subject", "authorizingPrescription", "quantity", "medicationCodeableConcept")
 
@@ -121,13 +127,17 @@ def pharmacy_of(dispense: JSON) -> str | None:
     return found[0] if found else None
 
 
+def _pharmacy_name(tx: Tx, dispense: JSON) -> str:
+    pharmacy = pharmacy_of(dispense)
+    found = tx.current("Organization", pharmacy) if pharmacy else None
+    return str(found.resource.get("name") or pharmacy) if found is not None and not found.deleted else "—"
+
+
 def already_dispensed(tx: Tx, stored: StoredResource, number: str) -> Conflict:
     dispense = last_dispense(tx, stored.id)
     data = dispense.resource if dispense is not None else {}
     when = day_text(str(data.get("whenHandedOver") or stored.last_updated), tx.region)
-    pharmacy = pharmacy_of(data)
-    found = tx.current("Organization", pharmacy) if pharmacy else None
-    name = str(found.resource.get("name") or pharmacy) if found is not None and not found.deleted else "—"
+    name = _pharmacy_name(tx, data)
     return Conflict(
         N_("Prescription %(number)s was already dispensed on %(date)s at %(pharmacy)s"),
         number=number, date=when, pharmacy=name,
@@ -197,7 +207,25 @@ def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
         quantity=float(quantity) if isinstance(quantity, int | float) else None, now=now,
     )  # fmt: skip
     tx.update({**prescription, "status": "completed"})
+    _tell_dispensed(tx, prescription, data, now=now)
     return data
+
+
+def _tell_dispensed(tx: Tx, prescription: JSON, dispense: JSON, *, now: datetime) -> None:
+    """The patient's notice that their prescription was handed over, and where: one they did not collect
+    themselves (a relative did, or someone who should not have) is noticed at once."""
+    patient = ref_id(prescription.get("subject"), "Patient") or ""
+    lang = notices.language_of(tx, patient)
+    values = {
+        "number": number_of(prescription) or str(prescription.get("id")),
+        "medicine": medicine_name(prescription.get("medicationCodeableConcept"), lang),
+        "day": day_text(str(dispense.get("whenHandedOver") or now.isoformat()), tx.region),
+        "pharmacy": _pharmacy_name(tx, dispense),
+    }
+    notices.prepare(
+        tx, DISPENSED_NOTICE, patient=patient, lang=lang, text=gettext(DISPENSED_TEXT, lang) % values,
+        sender=None, about=[{"reference": f"MedicationRequest/{prescription.get('id')}"}],
+    )  # fmt: skip
 
 
 # ---- prescriptions ---------------------------------------------------------------------------------------------

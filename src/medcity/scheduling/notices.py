@@ -47,7 +47,7 @@ KIND_NAMES = {
     "cancelled": N_("Appointment cancelled"), "closed": N_("Cancelled: the doctor is away"),
     "moved": N_("Moved: the doctor is away"), "reminder": N_("Day-before reminder"),
     "offer": N_("Offer from the waiting list"), "results": N_("Results are ready"),
-    "prescription": N_("New prescription"),
+    "prescription": N_("New prescription"), "dispensed": N_("Prescription dispensed"),
 }  # fmt: skip
 STATE_NAMES = {"preparation": N_("To be sent"), "completed": N_("Sent to the patient")}
 
