@@ -17,6 +17,7 @@ from tests.scheduling.pages_city import add_doctor, add_insured, login, publish_
 from tests.web_login import add_web_user, log_in
 
 Client = Any
+RU = {"Accept-Language": "ru"}
 
 
 def local_date(store: Store, moment: str) -> str:
@@ -127,8 +128,8 @@ def test_the_desk_books_a_walk_in_into_the_reserve_and_checks_in(client: Client,
         store, "ther9", organization="pc1", room="pc1-loc", specialty="therapist-district", kinds=("reserve",)
     )
     token = login(client, "reg", Role.REGISTRAR, organization="pc1")
-    desk = client.get("/registry/desk", params={"oms": oms, "birth_date": "1980-05-17"}).text
-    assert f'name="slot" value="{reserve}"' in desk
+    desk = client.get("/registry/desk", params={"oms": oms, "birth_date": "1980-05-17"}, headers=RU).text
+    assert f'name="slot" value="{reserve}"' in desk and "(неотложный резерв)" in desk  # the kind, in words
     # A slot of another polyclinic put into the form by hand is refused, and stays free.
     forged = client.post("/registry/desk/walk-in", data={"csrf_token": token, "patient": "p6", "slot": live["ther2"][0],
                                                          "oms": oms, "birth_date": "1980-05-17"})  # fmt: skip
@@ -192,3 +193,19 @@ def test_a_bad_template_publishes_nothing(client: Client, store: Store, live: An
     with store.reader() as tx:
         after = len(service.slots_of(tx, organization="pc1", start=datetime(2000, 1, 1), end=datetime(2100, 1, 1)))
     assert after == before
+
+
+def test_the_desk_finds_a_patient_without_a_policy_by_family_name(client: Client, store: Store, live: Any) -> None:
+    for pid in ("p7", "p8"):
+        add_insured(store, pid, organization="pc1")
+    with store.transaction() as tx:  # two namesakes born the same day, and one born another day
+        for pid, family in (("p7", "Кузнецова"), ("p8", "Кузнецова")):
+            tx.update({**tx.read("Patient", pid).resource, "name": [{"family": family, "given": [pid]}]})
+    login(client, "reg", Role.REGISTRAR, organization="pc1")
+    listed = client.get("/registry/desk", params={"family": "кузн", "birth_date": "1980-05-17"}, headers=RU).text
+    chosen = re.findall(r'href="/registry/desk\?patient=(p\d)&amp;birth_date=1980-05-17"', listed)
+    assert sorted(chosen) == ["p7", "p8"], listed
+    page = client.get("/registry/desk", params={"patient": "p7", "birth_date": "1980-05-17"}, headers=RU).text
+    assert "Кузнецова p7" in page and "Записи на сегодня" in page  # chosen: the desk works on this patient
+    none = client.get("/registry/desk", params={"family": "Кузнецова", "birth_date": "1990-01-01"}, headers=RU)
+    assert 'role="alert"' in none.text and "patient=" not in none.text

@@ -33,7 +33,7 @@ from medcity.registry.identifiers import (
     validate_oms,
 )
 from medcity.registry.names import spellings
-from medcity.store.repository import StoredResource, Tx
+from medcity.store.repository import Restriction, StoredResource, Tx
 from medcity.store.searchparams import registry
 from medcity.store.values import date_range
 
@@ -87,6 +87,15 @@ def find_by_oms(tx: Tx, *, oms: str, birth_date: date) -> str | None:
         "Patient", [("identifier", f"{OMS_SYSTEM}|{number}"), ("birthdate", birth_date.isoformat()), ("_count", "2")]
     ).matches
     return found[0].id if len(found) == 1 else None
+
+
+def find_by_name(
+    tx: Tx, *, family: str, birth_date: date, restrict: Restriction | None = None, count: int = 10
+) -> list[StoredResource]:
+    """Patients born on `birth_date` whose family name starts as typed (any case): the desk's search for a
+    patient without their policy at hand. `restrict` is the caller's access condition."""
+    params = [("family", family.strip()[:64]), ("birthdate", birth_date.isoformat()), ("_count", str(count))]
+    return tx.search("Patient", params, restrict=restrict).matches
 
 
 def check_identifiers(tx: Tx, patient: JSON) -> JSON:

@@ -16,7 +16,7 @@ from medcity.auth.sessions import require_csrf
 from medcity.kit.errors import Forbidden, InvalidRequest, NotFound
 from medcity.kit.i18n import N_
 from medcity.registry.catalogue import specialty_choices
-from medcity.registry.service import find_by_oms
+from medcity.registry.service import find_by_name, find_by_oms
 from medcity.scheduling import checkin, notices, service
 from medcity.scheduling.display import Names, specialty_name, ticket
 from medcity.scheduling.pages.common import (
@@ -163,25 +163,40 @@ def close(
 
 @router.get("/registry/desk", response_class=HTMLResponse)
 def desk_page(
-    request: Request, access: PageAccess, oms: str = "", birth_date: date | None = None, done: str = ""
+    request: Request,
+    access: PageAccess,
+    oms: str = "",
+    family: str = "",
+    birth_date: date | None = None,
+    patient: str = "",
+    done: str = "",
 ) -> Response:
+    """Find the patient by their ОМС policy, or by family name when they have no policy with them (several
+    matches are listed to choose from), both with the birth date; then check in or book a walk-in."""
     organization = staff_organization(access, "registrar")
     with store_of(request).reader() as tx:
         names = Names(tx)
         _start, day_end = day_bounds(tx.region, local_day(tx, None))
-        patient = find_by_oms(tx, oms=oms, birth_date=birth_date) if oms and birth_date else None
-        if patient is not None:
+        candidates = []
+        if not patient and oms and birth_date:
+            patient = find_by_oms(tx, oms=oms, birth_date=birth_date) or ""
+        elif not patient and family.strip() and birth_date:
+            candidates = find_by_name(tx, family=family, birth_date=birth_date, restrict=access.restriction)
+            if len(candidates) == 1:
+                patient, candidates = candidates[0].id, []
+        if patient:
             access.require(BOOKING, "Patient", patient)
         due = checkin.due_today(tx, patient=patient, organization=organization, now=utcnow(), day_end=day_end) \
             if patient else []  # fmt: skip
         free = checkin.walk_in_slots(tx, organization=organization, day_end=day_end) if patient else []
         context = {
-            "oms": oms, "birth_date": birth_date.isoformat() if birth_date else "", "searched": bool(oms),
-            "patient": patient or "", "patient_name": names.of("Patient", patient) if patient else "",
-            "due": due, "free": free, "names": names, "done": done,
+            "oms": oms, "family": family, "birth_date": birth_date.isoformat() if birth_date else "",
+            "searched": bool(oms or family.strip()), "candidates": candidates,
+            "patient": patient, "patient_name": names.of("Patient", patient) if patient else "",
+            "due": due, "free": free, "names": names, "done": done, "kind_names": KIND_NAMES,
         }  # fmt: skip
-        if patient is not None:
-            access.record("read", "Patient", patient)
+        for shown in [patient] if patient else [c.id for c in candidates]:
+            access.record("read", "Patient", shown)
         return page(request, "desk.html", context)
 
 
@@ -191,7 +206,6 @@ def desk(
     access: PageAccess,
     step: str,
     patient: Annotated[str, Form(max_length=64)],
-    oms: Annotated[str, Form(max_length=40)] = "",
     birth_date: Annotated[str, Form(max_length=10)] = "",
     slot: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -207,8 +221,9 @@ def desk(
         else:
             checkin.check_in_patient(tx, patient=patient, organization=organization, day_end=day_end)
 
-    back = f"/registry/desk?{urlencode({'oms': oms, 'birth_date': birth_date})}"
-    response = act(request, run, back=back, then=see("/registry/desk", oms=oms, birth_date=birth_date, done=step))
+    back = f"/registry/desk?{urlencode({'patient': patient, 'birth_date': birth_date})}"
+    response = act(request, run, back=back, then=see("/registry/desk", patient=patient, birth_date=birth_date,
+                                                     done=step))  # fmt: skip
     access.record("update", "Patient", patient)
     return response
 
