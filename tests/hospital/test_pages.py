@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
 
 from medcity.auth.users import Role
+from medcity.registry.catalogue import organization_types
 from medcity.registry.identifiers import OMS_SYSTEM, generate_oms, identifier
 from medcity.store.repository import Store
 from tests.referrals.city import City, build_city, refer_to_hospital
@@ -128,3 +129,15 @@ def test_refusals_are_said_in_the_readers_language(client: TestClient, city: Cit
     occupied = client.post("/hospital/admit", data=fields, headers={"Accept-Language": "ru"})
     assert occupied.status_code == 409 and f"Койка Location/{city.beds[0]} занята" in occupied.text
     assert "is occupied" not in occupied.text
+
+
+def test_a_hospitals_doctor_lands_on_the_ward_a_polyclinics_on_the_day_list(client: TestClient, city: City) -> None:
+    store: Store = cast(Any, client.app).state.store
+    with store.transaction() as tx:  # the city's hospital, as the registry records its kind
+        data = tx.read("Organization", city.hospital).resource
+        tx.update({**data, "type": organization_types("hospital", "public")})
+    add_web_user(client, "nurse.hosp", Role.NURSE, organization=city.hospital)
+    assert log_in(client, "dr.hosp") == "/hospital/ward"
+    assert log_in(client, "nurse.hosp") == "/hospital/ward"
+    assert log_in(client, "dr.poly") == "/doctor"  # a polyclinic's doctor: their day
+    assert log_in(client, "dr.hosp", next_path="/referrals/incoming") == "/referrals/incoming"  # asked for: kept

@@ -26,9 +26,10 @@ from medcity.auth.sessions import (
     require_csrf,
     template_context,
 )
-from medcity.auth.users import authenticate
+from medcity.auth.users import User, authenticate
 from medcity.kit.db import WRITE
 from medcity.kit.errors import Unauthenticated
+from medcity.registry.catalogue import organization_kind
 from medcity.web.render import add_context_processor, add_template_package, render
 
 LOGIN_CSRF_COOKIE = "medcity_login_csrf"
@@ -66,6 +67,19 @@ def _login_token(request: Request) -> str:
 # Where each role lands after login when the page it came from is not known. Domain packages add their pages
 # here (``ROLE_HOME[role] = path``) as they mount them.
 ROLE_HOME: dict[str, str] = {}
+# Where a role lands instead when its organisation is of a kind (registry's catalogue) that works elsewhere: a
+# hospital's doctor lands on the ward, not the polyclinic's day list.
+KIND_HOME: dict[tuple[str, str], str] = {}
+
+
+def home_of(request: Request, user: User) -> str:
+    if user.organization and any(role == user.role.value for role, _kind in KIND_HOME):
+        with request.app.state.store.reader() as tx:
+            found = tx.current("Organization", user.organization)
+        kind = organization_kind(found.resource) if found is not None and not found.deleted else None
+        if kind is not None and (user.role.value, kind) in KIND_HOME:
+            return KIND_HOME[(user.role.value, kind)]
+    return ROLE_HOME.get(user.role.value, "/")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -121,7 +135,7 @@ def login(
         return _login_page(
             request, cookie, error=_failure_reason(failure), username=username.strip(), next_path=safe_next(next)
         )
-    response = RedirectResponse(safe_next(next) or ROLE_HOME.get(user.role.value, "/"), status_code=303)
+    response = RedirectResponse(safe_next(next) or home_of(request, user), status_code=303)
     response.set_cookie(
         COOKIE,
         token,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from medcity.auth.gate import Access
+from medcity.auth.pages import KIND_HOME
 from medcity.auth.sessions import require_csrf
 from medcity.hospital import service
 from medcity.kit.errors import Forbidden, Unprocessable
@@ -26,6 +27,8 @@ from medcity.store.repository import Tx
 from medcity.web.render import add_template_package, request_language
 
 router = APIRouter(include_in_schema=False)
+# A hospital's doctors and nurses start on the ward.
+KIND_HOME[("doctor", "hospital")] = KIND_HOME[("nurse", "hospital")] = "/hospital/ward"
 
 
 def page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
