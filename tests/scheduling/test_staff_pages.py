@@ -198,7 +198,7 @@ def test_a_bad_template_publishes_nothing(client: Client, store: Store, live: An
 def test_the_desk_finds_a_patient_without_a_policy_by_family_name(client: Client, store: Store, live: Any) -> None:
     for pid in ("p7", "p8"):
         add_insured(store, pid, organization="pc1")
-    with store.transaction() as tx:  # two namesakes born the same day, and one born another day
+    with store.transaction() as tx:  # two namesakes born the same day
         for pid, family in (("p7", "Кузнецова"), ("p8", "Кузнецова")):
             tx.update({**tx.read("Patient", pid).resource, "name": [{"family": family, "given": [pid]}]})
     login(client, "reg", Role.REGISTRAR, organization="pc1")

@@ -26,6 +26,12 @@ class DemoCast:
     child: str | None
     attached_adults: list[str]
 
+    @property
+    def adults(self) -> list[str]:
+        """The demo patient first, then the other attached adults, each once: whom the demo day's bookings, orders
+        and prescriptions go to, so that logging in as the demo patient shows them."""
+        return [p for p in dict.fromkeys([self.patient, *self.attached_adults]) if p is not None]
+
 
 def _first(tx: Tx, rtype: str, params: list[tuple[str, str]]) -> str | None:
     found = tx.search(rtype, [*params, ("_count", "1"), ("_sort", "_id")]).matches

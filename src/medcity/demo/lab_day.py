@@ -4,7 +4,7 @@ orders)."""
 
 from __future__ import annotations
 
-from medcity.demo.accounts import DemoCast, demo_cast
+from medcity.demo.accounts import demo_cast
 from medcity.orders.catalogue import LAB, catalogue
 from medcity.orders.service import CATEGORY, package, place_orders, subject_id
 from medcity.orders.worklist import open_orders
@@ -28,7 +28,7 @@ def order_demo_tests(store: Store, *, patients: int = 3) -> int:
         }
         tests = [code for code in package(tx.region, DIAGNOSIS) if catalogue().tests[code].kind == LAB]
     placed = 0
-    for patient in _candidates(cast)[:patients]:
+    for patient in cast.adults[:patients]:
         if patient in waiting:
             continue
         with store.transaction() as tx:
@@ -36,8 +36,3 @@ def order_demo_tests(store: Store, *, patients: int = 3) -> int:
                          diagnosis=DIAGNOSIS)  # fmt: skip
         placed += 1
     return placed
-
-
-def _candidates(cast: DemoCast) -> list[str]:
-    """The demo patient first, so that logging in as them shows the order and, once released, its results."""
-    return [p for p in dict.fromkeys([cast.patient, *cast.attached_adults]) if p is not None]

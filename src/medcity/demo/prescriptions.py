@@ -36,8 +36,7 @@ def prescribe_demo(store: Store, *, now: datetime, count: int = 3) -> int:
     wrote; each is its own transaction, so a refused one leaves nothing behind."""
     with store.reader() as tx:
         cast = demo_cast(tx)
-        patients = [p for p in dict.fromkeys([cast.patient, *cast.attached_adults]) if p is not None]
-        waiting = [p for p in patients[:count] if _snils(tx, p) and not _active(tx, p, now)]
+        waiting = [p for p in cast.adults[:count] if _snils(tx, p) and not _active(tx, p, now)]
     written = 0
     for patient, (medicine, dosage, quantity) in zip(waiting, _PRESCRIBED, strict=False):
         draft = service.Draft(patient=patient, medicine=medicine, dosage=dosage, quantity=quantity,
@@ -54,9 +53,9 @@ def prescribe_demo(store: Store, *, now: datetime, count: int = 3) -> int:
 def demo_ticket(tx: Tx, *, now: datetime) -> Ticket | None:
     """One active demo prescription and its patient's СНИЛС, for the pharmacist to try."""
     cast = demo_cast(tx)
-    for patient in dict.fromkeys([cast.patient, *cast.attached_adults]):
-        snils = _snils(tx, patient) if patient else None
-        active = _active(tx, patient, now) if patient and snils else []
+    for patient in cast.adults:
+        snils = _snils(tx, patient)
+        active = _active(tx, patient, now) if snils else []
         number = rules.number_of(active[0]) if active else None
         if snils and number:
             return Ticket(number=number, snils=snils)

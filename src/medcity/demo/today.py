@@ -24,7 +24,7 @@ def book_demo_day(store: Store, *, now: datetime, count: int = 8) -> int:
     with store.reader() as tx:
         cast = demo_cast(tx)
         free, wanted = _plan(tx, cast, now=now, count=count)
-    patients = [p for p in dict.fromkeys([cast.patient, *cast.attached_adults]) if p is not None]
+    patients = list(cast.adults)
     booked = 0
     for slot_id in free:
         while booked < wanted and patients:

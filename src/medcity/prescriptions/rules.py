@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from medcity.kit.errors import Conflict, Unprocessable
 from medcity.kit.i18n import N_, gettext
+from medcity.kit.instants import shown_day
 from medcity.prescriptions.medicines import medicine_name
 from medcity.registry.catalogue import BASE, REGIONS, Region
 from medcity.registry.identifiers import luhn_control
@@ -55,8 +56,7 @@ def day_text(text: str, region: str) -> str:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if len(text) > 10 else None
     except ValueError:
         moment = None
-    day = local_today(region, moment).isoformat() if moment and moment.tzinfo else text[:10]
-    return ".".join(reversed(day.split("-"))) if day else ""
+    return shown_day(local_today(region, moment).isoformat() if moment and moment.tzinfo else text)
 
 
 def new_number() -> str:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from medcity.ai.tables import accuracy_by
 from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
-from medcity.auth.users import Role
+from medcity.auth.users import ANALYTICS_ROLES, Role
 from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden
 from medcity.kit.i18n import N_
@@ -33,7 +33,6 @@ PageAccess = Annotated[Access, Depends(page_access)]
 ROLE_HOME[Role.PATIENT.value] = "/portal"
 ROLE_HOME[Role.PROXY.value] = "/portal"
 ROLE_HOME[Role.ANALYST.value] = "/analytics/suggestions"
-ANALYTICS_ROLES = frozenset({Role.ANALYST.value, Role.ADMIN.value})
 
 
 def _open_chart(request: Request, access: Access, patient_id: str, *, portal: bool = False) -> Chart:

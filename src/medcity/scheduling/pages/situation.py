@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from medcity.auth.gate import Access, page_access
-from medcity.auth.users import Role
+from medcity.auth.users import ANALYTICS_ROLES
 from medcity.kit.errors import Forbidden
 from medcity.kit.i18n import N_
 from medcity.registry.catalogue import SPECIALTIES
@@ -22,7 +22,6 @@ from medcity.web.render import request_language
 
 router = APIRouter(include_in_schema=False)
 PageAccess = Annotated[Access, Depends(page_access)]
-FIGURES_ROLES = frozenset({Role.ANALYST.value, Role.ADMIN.value})
 CHANNEL_NAMES = {
     "self": N_("the patient online"), "registry": N_("the registry"), "doctor": N_("a doctor"),
     "waiting-list": N_("the waiting list"), "kiosk": N_("a kiosk"), "api": N_("another system"),
@@ -32,7 +31,7 @@ PERIOD_DAYS, AHEAD_DAYS = 30, 7
 
 @router.get("/analytics/booking", response_class=HTMLResponse)
 def booking_figures(request: Request, access: PageAccess) -> Response:
-    if access.principal.role not in FIGURES_ROLES:
+    if access.principal.role not in ANALYTICS_ROLES:
         raise Forbidden(N_("Only analysts see the situation centre"))
     lang = request_language(request)
     with store_of(request).reader() as tx:

@@ -41,11 +41,11 @@ PageAccess = Annotated[Access, Depends(page_access)]
 CSRF = [Depends(require_csrf)]
 WEEK = range(7)
 # What a registrar reads for the inventory's codes (scheduling.tables.SLOT_KINDS, SLOT_STATUSES).
-KIND_NAMES = {
+SLOT_KIND_NAMES = {
     "self": N_("self-booking"), "referral": N_("by referral"), "registry": N_("registry only"),
     "reserve": N_("emergency reserve"),
 }  # fmt: skip
-STATUS_NAMES = {
+SLOT_STATUS_NAMES = {
     "free": N_("free"),
     "held": N_("held for an offer"),
     "booked": N_("taken"),
@@ -90,8 +90,8 @@ def schedule_page(
             "organization_name": names.of("Organization", organization), "day": shown,
             "previous": shown - timedelta(days=1), "next": shown + timedelta(days=1),
             "slots": service.slots_of(tx, organization=organization, start=start, end=end), "names": names,
-            "roles": roles, "rooms": rooms, "kinds": SLOT_KINDS, "kind_names": KIND_NAMES,
-            "status_names": STATUS_NAMES, "week": WEEK, "done": done, "count": count,
+            "roles": roles, "rooms": rooms, "kinds": SLOT_KINDS, "kind_names": SLOT_KIND_NAMES,
+            "status_names": SLOT_STATUS_NAMES, "week": WEEK, "done": done, "count": count,
             "specialties": specialty_choices(request_language(request)),
         }  # fmt: skip
         return page(request, "registry.html", context)
@@ -193,7 +193,7 @@ def desk_page(
             "oms": oms, "family": family, "birth_date": birth_date.isoformat() if birth_date else "",
             "searched": bool(oms or family.strip()), "candidates": candidates,
             "patient": patient, "patient_name": names.of("Patient", patient) if patient else "",
-            "due": due, "free": free, "names": names, "done": done, "kind_names": KIND_NAMES,
+            "due": due, "free": free, "names": names, "done": done, "kind_names": SLOT_KIND_NAMES,
         }  # fmt: skip
         for shown in [patient] if patient else [c.id for c in candidates]:
             access.record("read", "Patient", shown)
