@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from medcity.kit.hooks import OperationCall, operation
 from tests.auth import world as city
-from tests.auth.world import SNILS, Tokens, World, condition, ids, observation, ref
+from tests.auth.world import PATIENT_SNILS, SNILS, Tokens, World, condition, ids, observation, ref
 
 api, settings, who, world = city.api, city.settings, city.who, city.world  # the fixtures
 
@@ -56,17 +56,25 @@ def test_laboratory_sees_its_orders_specimens_and_results(api: TestClient, world
 def test_pharmacist_reads_a_prescription_only_by_number_and_patient(api: TestClient, world: World, who: Tokens) -> None:
     pharmacist = who.of("pharmacist")
     url = "/fhir/MedicationRequest/$prescription"
-    found = api.get(url, params={"identifier": "RX-1", "patient-identifier": f"{SNILS}|001"}, headers=pharmacist)
+    number, mine, theirs = world.prescription_number, PATIENT_SNILS["attached"], PATIENT_SNILS["booked"]
+    found = api.get(url, params={"identifier": number, "patient-identifier": f"{SNILS}|{mine}"}, headers=pharmacist)
     assert found.status_code == 200 and ids(found.json()) == {world.prescription}
-    wrong_person = api.get(url, params={"identifier": "RX-1", "patient-identifier": "002"}, headers=pharmacist)
-    assert ids(wrong_person.json()) == set()
-    assert api.get(url, params={"identifier": "RX-1"}, headers=pharmacist).status_code == 400
+    # The СНИЛС as the patient says it, with its separators, finds the same; another patient's finds nothing.
+    spoken = f"{mine[:3]}-{mine[3:6]}-{mine[6:9]} {mine[9:]}"
+    found = api.get(url, params={"identifier": number, "patient-identifier": f"{SNILS}|{spoken}"}, headers=pharmacist)
+    assert ids(found.json()) == {world.prescription}
+    wrong_person = api.get(url, params={"identifier": number, "patient-identifier": f"{SNILS}|{theirs}"},
+                           headers=pharmacist)  # fmt: skip
+    assert wrong_person.status_code == 200 and ids(wrong_person.json()) == set()
+    for incomplete in ({"identifier": number}, {"identifier": number, "patient-identifier": mine},
+                       {"identifier": f"urn:other|{number}", "patient-identifier": f"{SNILS}|{mine}"},
+                       {"identifier": number, "patient-identifier": f"urn:other|{mine}"}):  # fmt: skip
+        refused = api.get(url, params=incomplete, headers=pharmacist)
+        assert refused.status_code == 400 and refused.json()["resourceType"] == "OperationOutcome"
     assert api.get(f"/fhir/MedicationRequest/{world.prescription}", headers=pharmacist).status_code == 404
-    assert api.get("/fhir/MedicationRequest?identifier=RX-1", headers=pharmacist).status_code == 403
-    assert (
-        api.get(url, params={"identifier": "RX-1", "patient-identifier": "001"}, headers=who.of("doctor")).status_code
-        == 403
-    )
+    assert api.get(f"/fhir/MedicationRequest?identifier={number}", headers=pharmacist).status_code == 403
+    asked_by_doctor = {"identifier": number, "patient-identifier": f"{SNILS}|{mine}"}
+    assert api.get(url, params=asked_by_doctor, headers=who.of("doctor")).status_code == 403
     assert ids(api.get("/fhir/MedicationDispense", headers=pharmacist).json()) == {world.dispense}
     dispense = {"resourceType": "MedicationDispense", "status": "completed", "medicationCodeableConcept": {"text": "X"},
                 "subject": ref("Patient", world.patients["attached"]),

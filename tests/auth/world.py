@@ -17,11 +17,15 @@ from sqlalchemy import Engine, select
 from medcity.app import create_app
 from medcity.auth.tables import audit_log
 from medcity.kit.config import Settings
+from medcity.prescriptions.rules import NUMBER_SYSTEM, new_number
 from medcity.store.repository import Store
 from tests.bearer import bearer
 
 JSON = dict[str, Any]
 SNILS = "urn:oid:1.2.643.100.3"
+# Valid СНИЛС (numbers this low carry no control number), as a pharmacy types them.
+PATIENT_SNILS = {"attached": "00000000100", "booked": "00000000200", "referred": "00000000300",
+                 "seen_long_ago": "00000000400", "stranger": "00000000500"}  # fmt: skip
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 
 
@@ -47,7 +51,8 @@ class World:
     lab_observation: str  # written by the laboratory, for the referred patient
     specimen: str
     referral: str  # the ServiceRequest to the laboratory
-    prescription: str  # a MedicationRequest of the attached patient, number RX-1
+    prescription: str  # a MedicationRequest of the attached patient
+    prescription_number: str  # its number, as a prescription form prints it
     dispense: str  # a MedicationDispense by the pharmacy
     schedule: str  # the doctor's Schedule
     other_schedule: str
@@ -90,11 +95,11 @@ def build(store: Store) -> World:
         )
 
     patients = {
-        "attached": person("Прикреплённая", polyclinic, "001"),
-        "booked": person("Записанная", other, "002"),
-        "referred": person("Направленная", other, "003"),
-        "seen_long_ago": person("Давняя", other, "004"),
-        "stranger": person("Чужая", other, "005"),
+        "attached": person("Прикреплённая", polyclinic, PATIENT_SNILS["attached"]),
+        "booked": person("Записанная", other, PATIENT_SNILS["booked"]),
+        "referred": person("Направленная", other, PATIENT_SNILS["referred"]),
+        "seen_long_ago": person("Давняя", other, PATIENT_SNILS["seen_long_ago"]),
+        "stranger": person("Чужая", other, PATIENT_SNILS["stranger"]),
     }
     make(
         {
@@ -146,12 +151,13 @@ def build(store: Store) -> World:
             "request": [ref("ServiceRequest", referral)],
         }
     )
+    prescription_number = new_number()
     prescription = make(
         {
             "resourceType": "MedicationRequest",
+            "identifier": [{"system": NUMBER_SYSTEM, "value": prescription_number}],
             "status": "active",
             "intent": "order",
-            "identifier": [{"system": "urn:medcity:prescription", "value": "RX-1"}],
             "medicationCodeableConcept": {"text": "Метформин"},
             "subject": ref("Patient", patients["attached"]),
             "requester": ref("Practitioner", doctor),
@@ -182,6 +188,7 @@ def build(store: Store) -> World:
         specimen,
         referral,
         prescription,
+        prescription_number,
         dispense,
         schedule,
         other_schedule,

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from medcity.prescriptions import rules
 from tests.auth import world as city
-from tests.auth.world import SNILS, Tokens, World, ids, ref
+from tests.auth.world import PATIENT_SNILS, SNILS, Tokens, World, ids, ref
 
 api, settings, who, world = city.api, city.settings, city.who, city.world  # the fixtures
 
@@ -59,10 +59,11 @@ def test_a_doctor_prescribes_in_care_and_a_patient_sees_only_their_own(
     # The doctor's FHIR prescription got a number from the write rule: a pharmacy finds it by that number.
     number = rules.number_of(mine.json())
     assert number
+    person = f"{SNILS}|{PATIENT_SNILS['attached']}"
     found = api.get("/fhir/MedicationRequest/$prescription", headers=who.of("pharmacist"),
-                    params={"identifier": number, "patient-identifier": f"{SNILS}|001"})  # fmt: skip
+                    params={"identifier": number, "patient-identifier": person})  # fmt: skip
     assert ids(found.json()) == {mine.json()["id"]}
     grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))  # as the form prints it
     found = api.get("/fhir/MedicationRequest/$prescription", headers=who.of("pharmacist"),
-                    params={"identifier": grouped, "patient-identifier": f"{SNILS}|001"})  # fmt: skip
+                    params={"identifier": grouped, "patient-identifier": person})  # fmt: skip
     assert ids(found.json()) == {mine.json()["id"]}

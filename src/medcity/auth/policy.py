@@ -63,7 +63,7 @@ _STAFF_TYPES: dict[str, dict[str, frozenset[str]]] = {
 # Booking without queues: patients and proxies find and book (for themselves); registrars also publish schedules.
 PATIENT_BOOKING = frozenset({"operation:find", "operation:book"})
 REGISTRAR_BOOKING = PATIENT_BOOKING | {"operation:publish"}
-# A prescription is found only by its number together with the patient's identity (see prescription.py).
+# A prescription is found only by its number together with the patient's identity (prescriptions/api.py).
 PRESCRIPTION_LOOKUP = "operation:prescription"
 BREAK_GLASS = "operation:break-glass"
 AUDIT_SEARCH = "operation:audit-log"

@@ -1,15 +1,13 @@
 """The policy's own FHIR operations: `Patient/[id]/$break-glass` opens a record outside one's care with a written
-reason, and `MedicationRequest/$prescription` finds a prescription by its number and the patient's identifier (the
-one way a pharmacist reads a prescription)."""
+reason. (A pharmacist's one way to a prescription, `MedicationRequest/$prescription`, is the prescriptions
+package's, which the policy lets through under its own name.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import OperationCall, operation
 from medcity.kit.parameters import Parameters
-from medcity.store.search import SearchResult
 
 
 @operation("break-glass", resource_types=("Patient",), type_level=False, instance_level=True, affects_state=True,
@@ -25,18 +23,3 @@ def break_glass(call: OperationCall) -> dict[str, Any]:
         {"name": "auditEvent", "valueReference": {"reference": f"AuditEvent/{event_id}"}},
         {"name": "minutes", "valueInteger": call.access.break_glass_minutes},
     ]}  # fmt: skip
-
-
-@operation("prescription", resource_types=("MedicationRequest",),
-           description="A prescription by its identifier together with the patient's identifier")  # fmt: skip
-def prescription(call: OperationCall) -> SearchResult:
-    params = Parameters(call.parameters)
-    number, person = params.text("identifier"), params.text("patient-identifier")
-    number = "".join((number or "").split())  # as printed on the form, grouped by spaces: 4849 5608 4814
-    if not number or not person:
-        raise InvalidRequest("$prescription needs both 'identifier' (the prescription) and 'patient-identifier'")
-    with call.store.reader() as tx:
-        result: SearchResult = tx.search(
-            "MedicationRequest", [("identifier", number), ("patient.identifier", person), ("_count", "10")]
-        )
-    return result

@@ -21,6 +21,7 @@ from medcity.registry.identifiers import OMS_SYSTEM, PASSPORT_SYSTEM, SNILS_SYST
 from medcity.scheduling import notices
 from medcity.scheduling.resources import ref, ref_id
 from medcity.store.repository import JSON, Restriction, StoredResource, Tx
+from medcity.store.search import SearchResult
 from medcity.terminology import service as icd10
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -150,20 +151,27 @@ def cancel(tx: Tx, prescription: str, *, now: datetime) -> StoredResource:
 # ---- the pharmacy ----------------------------------------------------------------------------------------------
 
 
-def find(tx: Tx, *, number: str, system: str, value: str) -> StoredResource:
-    """The prescription with this number written for the patient with this identifier. An unknown number and
-    another patient's identifier get the same answer, so that the answer tells nothing about either."""
+def lookup(tx: Tx, *, number: str, system: str, value: str) -> SearchResult:
+    """The prescriptions with this number written for the patient with this identifier: at most one, and none
+    alike for an unknown number and for another patient's identifier, so that the answer tells nothing about
+    either. The number may be typed grouped, as the form prints it; the identifier as the patient says it."""
     if system not in PATIENT_SYSTEMS:
         raise InvalidRequest(N_("Choose the kind of the patient's identifier"))
     person = normalise_identifier(system, value)
-    clean = rules.clean_number(number)
-    found: list[StoredResource] = tx.search(
+    return tx.search(
         "MedicationRequest",
-        [("identifier", f"{rules.NUMBER_SYSTEM}|{clean}"), ("patient.identifier", f"{system}|{person}"),
-         ("_count", "2")],
-    ).matches  # fmt: skip
+        [("identifier", f"{rules.NUMBER_SYSTEM}|{rules.clean_number(number)}"),
+         ("patient.identifier", f"{system}|{person}"), ("_count", "2")],
+    )  # fmt: skip
+
+
+def find(tx: Tx, *, number: str, system: str, value: str) -> StoredResource:
+    """The one prescription `lookup` finds, or a NotFound that names the number as typed."""
+    found = lookup(tx, number=number, system=system, value=value).matches
     if len(found) != 1:
-        raise NotFound(N_("No prescription %(number)s was found for this patient"), number=clean or "—")
+        raise NotFound(
+            N_("No prescription %(number)s was found for this patient"), number=rules.clean_number(number) or "—"
+        )
     return found[0]
 
 
