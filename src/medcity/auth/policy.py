@@ -66,6 +66,9 @@ REGISTRAR_BOOKING = PATIENT_BOOKING | {"operation:publish"}
 # A prescription is found only by its number together with the patient's identity (prescriptions/api.py).
 PRESCRIPTION_LOOKUP = "operation:prescription"
 BREAK_GLASS = "operation:break-glass"
+# Operations that answer with counts and rates only (`medcity.kit.hooks.operation(aggregate=True)`): the health
+# department's figures, for its analysts, the region's administrators and other systems (a ministry's).
+AGGREGATE_ROLES = frozenset({Role.ANALYST, Role.ADMIN, Role.SYSTEM})
 AUDIT_SEARCH = "operation:audit-log"
 
 
@@ -190,6 +193,8 @@ def decide(principal: Principal, action: str, resource_type: str | None, resourc
     if resource_type == "AuditEvent" and action in WRITES:
         return _deny("the audit trail is written by the server only")
     role = principal.role
+    if action.startswith("operation:") and _is_aggregate(resource_type, action):
+        return ALLOW if role in AGGREGATE_ROLES else _deny("aggregate figures are for the region's analysts")
     if role == Role.ADMIN:
         return ALLOW
     if action == AUDIT_SEARCH:
@@ -206,6 +211,11 @@ def decide(principal: Principal, action: str, resource_type: str | None, resourc
         # What a system client may do is what its scopes say (checked above), inside its organisation (rows).
         return ROWS if resource_type in compartment_types() or action in WRITES else ALLOW
     return _decide_other_staff(principal, action, resource_type)
+
+
+def _is_aggregate(resource_type: str | None, action: str) -> bool:
+    spec = find_operation(resource_type, action.removeprefix("operation:"))
+    return spec is not None and spec.aggregate
 
 
 def _decide_clinical(action: str, resource_type: str | None) -> Decision:
@@ -225,8 +235,7 @@ def _decide_other_staff(principal: Principal, action: str, resource_type: str | 
     if role == Role.PHARMACIST and action == PRESCRIPTION_LOOKUP and resource_type == "MedicationRequest":
         return ALLOW
     if role == Role.ANALYST and action.startswith("operation:"):
-        spec = find_operation(resource_type, action.removeprefix("operation:"))
-        return ALLOW if spec is not None and spec.aggregate else _deny("analysts see aggregate figures only")
+        return _deny("analysts see aggregate figures only")
     if action in (_STAFF_TYPES.get(role or "", {}).get(resource_type or "", frozenset())):
         return ROWS
     if is_directory(resource_type):

@@ -1,0 +1,275 @@
+"""Morbidity for the health department: patients diagnosed per ICD-10 rubric in a period against the period before
+(what is rising), and, for a chosen rubric or chapter, per polyclinic and per age band and sex, as rates per 1,000
+of the population they come from.
+
+Read from the store's search index (Conditions' `code` and `recorded-date`, Patients' `organization`, `birthdate`
+and `gender`), so it needs no table of its own and sees every Condition whichever door wrote it. A patient counts
+once per rubric and period however often it was recorded; refuted and entered-in-error diagnoses do not count.
+Every count of 1 or 2 is suppressed (shown as "fewer than 3"): with a polyclinic, an age band and a sex, a count
+that small can name a person."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
+
+from medcity.kit.errors import InvalidRequest
+from medcity.kit.i18n import N_
+from medcity.scheduling.rules import rules_for
+from medcity.store.repository import Tx
+from medcity.store.schema import idx_date, idx_reference, idx_token, resource
+from medcity.terminology.catalogue import SYSTEM_URL as ICD10
+from medcity.terminology.catalogue import load
+
+NOT_A_DIAGNOSIS = ("refuted", "entered-in-error")
+SMALLEST_SHOWN = 3
+# A rubric is rising when at least this many patients were diagnosed, and this many times the period before.
+RISING_AT, RISING_BY = 5, 1.5
+AGE_BANDS = (("0-14", 15), ("15-17", 18), ("18-64", 65), ("65+", None))
+UNKNOWN = "unknown"
+LONGEST_PERIOD = timedelta(days=366)
+CHAPTER, RUBRIC = 0, 2  # the catalogue's kinds
+
+
+@dataclass(frozen=True)
+class Count:
+    """A number of patients as it may be shown: None when it is 1 or 2 (suppressed)."""
+
+    exact: int
+
+    @property
+    def shown(self) -> int | None:
+        return None if 0 < self.exact < SMALLEST_SHOWN else self.exact
+
+    def per_thousand(self, population: int) -> float | None:
+        return None if self.shown is None or not population else round(1000 * self.exact / population, 2)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    code: str  # a three-character rubric (J06) or a chapter (X)
+    now: Count
+    before: Count
+
+    @property
+    def rising(self) -> bool:
+        return self.now.exact >= RISING_AT and self.now.exact >= RISING_BY * self.before.exact
+
+    @property
+    def change(self) -> float | None:
+        """The change against the period before, as a share; None where either side is suppressed or nothing."""
+        if self.now.shown is None or self.before.shown is None or not self.before.exact:
+            return None
+        return round(self.now.exact / self.before.exact - 1, 3)
+
+
+@dataclass(frozen=True)
+class Stratum:
+    key: str  # an Organization id, or "18-64/female"
+    population: int
+    diagnosed: Count
+
+    @property
+    def per_thousand(self) -> float | None:
+        return self.diagnosed.per_thousand(self.population)
+
+
+@dataclass(frozen=True)
+class Morbidity:
+    start: date
+    end: date  # inclusive
+    previous_start: date
+    population: int
+    rubrics: list[Rubric]  # most patients first
+    chapters: list[Rubric]  # in the order of the classification
+    focus: str  # the rubric or chapter the strata are for ("" = every diagnosis)
+    diagnosed: Count  # patients diagnosed with `focus` in the period
+    organizations: list[Stratum]  # by the highest rate
+    age_sex: list[Stratum]  # by age band, then sex
+
+
+def day(text: str | None) -> date | None:
+    """A day as a form or a query gives it (YYYY-MM-DD), or None when not given."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise InvalidRequest(N_("A date as YYYY-MM-DD, please")) from None
+
+
+def period(start: date | None, end: date | None, *, today: date, days: int = 28) -> tuple[date, date]:
+    """The period asked for, or the last `days` days up to today; refused when it is back to front or too long."""
+    end = end or today
+    start = start or end - timedelta(days=days - 1)
+    if start > end:
+        raise InvalidRequest(N_("The period starts after it ends"))
+    if end - start > LONGEST_PERIOD:
+        raise InvalidRequest(N_("A period of at most a year, please"))
+    return start, end
+
+
+def _ms(day: date, zone: tzinfo) -> int:
+    """The start of the region's own `day`, as the index stores instants."""
+    return int(datetime.combine(day, time(), zone).timestamp() * 1000)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+@cache
+def chapter_of(code: str) -> str | None:
+    concept = load().get(code)
+    ancestors = load().ancestors(concept) if concept else []
+    return ancestors[-1].code if ancestors else None
+
+
+@cache
+def rubrics_of(focus: str) -> tuple[str, ...]:
+    """The three-character rubrics a focus stands for: itself, or every rubric of a chapter."""
+    concept = load().get(focus)
+    if concept is not None and concept.kind == RUBRIC:
+        return (focus,)
+    return tuple(c.code for c in load().concepts if c.kind == RUBRIC and chapter_of(c.code) == focus)
+
+
+def focus_of(text: str | None) -> str:
+    """The rubric (J06) or chapter (X) the strata are asked for, checked against the classification."""
+    code = (text or "").strip().upper()
+    concept = load().get(code) if code else None
+    if code and (concept is None or concept.kind not in (CHAPTER, RUBRIC)):
+        raise InvalidRequest(N_("%(code)s is not an ICD-10 chapter or three-character rubric"), code=code[:20])
+    return code
+
+
+class _Query:
+    """The statements of one figure set: the diagnoses of the two periods, and the patients' attributes."""
+
+    def __init__(self, tx: Tx, start: date, end: date) -> None:
+        self.region, self.length, zone = tx.region, (end - start).days + 1, rules_for(tx.region).timezone
+        self.start_ms, self.end_ms = _ms(start, zone), _ms(end + timedelta(days=1), zone)
+        self.previous_ms = _ms(start - timedelta(days=self.length), zone)
+        # Birth dates are days, indexed from UTC midnight: an age band's limit is a birthday, in UTC.
+        self.bands = [(name, _ms(_years_before(end, limit), UTC) if limit else None) for name, limit in AGE_BANDS]
+
+    def diagnoses(self) -> Any:
+        """(rubric, patient, current) once per patient, rubric and period."""
+        code, day, row, status = (idx_token.alias("m_code"), idx_date.alias("m_day"), resource.alias("m_row"),
+                                  idx_token.alias("m_status"))  # fmt: skip
+
+        def same(other: Any) -> ColumnElement[bool]:
+            return and_(other.c.partition == code.c.partition, other.c.type == code.c.type, other.c.id == code.c.id)
+
+        refuted = exists().where(same(status), status.c.param == "verification-status",
+                                 status.c.code.in_(NOT_A_DIAGNOSIS))  # fmt: skip
+        rubric = func.upper(func.substr(code.c.code, 1, 3))
+        return (
+            select(rubric.label("rubric"), row.c.patient.label("patient"),
+                   case((day.c.low >= self.start_ms, 1), else_=0).label("current"))
+            .select_from(code.join(row, same(row)).join(day, same(day)))
+            .where(code.c.partition == self.region, code.c.type == "Condition", code.c.param == "code",
+                   code.c.system == ICD10, row.c.deleted.is_(False), row.c.patient.is_not(None),
+                   day.c.param == "recorded-date", day.c.low >= self.previous_ms, day.c.low < self.end_ms, ~refuted)
+            .distinct()
+            .subquery("diagnoses")
+        )  # fmt: skip
+
+    def patients(self) -> Any:
+        """(patient, organization, band, sex) of every patient of the region."""
+        row, org, born, sex = (resource.alias("p_row"), idx_reference.alias("p_org"), idx_date.alias("p_born"),
+                               idx_token.alias("p_sex"))  # fmt: skip
+
+        def attribute(index: Any, param: str) -> ColumnElement[bool]:
+            return and_(index.c.partition == row.c.partition, index.c.type == "Patient", index.c.id == row.c.id,
+                        index.c.param == param)  # fmt: skip
+
+        band = case(*[(born.c.low >= limit, literal(name)) for name, limit in self.bands if limit is not None],
+                    else_=literal(self.bands[-1][0]))  # fmt: skip
+        return (
+            select(row.c.id.label("patient"), func.coalesce(org.c.target_id, "").label("organization"),
+                   case((born.c.low.is_(None), literal(UNKNOWN)), else_=band).label("band"),
+                   func.coalesce(sex.c.code, UNKNOWN).label("sex"))
+            .select_from(row.outerjoin(org, attribute(org, "organization"))
+                         .outerjoin(born, attribute(born, "birthdate")).outerjoin(sex, attribute(sex, "gender")))
+            .where(row.c.partition == self.region, row.c.type == "Patient", row.c.deleted.is_(False))
+            .subquery("patients")
+        )  # fmt: skip
+
+
+def morbidity(tx: Tx, *, start: date, end: date, focus: str = "", top: int = 20) -> Morbidity:
+    """The figures of the period `start`..`end` (inclusive days, UTC) and of as many days before it."""
+    query = _Query(tx, start, end)
+    diagnoses, patients = query.diagnoses(), query.patients()
+    by_rubric: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_chapter: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    # Per chapter a patient counts once, whatever rubrics of it they got: counted from (rubric, patient) pairs.
+    seen: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for rubric, patient, current in tx.execute(select(diagnoses.c.rubric, diagnoses.c.patient, diagnoses.c.current)):
+        by_rubric[rubric][1 - current] += 1
+        chapter = chapter_of(rubric)
+        if chapter and patient not in seen[(chapter, current)]:
+            seen[(chapter, current)].add(patient)
+            by_chapter[chapter][1 - current] += 1
+    rubrics = sorted((Rubric(code, Count(now), Count(before)) for code, (now, before) in by_rubric.items()),
+                     key=lambda r: (-r.now.exact, r.code))  # fmt: skip
+    order = {concept.code: concept.index for concept in load().concepts if concept.kind == 0}
+    chapters = sorted((Rubric(code, Count(now), Count(before)) for code, (now, before) in by_chapter.items()),
+                      key=lambda r: order.get(r.code, 0))  # fmt: skip
+    population = _population(tx, patients)
+    diagnosed = _diagnosed(tx, diagnoses, patients, focus)
+    organizations = [Stratum(org, population["org"].get(org, 0), Count(n))
+                     for org, n in diagnosed["org"].items() if org]  # fmt: skip
+    organizations += [Stratum(org, people, Count(0)) for org, people in population["org"].items()
+                      if org and org not in diagnosed["org"]]  # fmt: skip
+    age_sex = [Stratum(key, population["age_sex"].get(key, 0), Count(diagnosed["age_sex"].get(key, 0)))
+               for key in sorted(set(population["age_sex"]) | set(diagnosed["age_sex"]), key=_band_order)]  # fmt: skip
+    return Morbidity(
+        start=start, end=end, previous_start=start - timedelta(days=query.length),
+        population=sum(population["org"].values()), rubrics=rubrics[:top], chapters=chapters, focus=focus,
+        diagnosed=Count(sum(diagnosed["org"].values())),
+        organizations=sorted(organizations, key=lambda s: (-(s.per_thousand or 0), s.key)), age_sex=age_sex,
+    )  # fmt: skip
+
+
+def _band_order(key: str) -> tuple[int, str]:
+    band, _, sex = key.partition("/")
+    names = [name for name, _limit in AGE_BANDS]
+    return (names.index(band) if band in names else len(names), sex)
+
+
+def _population(tx: Tx, patients: Any) -> dict[str, dict[str, int]]:
+    rows = tx.execute(
+        select(patients.c.organization, patients.c.band, patients.c.sex, func.count())
+        .group_by(patients.c.organization, patients.c.band, patients.c.sex)
+    ).all()  # fmt: skip
+    return _strata(rows)
+
+
+def _diagnosed(tx: Tx, diagnoses: Any, patients: Any, focus: str) -> dict[str, dict[str, int]]:
+    """Patients diagnosed in the period with `focus` (a rubric, a chapter, or anything), by their strata."""
+    current = select(diagnoses.c.rubric, diagnoses.c.patient).where(diagnoses.c.current == 1)
+    if focus:
+        current = current.where(diagnoses.c.rubric.in_(rubrics_of(focus)))
+    ill = current.subquery("ill")
+    who = select(ill.c.patient).distinct().subquery("who")
+    rows = tx.execute(
+        select(patients.c.organization, patients.c.band, patients.c.sex, func.count())
+        .select_from(who.join(patients, patients.c.patient == who.c.patient))
+        .group_by(patients.c.organization, patients.c.band, patients.c.sex)
+    ).all()  # fmt: skip
+    return _strata(rows)
+
+
+def _strata(rows: Any) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {"org": defaultdict(int), "age_sex": defaultdict(int)}
+    for organization, band, sex, count in rows:
+        out["org"][organization] += int(count)
+        out["age_sex"][f"{band}/{sex}"] += int(count)
+    return {name: dict(values) for name, values in out.items()}
