@@ -44,12 +44,14 @@ def add_patient(tx: Tx, pid: str, *, organization: str | None = None) -> str:
     return pid
 
 
-def add_referral(tx: Tx, *, patient: str, specialty: str, status: str = "active") -> str:
-    data = {
+def add_referral(tx: Tx, *, patient: str, specialty: str, status: str = "active", until: str = "") -> str:
+    data: dict[str, object] = {
         "resourceType": "ServiceRequest", "status": status, "intent": "order",
         "subject": ref("Patient", patient),
         "performerType": {"coding": [{"system": SPECIALTY_SYSTEM, "code": specialty}]},
     }  # fmt: skip
+    if until:
+        data["occurrencePeriod"] = {"end": until}
     return tx.create(data).stored.id
 
 

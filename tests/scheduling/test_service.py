@@ -120,6 +120,16 @@ def test_referral_only_specialty_needs_a_valid_referral_and_consumes_it(city: Ci
     for bad in (other, wrong):
         with pytest.raises(Unprocessable, match="not an active referral"):
             book(city, "p1", slots[0], referral=bad)
+    # Past its validity the referral is expired (as the referrals' pages already say), even before the nightly
+    # expiry has revoked it; valid to the day itself it still books.
+    with city.store.transaction() as tx:
+        lapsed, last_day = (add_referral(tx, patient="p1", specialty="cardiologist", until=day)
+                            for day in ("2026-11-30", "2026-12-01"))  # fmt: skip
+    with pytest.raises(Unprocessable, match="valid until 2026-11-30"):
+        book(city, "p1", slots[0], referral=lapsed)
+    on_the_last_day = book(city, "p1", slots[0], referral=last_day)
+    with city.store.transaction() as tx:
+        service.cancel(tx, appointment_id=on_the_last_day.id, now=NOW)
     appointment = book(city, "p1", slots[0], referral=good)
     assert appointment.resource["basedOn"] == [{"reference": f"ServiceRequest/{good}"}]
     with city.store.transaction() as tx:

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 from sqlalchemy import and_, or_, select
 
+from medcity.lab.service import REPORT_CATEGORY
 from medcity.store.repository import Restriction, StoredResource, Tx
 from medcity.store.schema import resource as stored_table
 from medcity.terminology.units import unit_name, unit_of
@@ -70,7 +71,6 @@ _DATES: dict[str, tuple[str, ...]] = {
     "Flag": ("period.start",),
     "RiskAssessment": ("occurrenceDateTime", "occurrencePeriod.start"),
 }
-V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"  # DiagnosticReport.category: diagnostic service section
 ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
 # Observation interpretation codes (v3 ObservationInterpretation) that mean "outside the normal".
 HIGH = frozenset({"H", "HU", ">"})
@@ -504,7 +504,7 @@ def _reports(b: _Builder) -> list[Item]:
 
 def _is_lab_report(report: JSON) -> bool:
     codings = (c for concept in report.get("category") or [] for c in concept.get("coding") or [])
-    return any(c.get("system") == V2_0074 and c.get("code") == "LAB" for c in codings)
+    return any(c.get("system") == REPORT_CATEGORY and c.get("code") == "LAB" for c in codings)
 
 
 def _documents(b: _Builder) -> list[Document]:

@@ -103,7 +103,7 @@ def book(
     rules.check_window(start=slot.start, now=now)
     _check_patient(tx, rules, patient=patient, specialty=slot.specialty, channel=channel, now=now)
     if referral is not None or rules.needs_referral(specialty=slot.specialty, kind=slot.kind):
-        _check_referral(tx, referral=referral, patient=patient, specialty=slot.specialty)
+        _check_referral(tx, referral=referral, patient=patient, specialty=slot.specialty, now=now)
     appointment = _record(tx, rules, slot=slot, patient=patient, channel=channel, referral=referral, now=now, body=body)
     _tell(tx, "booked", slot=slot, patient=patient, appointment_id=appointment.id, now=now)
     return appointment
@@ -279,9 +279,11 @@ def _need(patient: str, specialty: str) -> str:
     return f"{patient}|{specialty}"
 
 
-def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: str) -> None:
-    """A referral is an active ServiceRequest for this patient whose performerType is the specialty, not already
-    used by an active appointment (the unique index on `active_referral` settles a race)."""
+def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: str, now: datetime) -> None:
+    """A referral is an active ServiceRequest for this patient whose performerType is the specialty, whose validity
+    (occurrencePeriod.end) has not passed, not already used by an active appointment (the unique index on
+    `active_referral` settles a race): what the referrals' own state calls issued, so that the booking takes what
+    the patient's page offers and nothing it does not."""
     if referral is None:
         raise Unprocessable(
             N_("%(specialty)s is booked with a referral (ServiceRequest) only"),
@@ -302,6 +304,9 @@ def _check_referral(tx: Tx, *, referral: str | None, patient: str, specialty: st
             referral=referral,
             specialty=SPECIALTIES.get(specialty, specialty),
         )
+    until = str((data.get("occurrencePeriod") or {}).get("end") or "")[:10]
+    if until and until < now.date().isoformat():
+        raise Unprocessable(N_("ServiceRequest/%(referral)s was valid until %(until)s"), referral=referral, until=until)
     a = sched_appointment
     used = tx.execute(
         select(a.c.id).where(a.c.partition == tx.region, a.c.active_referral == referral)
