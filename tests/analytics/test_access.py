@@ -1,6 +1,7 @@
-"""Who gets morbidity figures: `Condition/$morbidity` and its page answer analysts and the region's administrators
-(and other systems) through the access policy, never the roles that work with patients; the answer names no
-patient; bad input is a clear 4xx."""
+"""Who gets the aggregate figures: `Condition/$morbidity`, `Appointment/$booking-situation` and
+`Condition/$suggest-accuracy`, and their pages, answer analysts and the region's administrators (and other systems)
+through the access policy, never the roles that work with patients; the answers name no patient; bad input is a
+clear 4xx."""
 
 from __future__ import annotations
 
@@ -20,15 +21,19 @@ URL = "/fhir/Condition/$morbidity"
 Client = Any
 
 
-def test_the_operation_is_for_analysts_and_names_no_patient(api: TestClient, world: World, who: Tokens) -> None:
-    asked = {"start": "2020-01-01", "end": "2020-12-31"}
-    for role in ("analyst", "admin", "system"):
-        answer = api.get(URL, params=asked, headers=who.of(role))
-        assert answer.status_code == 200, role
-        assert answer.json()["resourceType"] == "Parameters"
-    for role in ("doctor", "nurse", "registrar", "lab", "pharmacist", "patient"):
-        refused = api.get(URL, params=asked, headers=who.of(role))
-        assert refused.status_code == 403 and refused.json()["resourceType"] == "OperationOutcome", role
+AGGREGATES = (URL, "/fhir/Appointment/$booking-situation", "/fhir/Condition/$suggest-accuracy")
+
+
+def test_the_operations_are_for_analysts_and_name_no_patient(api: TestClient, world: World, who: Tokens) -> None:
+    for url in AGGREGATES:
+        for role in ("analyst", "admin", "system"):
+            answer = api.get(url, headers=who.of(role))
+            assert answer.status_code == 200, (url, role)
+            assert answer.json()["resourceType"] == "Parameters"
+            assert "Patient/" not in answer.text
+        for role in ("doctor", "nurse", "registrar", "lab", "pharmacist", "patient"):
+            refused = api.get(url, headers=who.of(role))
+            assert refused.status_code == 403 and refused.json()["resourceType"] == "OperationOutcome", (url, role)
     figures = api.get(URL, headers=who.of("analyst")).json()  # the last 28 days, where the world's records are
     assert "Patient/" not in str(figures)
     assert any(p["name"] == "population" and p["valueInteger"] >= len(world.patients) for p in figures["parameter"])
@@ -42,6 +47,10 @@ def test_bad_input_is_a_400_with_what_is_wrong(api: TestClient, world: World, wh
         refused = api.get(URL, params=asked, headers=analyst)
         assert refused.status_code == 400, asked
         assert said in refused.json()["issue"][0]["diagnostics"]
+    # A doctor's own accuracy is not the region's figure; a period of no days is no period.
+    by_doctor = api.get(AGGREGATES[2], params={"group-by": "specialty,practitioner"}, headers=analyst)
+    assert by_doctor.status_code == 400 and "practitioner" in by_doctor.text
+    assert api.get(AGGREGATES[1], params={"period-days": "0"}, headers=analyst).status_code == 400
 
 
 def test_the_operation_reports_the_figures_with_suppressed_counts(api: TestClient, who: Tokens, world: World) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from medcity.auth.users import Role
 from medcity.scheduling import inventory, service, waiting
 from medcity.scheduling.resources import utcnow
-from medcity.scheduling.situation import situation
+from medcity.scheduling.situation import situation, situation_parameters
 from medcity.store.repository import Store
 from tests.scheduling.conftest import add_patient, add_referral
 from tests.scheduling.pages_city import login
@@ -56,6 +56,14 @@ def test_waits_first_free_time_load_waiting_list_and_channels(store: Store, live
     assert load["pc1"].taken == taken_pc1 and load["pc2"].taken == 0
     assert load["pc1"].slots == 2 * load["pc2"].slots  # two doctors publish at pc1, one at pc2
     assert figures.load[0].organization == "pc1"  # the fullest first
+    # The same figures as Appointment/$booking-situation answers them.
+    answer = situation_parameters(figures, period_days=30, ahead_days=7)["parameter"]
+    waits = {p["part"][0]["valueCoding"]["code"]: {q["name"]: q for q in p["part"]} for p in answer
+             if p["name"] == "waits"}  # fmt: skip
+    assert waits["therapist-district"]["bookings"]["valueInteger"] == 5
+    assert waits["cardiologist"]["p90Days"]["valueInteger"] == 10
+    assert {"name": "channel", "part": [{"name": "code", "valueCode": "registry"},
+                                        {"name": "bookings", "valueInteger": 2}]} in answer  # fmt: skip
 
 
 def test_the_page_is_for_analysts_and_names_no_patient(

@@ -1,4 +1,5 @@
-"""FHIR face of the diagnosis assistant: `POST /fhir/Condition/$suggest`.
+"""FHIR face of the diagnosis assistant: `POST /fhir/Condition/$suggest`, `$suggest-choice` (the doctor's final
+code), and `$suggest-accuracy` (Hit@1 / Hit@3 in practice, an aggregate operation).
 
 In: a Parameters resource with `text` (valueString), optional `age` (valueInteger), `sex` (valueCode male|female),
 `count` (valueInteger 1..10, default 3). Out: a Parameters resource with one `suggestion` per code (parts `code`,
@@ -11,9 +12,13 @@ import math
 from typing import Any
 
 from medcity.ai import service
+from medcity.ai.tables import accuracy_by
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.hooks import JSON, OperationCall, operation
 from medcity.kit.parameters import Parameters
+
+# A doctor's own accuracy is not an aggregate of the region: the operation does not group by practitioner.
+AGGREGATE_GROUPS = ("specialty", "month", "model_version")
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 
@@ -102,3 +107,27 @@ def suggest_choice_operation(call: OperationCall) -> JSON:
     with call.store.transaction() as tx:
         service.record_choice(tx.conn, region=call.store.region, suggestion_id=suggestion_id, chosen_code=code)
     return {"resourceType": "Parameters", "parameter": [{"name": "recorded", "valueBoolean": True}]}
+
+
+@operation(
+    "suggest-accuracy",
+    resource_types=("Condition",),
+    aggregate=True,
+    description="The assistant's Hit@1 and Hit@3 over the suggestions whose final code the doctor recorded, in all "
+    "or grouped by 'group-by' (a comma list of specialty, month, model_version); aggregates only",
+)
+def suggest_accuracy_operation(call: OperationCall) -> JSON:
+    asked = Parameters(call.parameters).text("group-by") or ""
+    group_by = tuple(name.strip() for name in asked.split(",") if name.strip())
+    if unknown := [name for name in group_by if name not in AGGREGATE_GROUPS]:
+        raise InvalidRequest(f"cannot group by {unknown}; choose from {list(AGGREGATE_GROUPS)}")
+    with call.store.reader() as tx:
+        groups = accuracy_by(tx.conn, region=call.store.region, group_by=group_by)
+    return {"resourceType": "Parameters", "parameter": [
+        {"name": "group", "part": [*({"name": name, "valueString": value} for name, value in group.key.items()
+                                     if value is not None),
+                                   {"name": "n", "valueInteger": group.n},
+                                   {"name": "hit1", "valueDecimal": round(group.hit1, 4)},
+                                   {"name": "hit3", "valueDecimal": round(group.hit3, 4)}]}
+        for group in groups
+    ]}  # fmt: skip

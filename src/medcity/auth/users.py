@@ -41,10 +41,6 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
-# The roles that see the aggregate figures (the situation centre's, the assistant's accuracy): no patient in them.
-ANALYTICS_ROLES = frozenset({Role.ANALYST.value, Role.ADMIN.value})
-
-
 @dataclass(frozen=True)
 class User:
     id: str

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from medcity.ai.tables import accuracy_by
 from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
-from medcity.auth.users import ANALYTICS_ROLES, Role
+from medcity.auth.users import Role
 from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden
 from medcity.kit.i18n import N_
@@ -114,9 +114,8 @@ def portal_pdf(request: Request, patient_id: str, access: PageAccess) -> Respons
 
 @router.get("/analytics/suggestions", response_class=HTMLResponse)
 def suggestions_accuracy(request: Request, access: PageAccess) -> Response:
-    # Aggregates only (counts and shares, no patient, no text): the analyst role sees nothing else.
-    if access.principal.role not in ANALYTICS_ROLES:
-        raise Forbidden(N_("Only analysts see the assistant's accuracy"))
+    # Aggregates only (counts and shares, no patient, no text), decided as `Condition/$suggest-accuracy` is.
+    access.require("operation:suggest-accuracy", "Condition")
     with reading(request.app.state.engine) as conn:
         region: str = request.app.state.settings.region
         rows = accuracy_by(conn, region=region, group_by=("specialty", "month"))

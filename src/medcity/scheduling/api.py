@@ -1,4 +1,5 @@
-"""FHIR operations of scheduling: `Appointment/$find` (free slots) and `Appointment/$book`.
+"""FHIR operations of scheduling: `Appointment/$find` (free slots), `Appointment/$book`, `Schedule/$publish`, and
+`Appointment/$booking-situation` (the situation centre's booking figures, an aggregate operation).
 
 Thin: read the Parameters, call `service`, shape the answer. A taken slot is a `Conflict`, which the FHIR face
 answers as 409 with an OperationOutcome.
@@ -18,6 +19,7 @@ from medcity.scheduling.interceptors import WRITE_INTERCEPTORS
 from medcity.scheduling.publish import Session, Template, publish_schedule
 from medcity.scheduling.resources import parse_instant, ref_id, utcnow
 from medcity.scheduling.rules import rules_for
+from medcity.scheduling.situation import SITUATION_AHEAD_DAYS, SITUATION_PERIOD_DAYS, situation, situation_parameters
 
 DEFAULT_COUNT, MAX_COUNT = 10, 100
 
@@ -182,6 +184,23 @@ def publish_operation(call: OperationCall) -> JSON:
     with call.store.transaction() as tx:
         published = publish_schedule(tx, template=template)
     return {"resourceType": "Parameters", "parameter": [{"name": "published", "valueInteger": len(published)}]}
+
+
+@operation(
+    "booking-situation",
+    resource_types=("Appointment",),
+    aggregate=True,
+    description="The situation centre's booking figures: waits by specialty over the bookings of the last "
+    "'period-days' days, the first free time, how full each organisation's next 'ahead-days' days are, the waiting "
+    "list and the booking channels; aggregates only",
+)
+def booking_situation_operation(call: OperationCall) -> JSON:
+    params = Parameters(call.parameters)
+    period = params.integer("period-days", low=1, high=366) or SITUATION_PERIOD_DAYS
+    ahead = params.integer("ahead-days", low=1, high=60) or SITUATION_AHEAD_DAYS
+    with call.store.reader() as tx:
+        figures = situation(tx, now=utcnow(), period_days=period, ahead_days=ahead)
+    return situation_parameters(figures, period_days=period, ahead_days=ahead)
 
 
 for (_rtype, _interaction), _interceptor in WRITE_INTERCEPTORS.items():

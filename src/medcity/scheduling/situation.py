@@ -11,12 +11,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 
+from medcity.registry.catalogue import SPECIALTY_SYSTEM
+from medcity.scheduling.resources import ref
 from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
-from medcity.store.repository import Tx
+from medcity.store.repository import JSON, Tx
 
 # Slots a patient or a referral can take: the registry's and the emergency reserve are not what a patient waits for.
 BOOKABLE_KINDS = ("self", "referral")
 TAKEN = ("booked", "held")
+SITUATION_PERIOD_DAYS, SITUATION_AHEAD_DAYS = 30, 7
 
 
 @dataclass(frozen=True)
@@ -136,3 +139,30 @@ def situation(tx: Tx, *, now: datetime, period_days: int = 30, ahead_days: int =
         waiting_list=waiting_list(tx),
         channels=channels(tx, since=since),
     )
+
+
+def _specialty(code: str) -> JSON:
+    return {"name": "specialty", "valueCoding": {"system": SPECIALTY_SYSTEM, "code": code}}
+
+
+def _count(name: str, value: int) -> JSON:
+    return {"name": name, "valueInteger": value}
+
+
+def situation_parameters(figures: Situation, *, period_days: int, ahead_days: int) -> JSON:
+    """The figures as the FHIR face answers them (`Appointment/$booking-situation`)."""
+    out: list[JSON] = [_count("periodDays", period_days), _count("aheadDays", ahead_days)]
+    out += [{"name": "waits", "part": [
+        _specialty(w.specialty), _count("bookings", w.bookings), _count("medianDays", w.median_days),
+        _count("p90Days", w.p90_days), {"name": "within7Days", "valueDecimal": round(w.within_7_days, 3)}]}
+        for w in figures.waits]  # fmt: skip
+    out += [{"name": "firstFree", "part": [_specialty(code), _count("days", days)]}
+            for code, days in sorted(figures.first_free_days.items())]  # fmt: skip
+    out += [{"name": "load", "part": [{"name": "organization", "valueReference": ref("Organization", row.organization)},
+                                      _count("slots", row.slots), _count("taken", row.taken)]}
+            for row in figures.load]  # fmt: skip
+    out += [{"name": "waitingList", "part": [_specialty(code), _count("patients", count)]}
+            for code, count in sorted(figures.waiting_list.items())]  # fmt: skip
+    out += [{"name": "channel", "part": [{"name": "code", "valueCode": channel}, _count("bookings", n)]}
+            for channel, n in sorted(figures.channels.items())]  # fmt: skip
+    return {"resourceType": "Parameters", "parameter": out}
