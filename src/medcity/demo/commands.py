@@ -10,6 +10,7 @@ import typer
 
 from medcity.demo.lab_day import order_demo_tests
 from medcity.demo.prescriptions import prescribe_demo
+from medcity.demo.requests import book_demo_requests
 from medcity.demo.seed import seed as seed_city
 from medcity.demo.today import book_demo_day
 from medcity.demo.wards import open_demo_wards
@@ -75,14 +76,16 @@ def seed(
 def day(count: int = typer.Option(8, min=1, max=40, help="Appointments wanted on the day")) -> None:
     """Book patients into the demo doctor's next working day (after `medcity scheduling publish-standard`), so the
     doctor's day list has people in it, and give the demo laboratory open orders of that doctor's patients, so its
-    worklist has samples to receive, the demo hospital wards to admit into (once), and a few of the doctor's
-    patients an active prescription for the demo pharmacy. Idempotent for a day already filled, for patients still
+    worklist has samples to receive, the demo hospital wards to admit into (once), a few of the doctor's
+    patients an active prescription for the demo pharmacy, and the region a day's booking requests for the situation
+    centre (unless the last 30 days already have them). Idempotent for a day already filled, for patients still
     awaiting results and for patients who hold an active prescription."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
         store = Store(engine, settings.region)
         booked = book_demo_day(store, now=datetime.now(UTC), count=count)
+        requested = book_demo_requests(store, now=datetime.now(UTC))
         ordered = order_demo_tests(store)
         wards = open_demo_wards(store)
         prescribed = prescribe_demo(store, now=datetime.now(UTC))
@@ -90,4 +93,5 @@ def day(count: int = typer.Option(8, min=1, max=40, help="Appointments wanted on
         engine.dispose()
     typer.echo(f"demo doctor's day: {booked} appointments booked; demo laboratory: {ordered} requisitions placed; "
                f"demo hospital: {wards} wards opened")  # fmt: skip
-    typer.echo(f"demo pharmacy: {prescribed} new prescriptions to dispense")
+    typer.echo(f"demo pharmacy: {prescribed} new prescriptions to dispense; the region: {requested} bookings "
+               "requested today")  # fmt: skip
