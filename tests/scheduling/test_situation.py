@@ -51,11 +51,16 @@ def test_waits_first_free_time_load_waiting_list_and_channels(store: Store, live
     assert figures.first_free_days == {"therapist-district": 0, "cardiologist": 0}  # hourly slots from now on
     assert figures.waiting_list == {"cardiologist": 1}
     assert figures.channels == {"self": 5, "registry": 2}
-    load = {row.organization: row for row in figures.load}
+    load = {row.key: row for row in figures.load}
     taken_pc1 = 4 + 1  # the therapist's bookings within 7 days, and the cardiologist's
     assert load["pc1"].taken == taken_pc1 and load["pc2"].taken == 0
     assert load["pc1"].slots == 2 * load["pc2"].slots  # two doctors publish at pc1, one at pc2
-    assert figures.load[0].organization == "pc1"  # the fullest first
+    assert figures.load[0].key == "pc1"  # the fullest first
+    by_specialty = {row.key: row for row in figures.specialty_load}
+    assert by_specialty["therapist-district"].taken == 4 and by_specialty["cardiologist"].taken == 1
+    doctors = {row.key: row for row in figures.doctor_load}
+    assert doctors["ther1"].taken == 4 and doctors["ther1"].organization == "pc1"
+    assert doctors["ther1"].specialty == "therapist-district" and figures.doctor_load[0].key == "ther1"
     # The same figures as Appointment/$booking-situation answers them.
     answer = situation_parameters(figures, period_days=30, ahead_days=7)["parameter"]
     waits = {p["part"][0]["valueCoding"]["code"]: {q["name"]: q for q in p["part"]} for p in answer
@@ -77,4 +82,5 @@ def test_the_page_is_for_analysts_and_names_no_patient(
     assert page.status_code == 200
     assert "Ожидание приёма" in page.text and "Участковый терапевт" in page.text
     assert 'data-channel="self"' in page.text and "сам пациент онлайн: 1" in page.text
+    assert "Самые загруженные врачи" in page.text and 'data-role="ther1"' in page.text
     assert "w-self-0" not in page.text and "Patient/" not in page.text

@@ -125,19 +125,20 @@ def _years_before(day: date, years: int) -> date:
 
 
 @cache
-def chapter_of(code: str) -> str | None:
-    concept = load().get(code)
-    ancestors = load().ancestors(concept) if concept else []
-    return ancestors[-1].code if ancestors else None
+def chapter_ranges() -> dict[str, tuple[str, str]]:
+    """Each chapter's first and last rubric (X: J00, J99), from its blocks: rubrics sort as text within a range."""
+    catalogue = load()
+    ranges = {}
+    for chapter in (c for c in catalogue.concepts if c.kind == CHAPTER):
+        blocks = [catalogue.concepts[i].code for i in catalogue.children[chapter.index]]
+        ranges[chapter.code] = (blocks[0].split("-")[0], blocks[-1].split("-")[-1])
+    return ranges
 
 
-@cache
-def rubrics_of(focus: str) -> tuple[str, ...]:
-    """The three-character rubrics a focus stands for: itself, or every rubric of a chapter."""
-    concept = load().get(focus)
-    if concept is not None and concept.kind == RUBRIC:
-        return (focus,)
-    return tuple(c.code for c in load().concepts if c.kind == RUBRIC and chapter_of(c.code) == focus)
+def _chapter(rubric: Any) -> Any:
+    """The SQL for the chapter of a rubric column."""
+    return case(*[(rubric.between(low, high), literal(code)) for code, (low, high) in chapter_ranges().items()],
+                else_=literal(""))  # fmt: skip
 
 
 def focus_of(text: str | None) -> str:
@@ -207,21 +208,9 @@ def morbidity(tx: Tx, *, start: date, end: date, focus: str = "", top: int = 20)
     """The figures of the period `start`..`end` (inclusive days, UTC) and of as many days before it."""
     query = _Query(tx, start, end)
     diagnoses, patients = query.diagnoses(), query.patients()
-    by_rubric: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_chapter: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    # Per chapter a patient counts once, whatever rubrics of it they got: counted from (rubric, patient) pairs.
-    seen: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for rubric, patient, current in tx.execute(select(diagnoses.c.rubric, diagnoses.c.patient, diagnoses.c.current)):
-        by_rubric[rubric][1 - current] += 1
-        chapter = chapter_of(rubric)
-        if chapter and patient not in seen[(chapter, current)]:
-            seen[(chapter, current)].add(patient)
-            by_chapter[chapter][1 - current] += 1
-    rubrics = sorted((Rubric(code, Count(now), Count(before)) for code, (now, before) in by_rubric.items()),
-                     key=lambda r: (-r.now.exact, r.code))  # fmt: skip
-    order = {concept.code: concept.index for concept in load().concepts if concept.kind == 0}
-    chapters = sorted((Rubric(code, Count(now), Count(before)) for code, (now, before) in by_chapter.items()),
-                      key=lambda r: order.get(r.code, 0))  # fmt: skip
+    rubrics = sorted(_counts(tx, diagnoses.c.rubric, diagnoses), key=lambda r: (-r.now.exact, r.code))
+    order = {code: n for n, code in enumerate(chapter_ranges())}
+    chapters = sorted(_counts(tx, _chapter(diagnoses.c.rubric), diagnoses), key=lambda r: order.get(r.code, 0))
     population = _population(tx, patients)
     diagnosed = _diagnosed(tx, diagnoses, patients, focus)
     organizations = [Stratum(org, population["org"].get(org, 0), Count(n))
@@ -232,10 +221,22 @@ def morbidity(tx: Tx, *, start: date, end: date, focus: str = "", top: int = 20)
                for key in sorted(set(population["age_sex"]) | set(diagnosed["age_sex"]), key=_band_order)]  # fmt: skip
     return Morbidity(
         start=start, end=end, previous_start=start - timedelta(days=query.length),
-        population=sum(population["org"].values()), rubrics=rubrics[:top], chapters=chapters, focus=focus,
+        population=sum(population["org"].values()), rubrics=rubrics[:top], chapters=[c for c in chapters if c.code],
+        focus=focus,
         diagnosed=Count(sum(diagnosed["org"].values())),
         organizations=sorted(organizations, key=lambda s: (-(s.per_thousand or 0), s.key)), age_sex=age_sex,
     )  # fmt: skip
+
+
+def _counts(tx: Tx, key: Any, diagnoses: Any) -> list[Rubric]:
+    """Patients per `key` (a rubric, or its chapter) in the period and in the period before, counted in SQL."""
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    rows = tx.execute(
+        select(key, diagnoses.c.current, func.count(diagnoses.c.patient.distinct())).group_by(key, diagnoses.c.current)
+    )  # fmt: skip
+    for code, current, count in rows:
+        found[code][1 - current] = int(count)
+    return [Rubric(code, Count(now), Count(before)) for code, (now, before) in found.items()]
 
 
 def _band_order(key: str) -> tuple[int, str]:
@@ -255,8 +256,10 @@ def _population(tx: Tx, patients: Any) -> dict[str, dict[str, int]]:
 def _diagnosed(tx: Tx, diagnoses: Any, patients: Any, focus: str) -> dict[str, dict[str, int]]:
     """Patients diagnosed in the period with `focus` (a rubric, a chapter, or anything), by their strata."""
     current = select(diagnoses.c.rubric, diagnoses.c.patient).where(diagnoses.c.current == 1)
-    if focus:
-        current = current.where(diagnoses.c.rubric.in_(rubrics_of(focus)))
+    if focus in chapter_ranges():
+        current = current.where(diagnoses.c.rubric.between(*chapter_ranges()[focus]))
+    elif focus:
+        current = current.where(diagnoses.c.rubric == focus)
     ill = current.subquery("ill")
     who = select(ill.c.patient).distinct().subquery("who")
     rows = tx.execute(

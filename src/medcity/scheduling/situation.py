@@ -20,6 +20,7 @@ from medcity.store.repository import JSON, Tx
 BOOKABLE_KINDS = ("self", "referral")
 TAKEN = ("booked", "held")
 SITUATION_PERIOD_DAYS, SITUATION_AHEAD_DAYS = 30, 7
+DOCTORS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,14 @@ class Waits:
 
 @dataclass(frozen=True)
 class Load:
-    """One organisation's published time in the coming days and how much of it is taken."""
+    """Published time in the coming days and how much of it is taken: an organisation's, a specialty's or a
+    doctor's (PractitionerRole, with its organisation and specialty)."""
 
-    organization: str
+    key: str
     slots: int
     taken: int
+    organization: str = ""
+    specialty: str = ""
 
     @property
     def share(self) -> float:
@@ -50,7 +54,9 @@ class Load:
 class Situation:
     waits: list[Waits]
     first_free_days: dict[str, int]  # specialty → days until its first free bookable time
-    load: list[Load]
+    load: list[Load]  # by organisation, the fullest first
+    specialty_load: list[Load]
+    doctor_load: list[Load]  # the fullest doctors, at most DOCTORS_SHOWN
     waiting_list: dict[str, int]  # specialty → patients in line (waiting or holding an offer)
     channels: dict[str, int]  # booking channel → bookings in the period
 
@@ -96,17 +102,20 @@ def first_free_days(tx: Tx, *, now: datetime) -> dict[str, int]:
     return {specialty: (start - now).days for specialty, start in rows}
 
 
-def load(tx: Tx, *, now: datetime, days: int) -> list[Load]:
-    """Per organisation, the published slots of the coming `days` days and how many are taken."""
+def load(tx: Tx, *, now: datetime, days: int, by: str = "organization", limit: int | None = None) -> list[Load]:
+    """Per organisation, specialty or doctor (`by`: organization | specialty | role), the published slots of the
+    coming `days` days and how many are taken, the fullest first."""
     s = sched_slot
     taken = func.sum(case((s.c.status.in_(TAKEN), 1), else_=0))
+    keys = (s.c.role, s.c.organization, s.c.specialty) if by == "role" else (s.c[by],)
     rows = tx.execute(
-        select(s.c.organization, func.count(), taken)
+        select(*keys, func.count(), taken)
         .where(s.c.partition == tx.region, s.c.start >= now, s.c.start < now + timedelta(days=days),
                s.c.status != "blocked")
-        .group_by(s.c.organization)
+        .group_by(*keys)
     ).all()  # fmt: skip
-    return sorted((Load(org, int(n), int(t or 0)) for org, n, t in rows), key=lambda x: (-x.share, x.organization))
+    found = [Load(row[0], int(row[-2]), int(row[-1] or 0), *(row[1:-2] if by == "role" else ())) for row in rows]
+    return sorted(found, key=lambda x: (-x.share, x.key))[:limit]
 
 
 def waiting_list(tx: Tx) -> dict[str, int]:
@@ -136,6 +145,8 @@ def situation(tx: Tx, *, now: datetime, period_days: int = 30, ahead_days: int =
         waits=waits(tx, since=since),
         first_free_days=first_free_days(tx, now=now),
         load=load(tx, now=now, days=ahead_days),
+        specialty_load=load(tx, now=now, days=ahead_days, by="specialty"),
+        doctor_load=load(tx, now=now, days=ahead_days, by="role", limit=DOCTORS_SHOWN),
         waiting_list=waiting_list(tx),
         channels=channels(tx, since=since),
     )
@@ -145,8 +156,16 @@ def _specialty(code: str) -> JSON:
     return {"name": "specialty", "valueCoding": {"system": SPECIALTY_SYSTEM, "code": code}}
 
 
+def _reference(name: str, rtype: str, rid: str) -> JSON:
+    return {"name": name, "valueReference": ref(rtype, rid)}
+
+
 def _count(name: str, value: int) -> JSON:
     return {"name": name, "valueInteger": value}
+
+
+def _taken(row: Load) -> list[JSON]:
+    return [_count("slots", row.slots), _count("taken", row.taken)]
 
 
 def situation_parameters(figures: Situation, *, period_days: int, ahead_days: int) -> JSON:
@@ -158,9 +177,14 @@ def situation_parameters(figures: Situation, *, period_days: int, ahead_days: in
         for w in figures.waits]  # fmt: skip
     out += [{"name": "firstFree", "part": [_specialty(code), _count("days", days)]}
             for code, days in sorted(figures.first_free_days.items())]  # fmt: skip
-    out += [{"name": "load", "part": [{"name": "organization", "valueReference": ref("Organization", row.organization)},
-                                      _count("slots", row.slots), _count("taken", row.taken)]}
+    out += [{"name": "load", "part": [_reference("organization", "Organization", row.key), *_taken(row)]}
             for row in figures.load]  # fmt: skip
+    out += [{"name": "specialtyLoad", "part": [_specialty(row.key), *_taken(row)]}
+            for row in figures.specialty_load]  # fmt: skip
+    out += [{"name": "doctorLoad", "part": [_reference("role", "PractitionerRole", row.key),
+                                            _reference("organization", "Organization", row.organization),
+                                            _specialty(row.specialty), *_taken(row)]}
+            for row in figures.doctor_load]  # fmt: skip
     out += [{"name": "waitingList", "part": [_specialty(code), _count("patients", count)]}
             for code, count in sorted(figures.waiting_list.items())]  # fmt: skip
     out += [{"name": "channel", "part": [{"name": "code", "valueCode": channel}, _count("bookings", n)]}
