@@ -106,3 +106,23 @@ def test_a_malformed_body_is_a_400_not_a_crash(client: TestClient, city: City, s
     assert client.post("/fhir/MedicationRequest", json=order).status_code == 400
     assert count(client, "MedicationDispense") == 0
     assert client.get(f"/fhir/MedicationRequest/{rid}").json()["status"] == "active"
+
+
+def test_a_pharmacy_annuls_a_mistaken_dispense_by_a_plain_update(client: TestClient, city: City, store: Store) -> None:
+    rid, _number = prescribe(store, city)
+    handed = client.post("/fhir/MedicationDispense", json=handed_over(
+        city, rid, whenHandedOver=now().isoformat(timespec="seconds"))).json()  # fmt: skip
+    url = f"/fhir/MedicationDispense/{handed['id']}"
+    refused(client.put(url, json={**handed, "status": "entered-in-error"}), 422, "Say why")
+    annulled = {**handed, "status": "entered-in-error", "statusReasonCodeableConcept": {"text": "не тот пациент"}}
+    assert client.put(url, json=annulled).status_code == 200
+    assert client.get(f"/fhir/MedicationRequest/{rid}").json()["status"] == "active"
+    current = client.get(url).json()
+    refused(client.put(url, json={**current, "status": "completed"}), 422, "annulled dispense cannot be changed")
+    # A dispense that does not say when it was handed over cannot be shown to be within the day: not annulled.
+    rid2, _number2 = prescribe(store, city)
+    undated = client.post("/fhir/MedicationDispense", json=handed_over(city, rid2)).json()
+    refused(client.put(f"/fhir/MedicationDispense/{undated['id']}",
+                       json={**undated, "status": "entered-in-error",
+                             "statusReasonCodeableConcept": {"text": "ошибка"}}), 422, "within 24 hours")  # fmt: skip
+    assert client.get(f"/fhir/MedicationRequest/{rid2}").json()["status"] == "completed"

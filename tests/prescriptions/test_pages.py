@@ -113,3 +113,28 @@ def test_the_doctor_cancels_and_only_pharmacists_open_the_counter(client: TestCl
     log_in(client, "anna")
     assert client.get("/pharmacy").status_code == 403
     assert client.get(f"/prescriptions?patient={city.other_patient}").status_code == 404
+
+
+def test_a_pharmacy_annuls_its_own_mistaken_dispense_and_not_anothers(client: TestClient, city: City) -> None:
+    app: Any = client.app
+    rid, number = prescribe(app.state.store, city)
+    log_in(client, "apteka7")
+    counter = client.get("/pharmacy", headers=RU).text
+    handed = client.post("/pharmacy/dispense", data=lookup(number, counter, city.snils), headers=RU)
+    assert handed.status_code == 200 and "Аннулировать отпуск" in handed.text
+    dispense = handed.url.params["dispensed"]
+    form = {"csrf_token": csrf_of(handed.text), "dispense": dispense}
+    # Another pharmacy cannot take back what this one handed over.
+    log_in(client, "zdorovie")
+    theirs = client.post("/pharmacy/annul", data={**form, "csrf_token": csrf_of(client.get("/pharmacy").text),
+                                                  "reason": "чужой"}, headers=RU)  # fmt: skip
+    assert theirs.status_code == 403
+    log_in(client, "apteka7")
+    form["csrf_token"] = csrf_of(client.get("/pharmacy").text)
+    assert client.post("/pharmacy/annul", data={**form, "reason": " "}, headers=RU).status_code == 422
+    done = client.post("/pharmacy/annul", data={**form, "reason": "выдан не тому пациенту"}, headers=RU)
+    assert done.status_code == 200 and 'id="annulled"' in done.text
+    assert "аннулирован: выдан не тому пациенту" in done.text
+    assert client.get(f"/fhir/MedicationRequest/{rid}").json()["status"] == "active"
+    again = client.post("/pharmacy/dispense", data=lookup(number, done.text, city.snils), headers=RU)
+    assert again.status_code == 200 and 'id="dispensed"' in again.text

@@ -9,7 +9,7 @@ import pytest
 
 from medcity.kit.errors import Conflict, NotFound, Unprocessable
 from medcity.prescriptions import rules, service
-from medcity.registry.identifiers import OMS_SYSTEM, luhn_control
+from medcity.registry.identifiers import OMS_SYSTEM, SNILS_SYSTEM, luhn_control
 from medcity.store.repository import Store
 from tests.prescriptions.city import build_city, dispense, now, prescribe
 
@@ -134,3 +134,50 @@ def test_days_are_said_on_the_regions_own_day() -> None:
     assert rules.day_text("2026-12-03T22:30:00Z", "77") == "04.12.2026"
     assert rules.day_text("2026-12-03", "77") == "03.12.2026"
     assert rules.day_text("", "77") == ""
+
+
+def _annul(store: Store, dispense_id: str, reason: str) -> None:
+    with store.transaction() as tx:
+        service.annul(tx, dispense_id, reason=reason)
+
+
+def test_a_dispense_handed_over_by_mistake_is_annulled_and_the_prescription_dispensed_again(store: Store) -> None:
+    city = build_city(store)
+    rid, number = prescribe(store, city)
+    mistaken = dispense(store, city, number)
+    with pytest.raises(Unprocessable, match="Say why"):
+        _annul(store, mistaken, "  ")
+    assert state(store, rid) == "completed"
+
+    _annul(store, mistaken, "выдан не тот препарат")
+
+    assert state(store, rid) == "active"
+    with store.reader() as tx:
+        annulled = tx.read("MedicationDispense", mistaken).resource
+        notices = tx.search("Communication", [("subject", f"Patient/{city.patient}")]).matches
+    assert annulled["status"] == "entered-in-error"
+    assert annulled["statusReasonCodeableConcept"] == {"text": "выдан не тот препарат"}
+    told = [n.resource["payload"][0]["contentString"] for n in notices if "аннулирован" in
+            n.resource["payload"][0]["contentString"]]  # fmt: skip
+    assert len(told) == 1 and number in told[0] and "выдан не тот препарат" in told[0]
+    # Valid again: another pharmacy dispenses it, once; the annulled dispense stays as it is.
+    again = dispense(store, city, number, pharmacy=1)
+    assert state(store, rid) == "completed" and again != mistaken
+    with pytest.raises(Conflict, match="already annulled"):
+        _annul(store, mistaken, "ещё раз")
+    with store.transaction() as tx, pytest.raises(Unprocessable, match="annulled dispense cannot be changed"):
+        tx_body = {**tx.read("MedicationDispense", mistaken).resource, "status": "completed"}
+        service.apply_write_rules(tx, tx_body)
+
+
+def test_a_dispense_is_annulled_only_within_a_day(store: Store) -> None:
+    city = build_city(store)
+    rid, number = prescribe(store, city)
+    with store.transaction() as tx:
+        found = service.find(tx, number=number, system=SNILS_SYSTEM, value=city.snils)
+        body = service.dispense_body(found, pharmacy=city.pharmacies[0], pharmacist=None, quantity=None,
+                                     now=now() - timedelta(hours=rules.ANNUL_HOURS + 1))  # fmt: skip
+        yesterday = service.dispense(tx, body).id
+    with pytest.raises(Unprocessable, match="within 24 hours"):
+        _annul(store, yesterday, "ошибка")
+    assert state(store, rid) == "completed"

@@ -6,7 +6,7 @@ the address, so that a patient's identifier never stands in a URL or an access l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -178,10 +178,11 @@ def _counter(
         pharmacy_name = Names(tx, [("Organization", pharmacy)]).of("Organization", pharmacy)
     # The dispense just made, shown once the browser was redirected here: one of this pharmacy's own.
     dispensed = next((line for line in lines if line["id"] == request.query_params.get("dispensed")), None)
+    annulled = next((line for line in lines if line["id"] == request.query_params.get("annulled")), None)
     context = {
         "pharmacy": pharmacy_name, "found": shown, "asked": {"number": "", "system": "", "value": "", **(asked or {})},
         "systems": [(system, TYPE_CODES[system][1]) for system in service.PATIENT_SYSTEMS], "error": error,
-        "latest": lines, "dispensed": dispensed,
+        "latest": lines, "dispensed": dispensed, "annulled": annulled, "annul_hours": rules.ANNUL_HOURS,
     }  # fmt: skip
     return _page(request, "pharmacy.html", context, status_code=status)
 
@@ -197,11 +198,19 @@ def _shown_found(tx: Tx, found: StoredResource | None, lang: str) -> Row | None:
     return row(found, handed, names, lang, tx.region, rules.local_today(tx.region, _now()))
 
 
-def _dispense_line(data: dict[str, Any], lang: str, region: str) -> dict[str, str]:
+def _dispense_line(data: dict[str, Any], lang: str, region: str) -> dict[str, Any]:
     concept = data.get("medicationCodeableConcept")
+    handed = str(data.get("whenHandedOver") or "")
+    try:
+        since = _now() - datetime.fromisoformat(handed.replace("Z", "+00:00"))
+    except (ValueError, TypeError):
+        since = None
     return {"id": str(data.get("id")), "medicine": medicine_name(concept, lang),
-            "quantity": quantity_text(data, concept, lang),
-            "when": rules.day_text(str(data.get("whenHandedOver") or ""), region)}  # fmt: skip
+            "quantity": quantity_text(data, concept, lang), "when": rules.day_text(handed, region),
+            "annulled": data.get("status") == rules.ANNULLED,
+            "reason": str((data.get("statusReasonCodeableConcept") or {}).get("text") or ""),
+            "annullable": data.get("status") == "completed" and since is not None
+                          and since <= timedelta(hours=rules.ANNUL_HOURS)}  # fmt: skip
 
 
 @router.get("/pharmacy", response_class=HTMLResponse)
@@ -259,6 +268,26 @@ def dispense(
     except FORM_ERRORS as refused:
         return _refused(request, access, pharmacy, asked, refused)
     return RedirectResponse(f"/pharmacy?{urlencode({'dispensed': stored.id})}", status_code=303)
+
+
+@router.post("/pharmacy/annul", dependencies=[Depends(require_csrf)])
+def annul(
+    request: Request,
+    access: PageAccess,
+    dispense: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Take back a dispense this pharmacy handed over by mistake, with the reason; the prescription is valid again."""
+    pharmacy = _pharmacy_of(request, access)
+    try:
+        with store_of(request).transaction() as tx:
+            access.require("update", "MedicationDispense", service.get_dispense(tx, dispense), tx=tx)
+            annulled = service.annul(tx, dispense, reason=reason)
+            access.record("update", "MedicationDispense", annulled.id, tx=tx, patient=annulled.patient)
+    except FORM_ERRORS as refused:
+        error = refused.say(request_language(request))
+        return _counter(request, access, pharmacy, error=error, status=refused.status)
+    return RedirectResponse(f"/pharmacy?{urlencode({'annulled': annulled.id})}", status_code=303)
 
 
 # ---- the patient -----------------------------------------------------------------------------------------------

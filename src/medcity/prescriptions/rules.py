@@ -11,7 +11,7 @@ pharmacies dispensing at the same moment wait and then find the prescription com
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from medcity.kit.errors import Conflict, Unprocessable
 from medcity.kit.i18n import N_, gettext
@@ -36,6 +36,14 @@ DISPENSED_TEXT = N_("Prescription %(number)s (%(medicine)s) was dispensed on %(d
                     "not collect it and asked nobody to, tell your polyclinic.")  # fmt: skip
 # What a handed-over dispense keeps: changing it would hand over something else than what was given.
 _HANDED_OVER_FIELDS = ("status", "subject", "authorizingPrescription", "quantity", "medicationCodeableConcept")
+# A dispense handed over by mistake (the wrong patient, the wrong medicine) is annulled by its pharmacy, with a
+# reason, within this many hours; its prescription is then valid again.
+ANNUL_HOURS = 24
+ANNULLED = "entered-in-error"
+ANNULLED_NOTICE = "dispense-annulled"
+_ANNUL_FIELDS = ("statusReasonCodeableConcept", "whenHandedOver")
+ANNULLED_TEXT = N_("The dispense of prescription %(number)s (%(medicine)s) on %(day)s at %(pharmacy)s was annulled: "
+                   "%(reason)s. The prescription can be dispensed again until %(until)s.")  # fmt: skip
 
 
 def valid_days(region: str) -> int:
@@ -187,12 +195,19 @@ def _prescriptions(data: JSON) -> list[str]:
 
 def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
     """The rule on every MedicationDispense write (registered in `medcity.prescriptions.api`): a newly completed
-    dispense takes its prescription (`take`) and completes it; a handed-over dispense is not changed."""
+    dispense takes its prescription (`take`) and completes it; a handed-over dispense is not changed, except to
+    annul it (`_annul`); an annulled one is not changed at all."""
     rid = data.get("id")
     stored = tx.current("MedicationDispense", rid) if isinstance(rid, str) else None
     previous = stored.resource if stored is not None and not stored.deleted else None
-    if previous is not None and previous.get("status") == "completed":
-        changed = [f for f in _HANDED_OVER_FIELDS if previous.get(f) != data.get(f)]
+    if previous is not None and previous.get("status") in ("completed", ANNULLED):
+        annulled = previous.get("status") == ANNULLED
+        fields = (*_HANDED_OVER_FIELDS, *(_ANNUL_FIELDS if annulled else ()))
+        changed = [f for f in fields if previous.get(f) != data.get(f)]
+        if changed == ["status"] and not annulled and data.get("status") == ANNULLED:
+            return _annul(tx, previous, data, now=now)
+        if annulled and changed:
+            raise Unprocessable(N_("An annulled dispense cannot be changed"))
         if changed:
             raise Unprocessable(N_("A handed-over dispense cannot be changed (%(fields)s)"), fields=", ".join(changed))
         return data
@@ -211,6 +226,35 @@ def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
     return data
 
 
+def _annul(tx: Tx, previous: JSON, data: JSON, *, now: datetime) -> JSON:
+    """A dispense handed over by mistake, annulled by its pharmacy with a reason within `ANNUL_HOURS`: its
+    prescription is active again (under the prescription's row lock, as a dispense takes it) and the patient told."""
+    reason = str(part(data, "statusReasonCodeableConcept", "text") or "").strip()
+    if not reason:
+        raise Unprocessable(N_("Say why the dispense is annulled"))
+    handed = str(previous.get("whenHandedOver") or "")
+    try:
+        moment = datetime.fromisoformat(handed.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or now - moment > timedelta(hours=ANNUL_HOURS):
+        raise Unprocessable(
+            N_("A dispense is annulled within %(hours)s hours of handing it over; this one was on %(date)s"),
+            hours=ANNUL_HOURS, date=day_text(handed, tx.region) if handed else "—",
+        )  # fmt: skip
+    prescriptions = _prescriptions(previous)
+    locked = tx.current("MedicationRequest", prescriptions[0], for_update=True) if prescriptions else None
+    # Read again under the lock, past the transaction's memo: another annulment may have committed meanwhile.
+    current = tx.current("MedicationDispense", str(data.get("id")), for_update=True)
+    if current is None or current.resource.get("status") != "completed":
+        raise Conflict(N_("This dispense was already annulled"))
+    if locked is not None and not locked.deleted and locked.resource.get("status") == "completed":
+        prescription = {**locked.resource, "status": "active"}
+        tx.update(prescription)
+        _tell_annulled(tx, prescription, previous, reason, now=now)
+    return data
+
+
 def _tell_dispensed(tx: Tx, prescription: JSON, dispense: JSON, *, now: datetime) -> None:
     """The patient's notice that their prescription was handed over, and where: one they did not collect
     themselves (a relative did, or someone who should not have) is noticed at once."""
@@ -224,6 +268,23 @@ def _tell_dispensed(tx: Tx, prescription: JSON, dispense: JSON, *, now: datetime
     }
     notices.prepare(
         tx, DISPENSED_NOTICE, patient=patient, lang=lang, text=gettext(DISPENSED_TEXT, lang) % values,
+        sender=None, about=[{"reference": f"MedicationRequest/{prescription.get('id')}"}],
+    )  # fmt: skip
+
+
+def _tell_annulled(tx: Tx, prescription: JSON, dispense: JSON, reason: str, *, now: datetime) -> None:
+    patient = ref_id(prescription.get("subject"), "Patient") or ""
+    lang = notices.language_of(tx, patient)
+    until = valid_until(prescription)
+    values = {
+        "number": number_of(prescription) or str(prescription.get("id")),
+        "medicine": medicine_name(prescription.get("medicationCodeableConcept"), lang),
+        "day": day_text(str(dispense.get("whenHandedOver") or now.isoformat()), tx.region),
+        "pharmacy": _pharmacy_name(tx, dispense), "reason": reason[:200],
+        "until": day_text(until, tx.region) if until else "—",
+    }  # fmt: skip
+    notices.prepare(
+        tx, ANNULLED_NOTICE, patient=patient, lang=lang, text=gettext(ANNULLED_TEXT, lang) % values,
         sender=None, about=[{"reference": f"MedicationRequest/{prescription.get('id')}"}],
     )  # fmt: skip
 
