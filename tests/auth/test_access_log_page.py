@@ -58,3 +58,15 @@ def test_nobody_reads_another_patients_access_log(api: TestClient, world: World)
     own = api.get(f"/portal/{world.patients['attached']}/access-log", headers={"Accept-Language": "ru"})
     assert own.status_code == 200
     assert "Вашу карту пока никто, кроме вас, не открывал." in own.text
+
+
+def test_an_account_linked_to_no_practitioner_is_shown_by_its_role_and_login(
+    api: TestClient, world: World, who: Tokens
+) -> None:
+    referred = world.patients["referred"]
+    assert api.get(f"/fhir/Observation/{world.lab_observation}", headers=who.of("lab")).status_code == 200
+    add_web_user(api, "referred-pat", Role.PATIENT, patient=referred)
+    log_in(api, "referred-pat")
+    lines = _lines(api.get(f"/portal/{referred}/access-log", headers={"Accept-Language": "ru"}).text)
+    assert len(lines) == 1, lines
+    assert "Лаборатория (логин lab-user)" in lines[0] and "Лаборатория" in lines[0].split(")", 1)[1]

@@ -57,7 +57,7 @@ class Look:
     changed: bool
     refused: bool
     glass: bool
-    who: str = ""
+    who: str = ""  # the practitioner's name; empty for an account linked to none (then its role and login say who)
     role: str = ""
     organization: str = ""
     reason: str = ""
@@ -111,9 +111,10 @@ def _looks(tx: Tx, names: Names, rows: list[dict[str, Any]], reasons: dict[tuple
 
 
 def _person(tx: Tx, names: Names, username: str, organization: Any) -> tuple[str, str]:
-    """The name a patient knows a user by (a practitioner's name, else the login) and their organisation's name."""
+    """The name a patient knows a user by (a practitioner's name; none for an account linked to no practitioner) and
+    their organisation's name."""
     user = get_user(tx.conn, region=tx.region, username=username)
-    who = names.of("Practitioner", user.practitioner) if user is not None and user.practitioner else username
+    who = names.of("Practitioner", user.practitioner) if user is not None and user.practitioner else ""
     return who, names.of("Organization", str(organization)) if organization else ""
 
 
