@@ -170,3 +170,34 @@ def test_only_a_patient_account_confirms(client: TestClient) -> None:
     add_web_user(client, "dr", Role.DOCTOR)
     log_in(client, "dr")
     assert client.get("/proxy/confirm").status_code == 403
+
+
+def test_a_parent_of_two_children_switches_between_them_and_to_nobody_else(
+    env: Path, client: TestClient, store: Store
+) -> None:
+    older, younger = (_person(store, f"{date.today().year - years}-03-01") for years in (9, 4))
+    stranger = _person(store, f"{date.today().year - 6}-03-01")
+    store.create({"resourceType": "Observation", "status": "final", "code": {"text": "Рост"},
+                  "subject": {"reference": f"Patient/{younger}"}})  # fmt: skip
+    runner = CliRunner()
+    added = runner.invoke(cli, ["users", "add", "--username", "mama2", "--role", "proxy", "--patient", older],
+                          input="mama2-password\n")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    second = runner.invoke(cli, ["proxy", "add", "--user", "mama2", "--patient", younger])
+    assert second.exit_code == 0 and "active" in second.output, second.output
+    assert runner.invoke(cli, ["proxy", "add", "--user", "mama2", "--patient", younger]).exit_code != 0  # once
+    assert _token_claims("mama2").patient == older  # she goes on acting for the first until she switches
+
+    log_in(client, "mama2")
+    portal = client.get(f"/portal/{older}")
+    assert portal.status_code == 200
+    assert f'data-represented="{older}"' in portal.text and f'data-represented="{younger}"' in portal.text
+    assert client.get(f"/portal/{younger}").status_code == 404  # not before switching: one record at a time
+    refused = client.post("/portal/act-for", data={"patient": stranger, "csrf_token": csrf_of(portal.text)})
+    assert refused.status_code == 404
+    switched = client.post("/portal/act-for", data={"patient": younger, "csrf_token": csrf_of(portal.text)})
+    assert switched.status_code == 200 and switched.url.path == f"/portal/{younger}"
+    assert "Рост" in switched.text
+    assert client.get(f"/portal/{older}").status_code == 404
+    assert _token_claims("mama2").patient == younger
+    assert client.post("/portal/act-for", data={"patient": older}).status_code == 403  # no CSRF token

@@ -58,10 +58,36 @@ def add(
     typer.echo(f"user {user.username} ({user.role}) added")
     if password and not piped:
         typer.echo(f"password: {password}")
-    if link is not None and link.code:
+    if link is not None:
+        _say(link)
+
+
+def _say(link: proxy.Link) -> None:
+    if link.code:
         typer.echo(f"proxy waits for confirmation: give this one-time code to the represented person: {link.code}")
-    elif link is not None:
+    else:
         typer.echo(f"proxy of a child under {proxy.CHILD_UNDER}: active (RelatedPerson/{link.related_person})")
+
+
+@proxy_app.command("add")
+def add_represented(
+    user: str = typer.Option(..., help="The proxy account's username"),
+    patient: str = typer.Option(..., help="Patient id of one more person it represents (a second child, say)"),
+) -> None:
+    """Link one more person to an existing proxy account, at the registry desk: a child under 15 at once, an adult
+    after they confirm with the one-time code printed here. The account goes on acting for whom it acts for; the
+    portal switches between them."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with Store(engine, settings.region).transaction() as tx:
+            account = users.get_user(tx.conn, region=settings.region, username=user)
+            if account is None:
+                raise _fail(f"no user {user}")
+            link = proxy.link(tx, proxy=account, patient=patient, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    _say(link)
 
 
 @proxy_app.command("confirm")
@@ -123,8 +149,10 @@ def demo_logins() -> None:
                     represented = links.pop("patient") if role == Role.PROXY else None
                     user = users.add_user(tx.conn, region=settings.region, username=username, role=role,
                                           password=f"{username}-demo", now=datetime.now(UTC), **links)  # fmt: skip
-                    if represented:  # the demo child is under 15: the parent acts at once
+                    if represented:  # the demo children are under 15: the parent acts at once, for the first
                         proxy.link(tx, proxy=user, patient=represented, now=datetime.now(UTC))
+                        if sibling := demo_cast(tx).sibling:
+                            proxy.link(tx, proxy=user, patient=sibling, now=datetime.now(UTC))
             ticket = demo_ticket(tx, now=datetime.now(UTC))
     finally:
         engine.dispose()

@@ -1,6 +1,8 @@
 """Proxies: a person who acts for a patient (issue 3). The link is a FHIR RelatedPerson of the represented patient
 (``active`` while the proxy may act) plus the proxy account's ``patient`` — which is what its sessions and tokens
-act for (``Principal.patient``), so a link that is not active gives the proxy nothing.
+act for (``Principal.patient``), so a link that is not active gives the proxy nothing. A parent of several children
+holds a link to each and acts for one at a time: ``act_for`` moves the account to another person it represents
+(checked against the active links), as the portal's switch does.
 
 A parent of a child under 15 is a proxy at once. An adult's proxy waits until the represented person confirms
 with a one-time code: six digits, stored only as an argon2id hash, valid for a day, five wrong tries and it is
@@ -22,6 +24,7 @@ from medcity.kit import instants
 from medcity.kit.errors import Conflict, InvalidRequest, NotFound
 from medcity.kit.i18n import N_
 from medcity.kit.ids import new_id
+from medcity.scheduling.resources import ref_id
 from medcity.store.repository import Tx
 
 CHILD_UNDER = 15
@@ -72,8 +75,8 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
         raise InvalidRequest(
             N_("'%(username)s' is a %(role)s, not a proxy account"), username=proxy.username, role=proxy.role
         )
-    if proxy.patient:
-        raise Conflict(N_("'%(username)s' already represents a patient"), username=proxy.username)
+    if patient in represented(tx, proxy.username) or patient in _waiting_for(tx, proxy):
+        raise Conflict(N_("'%(username)s' already represents this patient"), username=proxy.username)
     stored = tx.current("Patient", patient)
     if stored is None or stored.deleted:
         raise NotFound(N_("Patient/%(patient)s is not known"), patient=patient)
@@ -87,7 +90,8 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
     }
     related_id = tx.create(related).stored.id
     if child:
-        _set_patient(tx, proxy, patient)
+        if not proxy.patient:  # a parent adding a second child goes on acting for the first until they switch
+            _set_patient(tx, proxy, patient)
         return Link(related_id, active=True)
     code = f"{secrets.randbelow(10**6):06d}"
     tx.execute(
@@ -134,11 +138,33 @@ def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
     tx.execute(delete(proxy_code).where(*where, proxy_code.c.id == match.id))
     proxy = get_user_by_id(tx.conn, region=tx.region, user_id=match.user_id)
     stored = tx.current("RelatedPerson", match.related_person)
-    if proxy is None or proxy.patient or stored is None:
+    if proxy is None or stored is None:
         return None
     tx.update({**stored.resource, "active": True})
-    _set_patient(tx, proxy, patient)
+    if not proxy.patient:
+        _set_patient(tx, proxy, patient)
     return get_user_by_id(tx.conn, region=tx.region, user_id=proxy.id)
+
+
+def represented(tx: Tx, username: str) -> list[str]:
+    """The patients the proxy account ``username`` may act for (active links), in the order they were linked."""
+    found = tx.search("RelatedPerson", [("identifier", f"{USERNAME_SYSTEM}|{username}"), ("active", "true"),
+                                        ("_sort", "_lastUpdated"), ("_count", "50")]).matches  # fmt: skip
+    return list(dict.fromkeys(pid for r in found if (pid := ref_id(r.resource.get("patient"), "Patient"))))
+
+
+def _waiting_for(tx: Tx, proxy: User) -> set[str]:
+    rows = tx.execute(select(proxy_code.c.patient).where(proxy_code.c.partition == tx.region,
+                                                         proxy_code.c.user_id == proxy.id)).scalars()  # fmt: skip
+    return set(rows)
+
+
+def act_for(tx: Tx, proxy: User, patient: str) -> None:
+    """Move the proxy's account to another person it represents; one it does not represent is not found, as an
+    unknown record is."""
+    if proxy.role != Role.PROXY or patient not in represented(tx, proxy.username):
+        raise NotFound(N_("Patient/%(patient)s is not known"), patient=patient)
+    _set_patient(tx, proxy, patient)
 
 
 def _set_patient(tx: Tx, proxy: User, patient: str) -> None:

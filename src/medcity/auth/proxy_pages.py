@@ -1,5 +1,6 @@
 """The represented person's side of a proxy request: ``/proxy/confirm`` lists who asks to act for them, and
-takes the one-time code that makes the proxy active (``medcity.auth.proxy``)."""
+takes the one-time code that makes the proxy active (``medcity.auth.proxy``); and the proxy's side:
+``/portal/act-for`` moves a parent's account to another child it represents."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from medcity.auth import proxy
@@ -64,3 +65,24 @@ async def confirm(
     code: Annotated[str, Form(max_length=32)] = "",
 ) -> HTMLResponse:
     return await run_in_threadpool(_confirm, request, _represented(session.user), code)
+
+
+@router.post("/portal/act-for")
+async def act_for(
+    request: Request,
+    patient: Annotated[str, Form(max_length=64)],
+    session: Annotated[WebSession, Depends(require_csrf)],
+) -> RedirectResponse:
+    """A parent of several children switches to another one: what the portal shows and the API answers from now
+    on is that child's record."""
+    user = session.user
+    if user.role != Role.PROXY:
+        raise Forbidden(N_("Only a representative switches between the people they represent"))
+    store: Store = request.app.state.store
+
+    def switch() -> None:
+        with store.transaction() as tx:
+            proxy.act_for(tx, user, patient)
+
+    await run_in_threadpool(switch)
+    return RedirectResponse(f"/portal/{patient}", status_code=303)

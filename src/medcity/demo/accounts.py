@@ -24,6 +24,7 @@ class DemoCast:
     hospital_doctor: str | None  # Practitioner id of a doctor of the hospital
     patient: str | None  # an adult attached to the polyclinic
     child: str | None
+    sibling: str | None  # a second child the demo parent represents, to switch between
     attached_adults: list[str]
 
     @property
@@ -81,6 +82,8 @@ def demo_cast(tx: Tx) -> DemoCast:
             ],
         ).matches
     ]
+    children = [p.id for p in tx.search("Patient", [("birthdate", "ge2015-01-01"), ("active", "true"),
+                                                     ("_sort", "_id"), ("_count", "2")]).matches]  # fmt: skip
     institutions = _institutions(tx, adults)
     patient = next((p for p in adults if institutions.get(p, 0) >= 2), adults[0] if adults else None) or _first(
         tx, "Patient", [("birthdate", "lt1990-01-01"), ("active", "true")]
@@ -94,6 +97,7 @@ def demo_cast(tx: Tx) -> DemoCast:
         hospital=hospital,
         hospital_doctor=_first_role(tx, hospital)[1],
         patient=patient,
-        child=_first(tx, "Patient", [("birthdate", "ge2015-01-01"), ("active", "true")]),
+        child=children[0] if children else None,
+        sibling=children[1] if len(children) > 1 else None,
         attached_adults=adults,
     )

@@ -51,7 +51,7 @@ def book_demo_requests(store: Store, *, now: datetime, count: int = 200) -> int:
         if _recent(tx, now) >= count // 2:
             return 0
         cast = demo_cast(tx)
-        spared = {cast.patient, cast.child, *cast.attached_adults}
+        spared = {cast.patient, cast.child, cast.sibling, *cast.attached_adults}
         found = tx.search("Patient", [("_count", "1000"), ("_sort", "_id")]).matches
         horizon = rules_for(tx.region).horizon_days
     patients = [(p.id, _is_child(p.resource.get("birthDate"), now.date())) for p in found if p.id not in spared]

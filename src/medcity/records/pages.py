@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from medcity.ai.tables import accuracy_by
+from medcity.auth import proxy
 from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
 from medcity.auth.users import Role
@@ -24,6 +25,7 @@ from medcity.kit.i18n import N_
 from medcity.records import pdf, portal
 from medcity.records.chart import Chart, load_chart
 from medcity.registry.catalogue import SPECIALTIES
+from medcity.scheduling.display import Names
 from medcity.store.repository import Store
 from medcity.web.render import add_template_package, render, request_language
 
@@ -99,9 +101,18 @@ def portal_own_pdf(request: Request, access: PageAccess) -> Response:
 @router.get("/portal/{patient_id}", response_class=HTMLResponse)
 def portal_page(request: Request, patient_id: str, access: PageAccess) -> Response:
     chart = _open_chart(request, access, patient_id, portal=True)
-    # A representative's account is linked to the child it represents; a list once more links exist.
-    represented = [chart] if access.principal.role == Role.PROXY.value else []
+    represented = _represented(request, access) if access.principal.role == Role.PROXY.value else []
     return _page(request, "portal.html", {"chart": chart, "represented": represented})
+
+
+def _represented(request: Request, access: Access) -> list[dict[str, str]]:
+    """Everyone a representative may act for (a parent's children), the one acted for now among them; the names of
+    the others are shown to the person who represents them, as the registry desk linked them."""
+    store: Store = request.app.state.store
+    with store.reader() as tx:
+        people = proxy.represented(tx, access.principal.username or "")
+        names = Names(tx)
+        return [{"id": pid, "name": names.of("Patient", pid)} for pid in people]
 
 
 @router.get("/portal/{patient_id}/record.pdf")
