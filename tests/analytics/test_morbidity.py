@@ -7,11 +7,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from alembic import command
+from sqlalchemy import select
 
 from medcity.analytics.morbidity import focus_of, morbidity, period
+from medcity.analytics.tables import morbidity_diagnosis as diagnosis
+from medcity.analytics.tables import morbidity_person as person
+from medcity.kit.db import make_engine
 from medcity.kit.errors import InvalidRequest
 from medcity.store.repository import Store
 from tests.analytics.city import END, START, build
+from tests.schema import alembic_config
 
 
 def test_rubrics_and_chapters_count_each_patient_once_in_the_regions_own_days(store: Store) -> None:
@@ -77,3 +83,20 @@ def test_periods_and_focus_are_checked() -> None:
     for wrong in ("J06.9", "J00-J06", "ZZZ", "Q99.9x"):
         with pytest.raises(InvalidRequest):
             focus_of(wrong)
+
+
+def test_the_migration_fills_the_register_as_the_writes_keep_it(fresh_url: str) -> None:
+    command.upgrade(alembic_config(fresh_url), "head")
+    engine = make_engine(fresh_url)
+    build(Store(engine, "77"))
+
+    def register() -> list[list[tuple[object, ...]]]:
+        with engine.connect() as conn:
+            return [sorted(tuple(row) for row in conn.execute(select(table))) for table in (diagnosis, person)]
+
+    kept = register()
+    assert len(kept[0]) == 21 and len(kept[1]) == 15  # refuted and deleted diagnoses are not kept
+    command.downgrade(alembic_config(fresh_url), "0013")
+    command.upgrade(alembic_config(fresh_url), "head")
+    assert register() == kept
+    engine.dispose()

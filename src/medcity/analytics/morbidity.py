@@ -2,9 +2,10 @@
 (what is rising), and, for a chosen rubric or chapter, per polyclinic and per age band and sex, as rates per 1,000
 of the population they come from.
 
-Read from the store's search index (Conditions' `code` and `recorded-date`, Patients' `organization`, `birthdate`
-and `gender`), so it needs no table of its own and sees every Condition whichever door wrote it. A patient counts
-once per rubric and period however often it was recorded; refuted and entered-in-error diagnoses do not count.
+Read from the morbidity register (`medcity.analytics.tables`: each Condition's rubrics and recorded date, each
+Patient's polyclinic, birth date and sex), which every write of a Condition or a Patient keeps, whichever door it
+comes through. A patient counts once per rubric and period however often it was recorded; refuted and
+entered-in-error diagnoses do not count.
 Every count of 1 or 2 is suppressed (shown as "fewer than 3"): with a polyclinic, an age band and a sex, a count
 that small can name a person."""
 
@@ -16,17 +17,15 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
+from sqlalchemy import case, func, literal, select
 
+from medcity.analytics.tables import morbidity_diagnosis, morbidity_person
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import N_
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import Tx
-from medcity.store.schema import idx_date, idx_reference, idx_token, resource
-from medcity.terminology.catalogue import SYSTEM_URL as ICD10
 from medcity.terminology.catalogue import load
 
-NOT_A_DIAGNOSIS = ("refuted", "entered-in-error")
 SMALLEST_SHOWN = 3
 # A rubric is rising when at least this many patients were diagnosed, and this many times the period before.
 RISING_AT, RISING_BY = 5, 1.5
@@ -151,7 +150,8 @@ def focus_of(text: str | None) -> str:
 
 
 class _Query:
-    """The statements of one figure set: the diagnoses of the two periods, and the patients' attributes."""
+    """The statements of one figure set: the diagnoses of the two periods, and the patients' attributes, from the
+    morbidity register (`medcity.analytics.tables`)."""
 
     def __init__(self, tx: Tx, start: date, end: date) -> None:
         self.region, self.length, zone = tx.region, (end - start).days + 1, rules_for(tx.region).timezone
@@ -162,46 +162,22 @@ class _Query:
 
     def diagnoses(self) -> Any:
         """(rubric, patient, current) once per patient, rubric and period."""
-        code, day, row, status = (idx_token.alias("m_code"), idx_date.alias("m_day"), resource.alias("m_row"),
-                                  idx_token.alias("m_status"))  # fmt: skip
-
-        def same(other: Any) -> ColumnElement[bool]:
-            return and_(other.c.partition == code.c.partition, other.c.type == code.c.type, other.c.id == code.c.id)
-
-        refuted = exists().where(same(status), status.c.param == "verification-status",
-                                 status.c.code.in_(NOT_A_DIAGNOSIS))  # fmt: skip
-        rubric = func.upper(func.substr(code.c.code, 1, 3))
+        d = morbidity_diagnosis
         return (
-            select(rubric.label("rubric"), row.c.patient.label("patient"),
-                   case((day.c.low >= self.start_ms, 1), else_=0).label("current"))
-            .select_from(code.join(row, same(row)).join(day, same(day)))
-            .where(code.c.partition == self.region, code.c.type == "Condition", code.c.param == "code",
-                   code.c.system == ICD10, row.c.deleted.is_(False), row.c.patient.is_not(None),
-                   day.c.param == "recorded-date", day.c.low >= self.previous_ms, day.c.low < self.end_ms, ~refuted)
+            select(d.c.rubric, d.c.patient, case((d.c.recorded >= self.start_ms, 1), else_=0).label("current"))
+            .where(d.c.partition == self.region, d.c.recorded >= self.previous_ms, d.c.recorded < self.end_ms)
             .distinct()
             .subquery("diagnoses")
-        )  # fmt: skip
+        )
 
     def patients(self) -> Any:
         """(patient, organization, band, sex) of every patient of the region."""
-        row, org, born, sex = (resource.alias("p_row"), idx_reference.alias("p_org"), idx_date.alias("p_born"),
-                               idx_token.alias("p_sex"))  # fmt: skip
-
-        def attribute(index: Any, param: str) -> ColumnElement[bool]:
-            return and_(index.c.partition == row.c.partition, index.c.type == "Patient", index.c.id == row.c.id,
-                        index.c.param == param)  # fmt: skip
-
-        band = case(*[(born.c.low >= limit, literal(name)) for name, limit in self.bands if limit is not None],
+        p = morbidity_person
+        band = case(*[(p.c.born >= limit, literal(name)) for name, limit in self.bands if limit is not None],
                     else_=literal(self.bands[-1][0]))  # fmt: skip
-        return (
-            select(row.c.id.label("patient"), func.coalesce(org.c.target_id, "").label("organization"),
-                   case((born.c.low.is_(None), literal(UNKNOWN)), else_=band).label("band"),
-                   func.coalesce(sex.c.code, UNKNOWN).label("sex"))
-            .select_from(row.outerjoin(org, attribute(org, "organization"))
-                         .outerjoin(born, attribute(born, "birthdate")).outerjoin(sex, attribute(sex, "gender")))
-            .where(row.c.partition == self.region, row.c.type == "Patient", row.c.deleted.is_(False))
-            .subquery("patients")
-        )  # fmt: skip
+        known_band = case((p.c.born.is_(None), literal(UNKNOWN)), else_=band).label("band")
+        sex = func.coalesce(p.c.sex, UNKNOWN).label("sex")
+        return select(p.c.patient, p.c.organization, known_band, sex).where(p.c.partition == self.region).subquery()
 
 
 def morbidity(tx: Tx, *, start: date, end: date, focus: str = "", top: int = 20) -> Morbidity:

@@ -10,7 +10,13 @@ from medcity.kit.db import make_engine
 from medcity.store.schema import metadata
 
 # Domain packages that keep relational tables of their own declare them on the same metadata.
-for module in ("medcity.ai.tables", "medcity.auth.tables", "medcity.orders.tables", "medcity.scheduling.tables"):
+for module in (
+    "medcity.ai.tables",
+    "medcity.analytics.tables",
+    "medcity.auth.tables",
+    "medcity.orders.tables",
+    "medcity.scheduling.tables",
+):
     try:
         importlib.import_module(module)
     except ModuleNotFoundError as exc:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
-from medcity.registry.catalogue import SPECIALTY_SYSTEM
+from medcity.registry.catalogue import SPECIALTIES, SPECIALTY_SYSTEM
 from medcity.scheduling.resources import ref
 from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
 from medcity.store.repository import JSON, Tx
@@ -92,30 +93,44 @@ def waits(tx: Tx, *, since: datetime) -> list[Waits]:
 
 
 def first_free_days(tx: Tx, *, now: datetime) -> dict[str, int]:
-    """Per specialty, in how many days its first free time a patient or a referral can take begins."""
+    """Per specialty, in how many days its first free time a patient or a referral can take begins: one seek of the
+    finding index per specialty, rather than a scan of every free slot of the horizon."""
     s = sched_slot
-    rows = tx.execute(
-        select(s.c.specialty, func.min(s.c.start))
-        .where(s.c.partition == tx.region, s.c.status == "free", s.c.start >= now, s.c.kind.in_(BOOKABLE_KINDS))
-        .group_by(s.c.specialty)
-    ).all()
-    return {specialty: (start - now).days for specialty, start in rows}
+    first = (
+        select(func.min(s.c.start))
+        .where(s.c.partition == tx.region, s.c.specialty == bindparam("specialty"), s.c.status == "free",
+               s.c.start >= now, s.c.kind.in_(BOOKABLE_KINDS))
+    )  # fmt: skip
+    found = {code: tx.execute(first, {"specialty": code}).scalar() for code in SPECIALTIES}
+    return {code: (start - now).days for code, start in found.items() if start is not None}
 
 
-def load(tx: Tx, *, now: datetime, days: int, by: str = "organization", limit: int | None = None) -> list[Load]:
-    """Per organisation, specialty or doctor (`by`: organization | specialty | role), the published slots of the
-    coming `days` days and how many are taken, the fullest first."""
+def load(tx: Tx, *, now: datetime, days: int) -> list[Load]:
+    """Per doctor (PractitionerRole, with its organisation and specialty), the published slots of the coming `days`
+    days and how many are taken: one scan of those days, which `by` then sums per organisation or specialty."""
     s = sched_slot
     taken = func.sum(case((s.c.status.in_(TAKEN), 1), else_=0))
-    keys = (s.c.role, s.c.organization, s.c.specialty) if by == "role" else (s.c[by],)
     rows = tx.execute(
-        select(*keys, func.count(), taken)
+        select(s.c.role, s.c.organization, s.c.specialty, func.count(), taken)
         .where(s.c.partition == tx.region, s.c.start >= now, s.c.start < now + timedelta(days=days),
                s.c.status != "blocked")
-        .group_by(*keys)
+        .group_by(s.c.role, s.c.organization, s.c.specialty)
     ).all()  # fmt: skip
-    found = [Load(row[0], int(row[-2]), int(row[-1] or 0), *(row[1:-2] if by == "role" else ())) for row in rows]
-    return sorted(found, key=lambda x: (-x.share, x.key))[:limit]
+    return _fullest(Load(role, int(n), int(t or 0), org, specialty) for role, org, specialty, n, t in rows)
+
+
+def by(doctors: list[Load], key: str) -> list[Load]:
+    """The doctors' load summed per organisation or specialty (`key`)."""
+    slots: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in doctors:
+        total = slots[getattr(row, key)]
+        total[0] += row.slots
+        total[1] += row.taken
+    return _fullest(Load(code, n, t) for code, (n, t) in slots.items())
+
+
+def _fullest(rows: Iterable[Load]) -> list[Load]:
+    return sorted(rows, key=lambda x: (-x.share, x.key))
 
 
 def waiting_list(tx: Tx) -> dict[str, int]:
@@ -141,12 +156,13 @@ def channels(tx: Tx, *, since: datetime) -> dict[str, int]:
 def situation(tx: Tx, *, now: datetime, period_days: int = 30, ahead_days: int = 7) -> Situation:
     """Everything the booking part of the situation centre shows, read in one transaction."""
     since = now - timedelta(days=period_days)
+    doctors = load(tx, now=now, days=ahead_days)
     return Situation(
         waits=waits(tx, since=since),
         first_free_days=first_free_days(tx, now=now),
-        load=load(tx, now=now, days=ahead_days),
-        specialty_load=load(tx, now=now, days=ahead_days, by="specialty"),
-        doctor_load=load(tx, now=now, days=ahead_days, by="role", limit=DOCTORS_SHOWN),
+        load=by(doctors, "organization"),
+        specialty_load=by(doctors, "specialty"),
+        doctor_load=doctors[:DOCTORS_SHOWN],
         waiting_list=waiting_list(tx),
         channels=channels(tx, since=since),
     )

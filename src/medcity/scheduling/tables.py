@@ -96,6 +96,10 @@ Index(
 Index(
     "ix_sched_appointment_role_day", sched_appointment.c.partition, sched_appointment.c.role, sched_appointment.c.start
 )
+# The situation centre's waits and channels: the bookings requested in the last days, out of years of them, read
+# from the index alone.
+Index("ix_sched_appointment_requested", sched_appointment.c.partition, sched_appointment.c.requested,
+      sched_appointment.c.specialty, sched_appointment.c.wait_days, sched_appointment.c.channel)  # fmt: skip
 
 sched_waiting = Table(
     "sched_waiting",
