@@ -7,8 +7,8 @@ in one read transaction.
 The city is loaded as rows, as `booking_find.py` loads its slot inventory: by default 5,000 doctors' (a fifth of
 Moscow's) 14-day inventory (70 % booked), one appointment row per booked slot (requested within the last 30 days)
 plus as many older bookings, and the morbidity register's rows (`analytics.tables`) for a population of patients
-(polyclinic, birth date, sex) and a year of their diagnoses. No issue sets a target for these pages; the figures say how they behave
-on a city's data.
+(polyclinic, birth date, sex) and a year of their diagnoses. No issue sets a target for these pages; the figures
+say how they behave on a city's data.
 
 Usage: python bench/situation_centre.py [--engine sqlite|postgresql|both] [--practitioners 5000]
        [--patients 500000] [--conditions 1000000] [--runs 5]
