@@ -110,7 +110,11 @@ def _represented(request: Request, access: Access) -> list[dict[str, str]]:
     the others are shown to the person who represents them, as the registry desk linked them."""
     store: Store = request.app.state.store
     with store.reader() as tx:
-        people = proxy.represented(tx, access.principal.username or "")
+        linked = proxy.represented(tx, access.principal.username or "")
+        # In the order they were linked; the person acted for now even without a link of its own (an account made
+        # before links were).
+        current = access.principal.patient
+        people = linked if current in linked or not current else [current, *linked]
         names = Names(tx)
         return [{"id": pid, "name": names.of("Patient", pid)} for pid in people]
 
