@@ -107,7 +107,7 @@ def first_free_days(tx: Tx, *, now: datetime) -> dict[str, int]:
 
 def load(tx: Tx, *, now: datetime, days: int) -> list[Load]:
     """Per doctor (PractitionerRole, with its organisation and specialty), the published slots of the coming `days`
-    days and how many are taken: one scan of those days, which `by` then sums per organisation or specialty."""
+    days and how many are taken: one scan of those days, which `summed_by` then sums per organisation or specialty."""
     s = sched_slot
     taken = func.sum(case((s.c.status.in_(TAKEN), 1), else_=0))
     rows = tx.execute(
@@ -119,7 +119,7 @@ def load(tx: Tx, *, now: datetime, days: int) -> list[Load]:
     return _fullest(Load(role, int(n), int(t or 0), org, specialty) for role, org, specialty, n, t in rows)
 
 
-def by(doctors: list[Load], key: str) -> list[Load]:
+def summed_by(doctors: list[Load], key: str) -> list[Load]:
     """The doctors' load summed per organisation or specialty (`key`)."""
     slots: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in doctors:
@@ -160,8 +160,8 @@ def situation(tx: Tx, *, now: datetime, period_days: int = 30, ahead_days: int =
     return Situation(
         waits=waits(tx, since=since),
         first_free_days=first_free_days(tx, now=now),
-        load=by(doctors, "organization"),
-        specialty_load=by(doctors, "specialty"),
+        load=summed_by(doctors, "organization"),
+        specialty_load=summed_by(doctors, "specialty"),
         doctor_load=doctors[:DOCTORS_SHOWN],
         waiting_list=waiting_list(tx),
         channels=channels(tx, since=since),
