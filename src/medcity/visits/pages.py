@@ -29,7 +29,7 @@ from medcity.scheduling.resources import ref_id
 from medcity.store.repository import StoredResource, Tx
 from medcity.terminology import service as terminology
 from medcity.terminology.units import unit_name, unit_of
-from medcity.visits import protocol, service, vitals
+from medcity.visits import protocol, service, smoking, vitals
 from medcity.visits.rules import VisitError
 from medcity.web.pages_kit import package_page, store_of
 from medcity.web.render import request_language
@@ -222,6 +222,7 @@ def _visit_page(
         "institution": _name(names, _organization(visit.encounter.resource.get("serviceProvider"))),
         "sections": protocol.SECTIONS,
         "measures": [(m, unit_name(m.unit, lang)) for m in vitals.ENTERED],
+        "smoking": smoking,
         "templates": [(code, SPECIALTIES[code].display(lang)) for code in protocol.TEMPLATES],
         "error": error,
         "error_field": error_field,
@@ -292,6 +293,7 @@ def _protocol_form(form: FormData) -> service.ProtocolForm:
         diagnoses=[d.strip() for d in diagnoses if d.strip()],
         vitals={m.field: text(m.field) for m in vitals.ENTERED},
         suggestion_id=text("suggestion_id").strip() or None,
+        smoking=text(smoking.FIELD),
     )
 
 
