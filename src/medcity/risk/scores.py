@@ -216,3 +216,11 @@ def framingham(inputs: Inputs) -> Score:
         smoker=bool(inputs.smoker), diabetes=bool(inputs.diabetes),
     )  # fmt: skip
     return Score("framingham", probability=risk)
+
+
+# What each model reads, by its name in `Score.model`.
+INPUTS_OF: dict[str, tuple[str, ...]] = {
+    "score2": SCORE2_INPUTS,
+    "findrisc": (*FINDRISC_RECORD_INPUTS, *FINDRISC_QUESTIONS),
+    "framingham": FRAMINGHAM_INPUTS,
+}
