@@ -44,6 +44,7 @@ DOMAIN_PAGES = (
     "medcity.hospital.pages",
     "medcity.visits.pages",
     "medcity.prescriptions.pages",
+    "medcity.risk.pages",
 )
 
 

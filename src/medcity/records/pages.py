@@ -24,6 +24,7 @@ from medcity.kit.i18n import N_
 from medcity.records import pdf, portal
 from medcity.records.chart import Chart, load_chart
 from medcity.registry.catalogue import SPECIALTIES
+from medcity.risk import pages as risk_pages
 from medcity.store.repository import Store
 from medcity.web.render import add_template_package, render, request_language
 
@@ -47,6 +48,7 @@ def _open_chart(request: Request, access: Access, patient_id: str, *, portal: bo
 
 def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
     add_template_package("medcity.records")
+    add_template_package("medcity.risk")  # the chart's risk panel
     lang = request_language(request)
     words = {"visit_kind": partial(portal.visit_kind, lang=lang), "flag_label": partial(portal.flag_label, lang=lang),
              "flag_note": partial(portal.flag_note, lang=lang)}  # fmt: skip
@@ -66,7 +68,10 @@ def _pdf(request: Request, chart: Chart) -> Response:
 
 @router.get("/chart/{patient_id}", response_class=HTMLResponse)
 def chart_page(request: Request, patient_id: str, access: PageAccess) -> Response:
-    return _page(request, "chart.html", {"chart": _open_chart(request, access, patient_id)})
+    chart = _open_chart(request, access, patient_id)
+    with request.app.state.store.reader() as tx:
+        risk = risk_pages.panel_of(request, access, tx, chart.patient)
+    return _page(request, "chart.html", {"chart": chart, "risk": risk})
 
 
 @router.get("/chart/{patient_id}/record.pdf")

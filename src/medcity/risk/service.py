@@ -296,7 +296,9 @@ def assess(tx: Tx, *, patient: StoredResource, restrict: Restriction | None, reg
 # ---- the FINDRISC questions -------------------------------------------------------------------------------
 
 
-def answers(*, patient: str, author: JSON, activity: bool, vegetables: bool, family_history: str, when: str) -> JSON:
+def answers(
+    *, patient: str, author: JSON | None, activity: bool, vegetables: bool, family_history: str, when: str
+) -> JSON:
     """The QuestionnaireResponse of the patient's answers, for the caller to create (after the policy's say)."""
     if family_history not in scores.FAMILY_HISTORY:
         raise InvalidRequest(N_("Unknown answer about diabetes in the family: %(answer)s"), answer=family_history[:40])
@@ -306,7 +308,7 @@ def answers(*, patient: str, author: JSON, activity: bool, vegetables: bool, fam
         "status": "completed",
         "subject": {"reference": f"Patient/{patient}"},
         "authored": when,
-        "author": author,
+        **({"author": author} if author else {}),
         "item": [
             {"linkId": "activity", "answer": [{"valueBoolean": activity}]},
             {"linkId": "vegetables", "answer": [{"valueBoolean": vegetables}]},

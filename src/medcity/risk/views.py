@@ -166,3 +166,26 @@ STALE_TEXT = N_("older than %(years)s years: measure again")
 
 def stale_text(lang: str) -> str:
     return gettext(STALE_TEXT, lang) % {"years": STALE_AFTER_DAYS // 365}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the chart's risk panel and the risk page show of an assessment."""
+
+    patient: str
+    scores: list[Shown]
+    rows: list[Row]
+    missing: list[Row]  # inputs some score lacks, with what to do
+    stale: list[Row]
+    findrisc_lines: list[tuple[str, int]]
+    findrisc_points: int
+
+
+def panel(assessment: Assessment, lang: str) -> Panel:
+    listed = rows(assessment, lang)
+    wanted = set(assessment.missing)
+    return Panel(
+        patient=assessment.patient, scores=[shown(s, lang) for s in assessment.scores], rows=listed,
+        missing=[r for r in listed if r.name in wanted and not r.value], stale=[r for r in listed if r.stale],
+        findrisc_lines=findrisc_lines(assessment, lang), findrisc_points=sum(assessment.findrisc_points.values()),
+    )  # fmt: skip
