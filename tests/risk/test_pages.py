@@ -102,3 +102,16 @@ def test_another_polyclinics_doctor_sees_and_writes_nothing(clinic: Clinic) -> N
     answers = {"activity": "no", "vegetables": "no", "family_history": "none"}
     without_token = clinic.client.post(f"/risk/{clinic.patient}/findrisc", follow_redirects=False, data=answers)
     assert without_token.status_code == 403
+
+
+def test_the_panel_says_what_is_out_of_date_and_what_to_order(doctor: Clinic) -> None:
+    old = doctor.store.create(result(doctor.patient, "14647-2", 5.1, "mmol/L", days_ago=3 * 365)).id
+    page = doctor.client.get(f"/chart/{doctor.patient}", headers=RU).text
+    stale = page.split('id="risk-stale"')[1].split("</ul>")[0]
+    assert 'data-input="total_cholesterol"' in stale and "Назначить: Липидный профиль" in stale
+    missing = page.split('id="risk-missing"')[1].split("</ul>")[0]
+    assert 'data-input="hdl"' in missing and "Назначить: Липидный профиль" in missing
+    assert 'data-input="systolic"' in missing and "Измерить или спросить на следующем приёме" in missing
+    details = doctor.client.get(f"/risk/{doctor.patient}", headers=RU).text
+    row = details.split('<tr data-input="total_cholesterol"')[1].split("</tr>")[0]
+    assert f"Observation/{old}" in row and "старше 2 лет" in row
