@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from medcity.auth.tables import audit_log
+from medcity.auth.users import Role
 from medcity.risk import scores, views
 from medcity.visits.service import patient_age
 from tests.risk.record import result
 from tests.visits.conftest import GOOD_PROTOCOL, Clinic
-from tests.web_login import csrf_of, log_in
+from tests.web_login import add_web_user, csrf_of, log_in
 
 RU = {"Accept-Language": "ru"}
 
@@ -115,3 +116,19 @@ def test_the_panel_says_what_is_out_of_date_and_what_to_order(doctor: Clinic) ->
     details = doctor.client.get(f"/risk/{doctor.patient}", headers=RU).text
     row = details.split('<tr data-input="total_cholesterol"')[1].split("</tr>")[0]
     assert f"Observation/{old}" in row and "старше 2 лет" in row
+
+
+def test_the_patient_reads_their_own_score2_in_plain_words(doctor: Clinic) -> None:
+    portal = f"/portal/{doctor.patient}"
+    add_web_user(doctor.client, "maria", Role.PATIENT, patient=doctor.patient)
+    signed_smoker_with_lipids(doctor)
+    doctor.client.cookies.clear()
+    assert log_in(doctor.client, "maria") == "/portal"
+    page = doctor.client.get(portal, headers=RU).text
+    section = page.split('id="my-risk"')[1].split("</section>")[0]
+    assert views.percent(expected_score2(doctor), "ru") in section and "инфаркта или инсульта" in section
+    # Without the lipids the figure is not there, and nothing is said in its place.
+    doctor.client.cookies.clear()
+    add_web_user(doctor.client, "petrova", Role.PATIENT, patient=doctor.stranger)
+    log_in(doctor.client, "petrova")
+    assert 'id="my-risk"' not in doctor.client.get(f"/portal/{doctor.stranger}", headers=RU).text

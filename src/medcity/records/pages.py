@@ -25,6 +25,7 @@ from medcity.records import pdf, portal
 from medcity.records.chart import Chart, load_chart
 from medcity.registry.catalogue import SPECIALTIES
 from medcity.risk import pages as risk_pages
+from medcity.risk.views import Panel as RiskPanel
 from medcity.store.repository import Store
 from medcity.web.render import add_template_package, render, request_language
 
@@ -57,6 +58,13 @@ def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLRespo
     return response
 
 
+def _risk(request: Request, access: Access, chart: Chart) -> RiskPanel:
+    """The risk panel of the chart's patient (already allowed), from what the caller may see of the record."""
+    store: Store = request.app.state.store
+    with store.reader() as tx:
+        return risk_pages.panel_of(request, access, tx, chart.patient)
+
+
 def _pdf(request: Request, chart: Chart) -> Response:
     body = pdf.record_pdf(chart, lang=request_language(request))
     headers = {"Content-Disposition": 'attachment; filename="record.pdf"', "Cache-Control": "no-store"}
@@ -69,9 +77,7 @@ def _pdf(request: Request, chart: Chart) -> Response:
 @router.get("/chart/{patient_id}", response_class=HTMLResponse)
 def chart_page(request: Request, patient_id: str, access: PageAccess) -> Response:
     chart = _open_chart(request, access, patient_id)
-    with request.app.state.store.reader() as tx:
-        risk = risk_pages.panel_of(request, access, tx, chart.patient)
-    return _page(request, "chart.html", {"chart": chart, "risk": risk})
+    return _page(request, "chart.html", {"chart": chart, "risk": _risk(request, access, chart)})
 
 
 @router.get("/chart/{patient_id}/record.pdf")
@@ -106,7 +112,8 @@ def portal_page(request: Request, patient_id: str, access: PageAccess) -> Respon
     chart = _open_chart(request, access, patient_id, portal=True)
     # A representative's account is linked to the child it represents; a list once more links exist.
     represented = [chart] if access.principal.role == Role.PROXY.value else []
-    return _page(request, "portal.html", {"chart": chart, "represented": represented})
+    risk = _risk(request, access, chart)
+    return _page(request, "portal.html", {"chart": chart, "represented": represented, "score2": risk.score2})
 
 
 @router.get("/portal/{patient_id}/record.pdf")

@@ -180,6 +180,10 @@ class Panel:
     findrisc_lines: list[tuple[str, int]]
     findrisc_points: int
 
+    @property
+    def score2(self) -> Shown:
+        return next(s for s in self.scores if s.model == "score2")
+
 
 def panel(assessment: Assessment, lang: str) -> Panel:
     listed = rows(assessment, lang)
