@@ -169,3 +169,5 @@ def test_signing_writes_the_smoking_status_and_the_waist(doctor: Clinic) -> None
     assert status["category"][0]["coding"][0]["code"] == "social-history"
     assert status["encounter"] == {"reference": f"Encounter/{encounter}"}
     assert written["8280-0"]["valueQuantity"]["value"] == 96.0 and written["8280-0"]["valueQuantity"]["code"] == "cm"
+    page = doctor.client.get(f"/doctor/visits/{encounter}", headers={"Accept-Language": "ru"}).text
+    assert '<p class="smoking" data-loinc="72166-2">Курение: Курит</p>' in page

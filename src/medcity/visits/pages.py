@@ -237,6 +237,10 @@ def _visit_page(
             ("encounter", f"Encounter/{visit.id}"), ("category", f"{vitals.OBS_CATEGORY}|vital-signs"),
             ("_count", "50"), ("_total", "none"),
         ], restrict=access.restriction).matches  # fmt: skip
+        smoked = tx.search("Observation", [
+            ("encounter", f"Encounter/{visit.id}"), ("code", f"{vitals.LOINC}|{smoking.CODE}"), ("_count", "1"),
+            ("_total", "none"),
+        ], restrict=access.restriction).matches  # fmt: skip
         conditions = tx.search("Condition", [("encounter", f"Encounter/{visit.id}"), ("_count", "20"),
                                              ("_total", "none")], restrict=access.restriction).matches  # fmt: skip
         context.update({
@@ -245,6 +249,7 @@ def _visit_page(
             "corrections": [p.resource for p in service.corrections(tx, visit=visit)],
             "diagnoses": [_coded(c.resource.get("code")) for c in conditions],
             "vitals": [_vital(o.resource, lang) for o in observations],
+            "smoked": smoking.answer_of(smoked[0].resource) if smoked else None,
             "values": values or protocol.section_texts(visit.document.resource),
         })  # fmt: skip
         return _page(request, "signed.html", context, status_code=status_code)
