@@ -105,3 +105,33 @@ def test_findrisc_from_the_record_and_the_answered_questions(store: Store) -> No
 def test_an_unknown_region_gets_the_default_and_moscow_is_very_high() -> None:
     assert service.risk_region("77") == "very_high" and service.risk_region("t00001") == "very_high"
     assert set(scores.RISK_REGIONS) >= {service.risk_region("78")}
+
+
+def test_answers_the_form_does_not_take_do_not_count(store: Store) -> None:
+    pid = patient(store, age=50)
+    body = service.answers(patient=pid, author=None, activity=True, vegetables=True, family_history="none",
+                           when="2026-01-01T10:00:00Z")  # fmt: skip
+    body["item"] = [{"linkId": "activity", "answer": [{"valueInteger": 1}]},
+                    {"linkId": "vegetables", "answer": [{"valueBoolean": False}]},
+                    {"linkId": "family_history", "answer": [{"valueString": "aunt"}]}]  # fmt: skip
+    store.create(body)
+    found = assess(store, pid).findings
+    assert found["activity"].value is None and found["family_history"].value is None
+    assert found["vegetables"].value is False and found["vegetables"].source is not None
+
+
+def test_a_refuted_diagnosis_and_a_cancelled_prescription_do_not_count(store: Store) -> None:
+    pid = full_record(store)["patient"]
+    active = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}
+    refuted = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                           "code": "refuted"}]}  # fmt: skip
+    store.create({"resourceType": "Condition", "clinicalStatus": active, "verificationStatus": refuted,
+                  "subject": ref("Patient", pid),
+                  "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E10.9"}]}})  # fmt: skip
+    store.create({"resourceType": "MedicationRequest", "status": "cancelled", "intent": "order",
+                  "subject": ref("Patient", pid),
+                  "medicationCodeableConcept": {"coding": [{"system": "http://www.whocc.no/atc",
+                                                            "code": "C09AA02"}]}})  # fmt: skip
+    found = assess(store, pid).findings
+    assert found["diabetes"].value is False
+    assert found["bp_treated"].value is False and found["bp_medication_ever"].value is False

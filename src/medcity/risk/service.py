@@ -45,9 +45,16 @@ DIABETES_CODES = ("E10", "E11", "E12", "E13", "E14")
 # channel blockers, agents acting on the renin-angiotensin system.
 ANTIHYPERTENSIVE_ATC = ("C02", "C03", "C07", "C08", "C09")
 ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
+NOT_A_DIAGNOSIS = frozenset({"refuted", "entered-in-error"})
 HIGH_FLAGS = frozenset({"H", "HH", "HU"})
 FINDRISC_QUESTIONNAIRE = "https://medcity.example/fhir/Questionnaire/findrisc"
 ANSWERS_KEPT = 20
+# The answers each FINDRISC question takes in the QuestionnaireResponse (`answers`).
+ANSWERS: dict[str, tuple[object, ...]] = {
+    "activity": (True, False),
+    "vegetables": (True, False),
+    "family_history": scores.FAMILY_HISTORY,
+}
 
 
 @dataclass(frozen=True)
@@ -210,14 +217,18 @@ def _high_glucose(record: _Record, today: date) -> Finding:
         high = ((o.get("referenceRange") or [{}])[0].get("high") or {}).get("value")
         high = high if isinstance(high, int | float) else normal.high if normal else None
         if flags & HIGH_FLAGS or (value is not None and high is not None and value > high):
-            return Finding("high_glucose_ever", True, "", _source(stored, _when(o), today))
+            # Once found high, it was found high ("ever"): an old finding is not out of date.
+            return Finding("high_glucose_ever", True, "", Source(f"Observation/{stored.id}", _when(o), None))
     if results:
         return Finding("high_glucose_ever", False, "", _source(results[0], _when(results[0].resource), today))
     return Finding("high_glucose_ever", None)
 
 
-def _diabetes(record: _Record, today: date) -> Finding:
+def _diabetes(record: _Record) -> Finding:
     for stored in record.search("Condition", [("clinical-status", ",".join(ACTIVE_CONDITION))], 100):
+        verification = (stored.resource.get("verificationStatus") or {}).get("coding") or [{}]
+        if verification[0].get("code") in NOT_A_DIAGNOSIS:
+            continue
         codes = [c.get("code") for c in (stored.resource.get("code") or {}).get("coding") or []]
         if any(isinstance(c, str) and c.startswith(DIABETES_CODES) for c in codes):
             when = str(stored.resource.get("onsetDateTime") or stored.resource.get("recordedDate") or "")
@@ -231,7 +242,7 @@ def _bp_medicines(record: _Record) -> tuple[Finding, Finding]:
     ever: Finding = Finding("bp_medication_ever", False)
     for stored in record.search("MedicationRequest", [("_sort", "-authoredon")], 200):
         request = stored.resource
-        if request.get("status") == "entered-in-error":
+        if request.get("status") in ("entered-in-error", "cancelled"):  # written by mistake, or never handed over
             continue
         if not (atc_of(request.get("medicationCodeableConcept")) or "").startswith(ANTIHYPERTENSIVE_ATC):
             continue
@@ -247,11 +258,13 @@ def _questionnaire(record: _Record, today: date) -> list[Finding]:
     """The latest FINDRISC answers the doctor recorded, each question answered or not."""
     kept = record.search("QuestionnaireResponse", [("status", "completed"), ("_sort", "-authored")], ANSWERS_KEPT)
     latest = next((s for s in kept if s.resource.get("questionnaire") == FINDRISC_QUESTIONNAIRE), None)
+    items = (latest.resource.get("item") or []) if latest is not None else []
     answers: dict[str, Any] = {}
-    if latest is not None:
-        for item in latest.resource.get("item") or []:
-            value = next(iter((item.get("answer") or [{}])[0].values()), None)
-            answers[str(item.get("linkId"))] = value
+    for item in items:
+        link, value = str(item.get("linkId")), next(iter((item.get("answer") or [{}])[0].values()), None)
+        # Another system's answers count only when they are ones the form takes (not 1 for true).
+        if any(value == a and type(value) is type(a) for a in ANSWERS.get(link, ())):
+            answers[link] = value
     source = _source(latest, str(latest.resource.get("authored") or ""), today) if latest else None
     return [Finding(name, answers.get(name), "", source if name in answers else None)
             for name in scores.FINDRISC_QUESTIONS]  # fmt: skip
@@ -269,7 +282,7 @@ def findings(tx: Tx, *, patient: StoredResource, restrict: Restriction | None, t
         Finding("age", age, "", here if age is not None else None),
         _smoker(record, today),
         *(_measured(record, name, loinc, unit, today) for name, loinc, unit in MEASURED),
-        _diabetes(record, today),
+        _diabetes(record),
         *_bp_medicines(record),
         _high_glucose(record, today),
         *_questionnaire(record, today),
