@@ -115,7 +115,7 @@ def test_the_panel_says_what_is_out_of_date_and_what_to_order(doctor: Clinic) ->
     assert 'data-input="systolic"' in missing and "Измерить или спросить на следующем приёме" in missing
     details = doctor.client.get(f"/risk/{doctor.patient}", headers=RU).text
     row = details.split('<tr data-input="total_cholesterol"')[1].split("</tr>")[0]
-    assert f"Observation/{old}" in row and "старше 2 лет" in row
+    assert f"Observation/{old}" in row and "старше 2 лет" in row and "3 года назад" in row
 
 
 def test_the_patient_reads_their_own_score2_in_plain_words(doctor: Clinic) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from babel.numbers import format_decimal
 
-from medcity.kit.i18n import N_, gettext
+from medcity.kit.i18n import N_, gettext, ngettext
 from medcity.kit.instants import shown_day
 from medcity.orders.catalogue import catalogue
 from medcity.risk import scores
@@ -72,6 +72,7 @@ class Row:
     label: str
     value: str  # "" when not in the record
     day: str  # when it was measured or written
+    ago: str  # how long ago, in words
     reference: str
     stale: bool
     hint: str  # what to do when it is missing or stale
@@ -112,6 +113,19 @@ def value_text(finding: Finding, lang: str) -> str:
     return str(value)
 
 
+def ago_text(days: int | None, lang: str) -> str:
+    """How old a value is, as a doctor says it: days within a month, then months, then years."""
+    if days is None:
+        return ""
+    if days < 31:
+        return ngettext("%(num)d day ago", "%(num)d days ago", days, lang) % {"num": days}
+    if days < 365:
+        months = days // 30
+        return ngettext("%(num)d month ago", "%(num)d months ago", months, lang) % {"num": months}
+    years = days // 365
+    return ngettext("%(num)d year ago", "%(num)d years ago", years, lang) % {"num": years}
+
+
 def hint(name: str, lang: str) -> str:
     """What brings a missing or stale input: a test to order, a measure or question of the visit, an answer."""
     if name in TEST_FOR:
@@ -132,7 +146,8 @@ def rows(assessment: Assessment, lang: str) -> list[Row]:
         wanted = finding.value is None and name in assessment.missing
         out.append(Row(
             name=name, label=gettext(INPUT_LABELS[name], lang), value=value_text(finding, lang),
-            day=shown_day(source.when) if source else "", reference=source.reference if source else "",
+            day=shown_day(source.when) if source else "", ago=ago_text(source.age_days, lang) if source else "",
+            reference=source.reference if source else "",
             stale=finding.stale, hint=hint(name, lang) if wanted or finding.stale else "",
         ))  # fmt: skip
     return out
