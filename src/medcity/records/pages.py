@@ -62,7 +62,7 @@ def _risk(request: Request, access: Access, chart: Chart) -> RiskPanel:
     """The risk panel of the chart's patient (already allowed), from what the caller may see of the record."""
     store: Store = request.app.state.store
     with store.reader() as tx:
-        return risk_pages.panel_of(request, access, tx, chart.patient)
+        return risk_pages.panel_of(request, access, tx, chart.patient, read=chart.resources)
 
 
 def _pdf(request: Request, chart: Chart) -> Response:

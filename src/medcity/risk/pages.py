@@ -20,7 +20,7 @@ from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import N_, Label
 from medcity.records.chart import patient_name
 from medcity.risk import scores, service, views
-from medcity.store.repository import StoredResource, Tx
+from medcity.store.repository import JSON, StoredResource, Tx
 from medcity.store.values import now_instant
 from medcity.web.pages_kit import package_page, store_of
 from medcity.web.render import request_language
@@ -36,10 +36,13 @@ def _patient(tx: Tx, access: Access, patient: str) -> StoredResource:
     return stored
 
 
-def panel_of(request: Request, access: Access, tx: Tx, patient: StoredResource) -> views.Panel:
-    """The risk panel of a patient the caller was allowed to read, from their record as the caller may see it."""
+def panel_of(
+    request: Request, access: Access, tx: Tx, patient: StoredResource, *, read: list[JSON] | None = None
+) -> views.Panel:
+    """The risk panel of a patient the caller was allowed to read, from their record as the caller may see it;
+    `read` as for `service.assess` (the chart's resources)."""
     assessment = service.assess(tx, patient=patient, restrict=access.restriction_for(tx, patient.id),
-                                region=tx.region, today=datetime.now(UTC).date())  # fmt: skip
+                                region=tx.region, today=datetime.now(UTC).date(), read=read)  # fmt: skip
     return views.panel(assessment, request_language(request))
 
 

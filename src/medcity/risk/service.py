@@ -1,9 +1,11 @@
 """A patient's risk inputs read from their record, and the scores computed from them.
 
 Each input is the latest value the record holds (a final, amended or corrected result), kept with the resource it
-came from and its age, so that the doctor sees what a figure rests on; a value older than `STALE_AFTER` is used but
-flagged, so that it is measured again. Absent facts that the record would hold if they were true (a diabetes
-diagnosis, a blood-pressure medicine) count as "no"; absent measurements count as missing, never as normal.
+came from and its age, so that the doctor sees what a figure rests on; a value older than `STALE_AFTER_DAYS` is
+used but flagged, so that it is measured again. Absent facts that the record would hold if they were true (a
+diabetes diagnosis, a blood-pressure medicine) count as "no"; absent measurements count as missing, never as
+normal. The record is read in one statement under the caller's restriction (or taken from the chart, which has
+read it) and searched in memory.
 
 FINDRISC's questions that only the patient can answer (daily activity, vegetables, diabetes in the family) are
 kept as a QuestionnaireResponse of `FINDRISC_QUESTIONNAIRE`, written by the doctor on the risk page.
@@ -11,6 +13,7 @@ kept as a QuestionnaireResponse of `FINDRISC_QUESTIONNAIRE`, written by the doct
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -23,13 +26,14 @@ from medcity.registry.catalogue import REGIONS, Region
 from medcity.risk import scores
 from medcity.risk.scores import Inputs, Score
 from medcity.store.repository import Restriction, StoredResource, Tx
+from medcity.store.search import compartment_refs
 from medcity.terminology.units import unit_of
 from medcity.visits import smoking, vitals
 from medcity.visits.service import patient_age
 
 JSON = dict[str, Any]
 STALE_AFTER_DAYS = 2 * 365
-RESULT_STATUSES = "final,amended,corrected"
+RESULT_STATUSES = frozenset({"final", "amended", "corrected"})
 BP_PANEL = vitals.BP_PANEL[0]
 TOTAL_CHOLESTEROL, HDL, GLUCOSE = "14647-2", "14646-4", "14749-6"
 # A measured input: (Inputs field, LOINC code, the unit it must be in).
@@ -48,7 +52,6 @@ ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
 NOT_A_DIAGNOSIS = frozenset({"refuted", "entered-in-error"})
 HIGH_FLAGS = frozenset({"H", "HH", "HU"})
 FINDRISC_QUESTIONNAIRE = "https://medcity.example/fhir/Questionnaire/findrisc"
-ANSWERS_KEPT = 20
 # The answers each FINDRISC question takes in the QuestionnaireResponse (`answers`).
 ANSWERS: dict[str, tuple[object, ...]] = {
     "activity": (True, False),
@@ -144,8 +147,9 @@ def _when(observation: JSON) -> str:
                or observation.get("issued") or "")  # fmt: skip
 
 
-def _source(stored: StoredResource, when: str, today: date) -> Source:
-    return Source(f"{stored.type}/{stored.id}", when, _days(when, today))
+def _source(resource: JSON, when: str, today: date | None) -> Source:
+    """Where a value came from; `today` None for a fact that does not go out of date."""
+    return Source(f"{resource.get('resourceType')}/{resource.get('id')}", when, _days(when, today) if today else None)
 
 
 def _quantity(observation: JSON, loinc: str) -> JSON | None:
@@ -167,50 +171,66 @@ def _number(quantity: JSON | None, unit: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+# The types of the patient's compartment the scores read.
+READ_TYPES = ("Observation", "Condition", "MedicationRequest", "QuestionnaireResponse")
+# Where each read type keeps its date, for "newest first".
+_DATED = {"Observation": _when, "MedicationRequest": lambda r: str(r.get("authoredOn") or ""),
+          "QuestionnaireResponse": lambda r: str(r.get("authored") or "")}  # fmt: skip
+
+
 class _Record:
-    """The patient's resources the scores read, each searched by patient under the caller's restriction."""
+    """The patient's resources the scores read, by type, newest first; the rest of the work is done in memory, so
+    that a record is read once (or not at all, when the chart has read it)."""
 
-    def __init__(self, tx: Tx, patient_id: str, restrict: Restriction | None) -> None:
-        self.tx, self.patient, self.restrict = tx, f"Patient/{patient_id}", restrict
+    def __init__(self, resources: Iterable[JSON]) -> None:
+        self.by_type: dict[str, list[JSON]] = {t: [] for t in READ_TYPES}
+        for resource in resources:
+            if resource.get("resourceType") in self.by_type:
+                self.by_type[resource["resourceType"]].append(resource)
+        for rtype, when in _DATED.items():
+            self.by_type[rtype].sort(key=when, reverse=True)
 
-    def search(self, rtype: str, params: list[tuple[str, str]], count: int) -> list[StoredResource]:
-        found = self.tx.search(rtype, [("patient", self.patient), *params, ("_count", str(count)),
-                                       ("_total", "none")], restrict=self.restrict)  # fmt: skip
-        return list(found.matches)
+    def of(self, rtype: str) -> list[JSON]:
+        return self.by_type[rtype]
 
-    def results(self, *codes: str, count: int = 1) -> list[StoredResource]:
-        """The newest results of these LOINC codes, newest first."""
-        codes_param = ",".join(f"{vitals.LOINC}|{c}" for c in codes)
-        return self.search("Observation", [("code", codes_param), ("status", RESULT_STATUSES),
-                                           ("_sort", "-date")], count)  # fmt: skip
+    def results(self, *codes: str) -> list[JSON]:
+        """The results (final, amended or corrected) of these LOINC codes, newest first."""
+        return [o for o in self.of("Observation")
+                if o.get("status") in RESULT_STATUSES and loinc_code(o.get("code")) in codes]  # fmt: skip
+
+
+def read_record(tx: Tx, patient_id: str, restrict: Restriction | None, types: Iterable[str] = READ_TYPES) -> list[JSON]:
+    """The patient's resources of `types` (of READ_TYPES), under the caller's restriction, in one statement."""
+    wanted = list(types)
+    refs = compartment_refs(tx, patient_id, types=wanted, restrict=restrict)
+    return [s.resource for s in tx.read_many([r for r in refs if r[0] in wanted], restrict)]
 
 
 def _measured(record: _Record, name: str, loinc: str, unit: str, today: date) -> Finding:
     # Systolic pressure is written inside the blood pressure panel by the visit, on its own by others.
     codes = (loinc, BP_PANEL) if loinc == vitals.SYSTOLIC.loinc else (loinc,)
-    for stored in record.results(*codes, count=5):
-        value = _number(_quantity(stored.resource, loinc), unit)
+    for observation in record.results(*codes):
+        value = _number(_quantity(observation, loinc), unit)
         if value is not None:
-            return Finding(name, value, unit, _source(stored, _when(stored.resource), today))
+            return Finding(name, value, unit, _source(observation, _when(observation), today))
     return Finding(name, None, unit)
 
 
 def _smoker(record: _Record, today: date) -> Finding:
-    for stored in record.results(smoking.CODE, count=5):
-        answer = smoking.answer_of(stored.resource)
+    for observation in record.results(smoking.CODE):
+        answer = smoking.answer_of(observation)
         if answer is not None:
-            return Finding("smoker", answer.value == "current", "", _source(stored, _when(stored.resource), today))
+            return Finding("smoker", answer.value == "current", "", _source(observation, _when(observation), today))
     return Finding("smoker", None)
 
 
 def _high_glucose(record: _Record, today: date) -> Finding:
     """Whether a glucose result was ever above the normal (flagged high by the laboratory, or above its range);
     the high one, else the latest, is the source. No glucose result: not known."""
-    results = record.results(GLUCOSE, count=100)
+    results = record.results(GLUCOSE)
     analyte = catalogue().analytes[GLUCOSE]
     normal = analyte.range_for(None, None)
-    for stored in results:
-        o = stored.resource
+    for o in results:
         flags = {c.get("code") for i in o.get("interpretation") or [] for c in i.get("coding") or []}
         value = _number(o.get("valueQuantity"), analyte.unit)
         # The range the result came with, else the catalogue's (a record from elsewhere may carry neither).
@@ -218,21 +238,22 @@ def _high_glucose(record: _Record, today: date) -> Finding:
         high = high if isinstance(high, int | float) else normal.high if normal else None
         if flags & HIGH_FLAGS or (value is not None and high is not None and value > high):
             # Once found high, it was found high ("ever"): an old finding is not out of date.
-            return Finding("high_glucose_ever", True, "", Source(f"Observation/{stored.id}", _when(o), None))
+            return Finding("high_glucose_ever", True, "", _source(o, _when(o), None))
     if results:
-        return Finding("high_glucose_ever", False, "", _source(results[0], _when(results[0].resource), today))
+        return Finding("high_glucose_ever", False, "", _source(results[0], _when(results[0]), today))
     return Finding("high_glucose_ever", None)
 
 
 def _diabetes(record: _Record) -> Finding:
-    for stored in record.search("Condition", [("clinical-status", ",".join(ACTIVE_CONDITION))], 100):
-        verification = (stored.resource.get("verificationStatus") or {}).get("coding") or [{}]
-        if verification[0].get("code") in NOT_A_DIAGNOSIS:
+    for condition in record.of("Condition"):
+        clinical = ((condition.get("clinicalStatus") or {}).get("coding") or [{}])[0].get("code")
+        verification = ((condition.get("verificationStatus") or {}).get("coding") or [{}])[0].get("code")
+        if clinical not in ACTIVE_CONDITION or verification in NOT_A_DIAGNOSIS:
             continue
-        codes = [c.get("code") for c in (stored.resource.get("code") or {}).get("coding") or []]
+        codes = [c.get("code") for c in (condition.get("code") or {}).get("coding") or []]
         if any(isinstance(c, str) and c.startswith(DIABETES_CODES) for c in codes):
-            when = str(stored.resource.get("onsetDateTime") or stored.resource.get("recordedDate") or "")
-            return Finding("diabetes", True, "", Source(f"Condition/{stored.id}", when, None))
+            when = str(condition.get("onsetDateTime") or condition.get("recordedDate") or "")
+            return Finding("diabetes", True, "", _source(condition, when, None))
     return Finding("diabetes", False)
 
 
@@ -240,13 +261,12 @@ def _bp_medicines(record: _Record) -> tuple[Finding, Finding]:
     """(an antihypertensive prescribed now, one ever prescribed), with the prescription each rests on."""
     now: Finding = Finding("bp_treated", False)
     ever: Finding = Finding("bp_medication_ever", False)
-    for stored in record.search("MedicationRequest", [("_sort", "-authoredon")], 200):
-        request = stored.resource
+    for request in record.of("MedicationRequest"):
         if request.get("status") in ("entered-in-error", "cancelled"):  # written by mistake, or never handed over
             continue
         if not (atc_of(request.get("medicationCodeableConcept")) or "").startswith(ANTIHYPERTENSIVE_ATC):
             continue
-        source = Source(f"MedicationRequest/{stored.id}", str(request.get("authoredOn") or ""), None)
+        source = _source(request, str(request.get("authoredOn") or ""), None)
         if ever.source is None:
             ever = Finding("bp_medication_ever", True, "", source)
         if request.get("status") in ("active", "on-hold") and now.source is None:
@@ -256,23 +276,23 @@ def _bp_medicines(record: _Record) -> tuple[Finding, Finding]:
 
 def _questionnaire(record: _Record, today: date) -> list[Finding]:
     """The latest FINDRISC answers the doctor recorded, each question answered or not."""
-    kept = record.search("QuestionnaireResponse", [("status", "completed"), ("_sort", "-authored")], ANSWERS_KEPT)
-    latest = next((s for s in kept if s.resource.get("questionnaire") == FINDRISC_QUESTIONNAIRE), None)
-    items = (latest.resource.get("item") or []) if latest is not None else []
+    completed = (r for r in record.of("QuestionnaireResponse") if r.get("status") == "completed")
+    latest = next((r for r in completed if r.get("questionnaire") == FINDRISC_QUESTIONNAIRE), None)
+    items = (latest.get("item") or []) if latest is not None else []
     answers: dict[str, Any] = {}
     for item in items:
         link, value = str(item.get("linkId")), next(iter((item.get("answer") or [{}])[0].values()), None)
         # Another system's answers count only when they are ones the form takes (not 1 for true).
         if any(value == a and type(value) is type(a) for a in ANSWERS.get(link, ())):
             answers[link] = value
-    source = _source(latest, str(latest.resource.get("authored") or ""), today) if latest else None
+    source = _source(latest, str(latest.get("authored") or ""), today) if latest else None
     return [Finding(name, answers.get(name), "", source if name in answers else None)
             for name in scores.FINDRISC_QUESTIONS]  # fmt: skip
 
 
-def findings(tx: Tx, *, patient: StoredResource, restrict: Restriction | None, today: date) -> dict[str, Finding]:
-    """Every input the scores read, from the record of `patient` (already read and allowed by the caller)."""
-    record = _Record(tx, patient.id, restrict)
+def findings(patient: StoredResource, resources: Iterable[JSON], *, today: date) -> dict[str, Finding]:
+    """Every input the scores read, from `patient` and the resources of their record (`READ_TYPES`)."""
+    record = _Record(resources)
     data = patient.resource
     here = Source(f"Patient/{patient.id}", str(data.get("birthDate") or ""), None)
     sex = data.get("gender") if data.get("gender") in ("male", "female") else None
@@ -295,8 +315,18 @@ def _inputs(found: dict[str, Finding]) -> Inputs:
     return Inputs(**values)  # type: ignore[arg-type]  # each Finding's value has its field's type
 
 
-def assess(tx: Tx, *, patient: StoredResource, restrict: Restriction | None, region: str, today: date) -> Assessment:
-    found = findings(tx, patient=patient, restrict=restrict, today=today)
+def assess(
+    tx: Tx, *, patient: StoredResource, restrict: Restriction | None, region: str, today: date,
+    read: list[JSON] | None = None,
+) -> Assessment:  # fmt: skip
+    """The scores of `patient` (already read and allowed by the caller) from their record as the caller may see
+    it. `read`: the patient's Observations, Conditions and MedicationRequests when the caller has read them under
+    the same restriction already (the chart), so that only the FINDRISC answers are read here."""
+    if read is None:
+        resources = read_record(tx, patient.id, restrict)
+    else:
+        resources = [*read, *read_record(tx, patient.id, restrict, ("QuestionnaireResponse",))]
+    found = findings(patient, resources, today=today)
     inputs = _inputs(found)
     region_scale = risk_region(region)
     return Assessment(
