@@ -116,3 +116,21 @@ def test_bad_input_is_an_operation_outcome(api: TestClient, world: World, who: T
     not_a_code = {"resourceType": "Parameters", "parameter": [{"name": "model", "valueInteger": 3}]}
     bad_body = api.post(f"/fhir/Patient/{patient}/$risk-assessment", headers=doctor, json=not_a_code)
     assert bad_body.status_code == 400 and bad_body.json()["resourceType"] == "OperationOutcome"
+
+
+def test_an_old_value_is_used_and_noted(
+    api: TestClient, world: World, who: Tokens, engine: Engine, region: str
+) -> None:
+    patient = world.patients["attached"]
+    store = Store(engine, region)
+    fill_record(store, patient)
+    old = store.create(pressure(patient, 150, 90, days_ago=3 * 365)).id
+    with store.transaction() as tx:  # the recent measurement withdrawn: the old one is the latest
+        for stored in tx.search(
+            "Observation", [("patient", f"Patient/{patient}"), ("code", "http://loinc.org|85354-9")]
+        ).matches:
+            if stored.id != old:
+                tx.update({**stored.resource, "status": "entered-in-error"})
+    score2 = by_method(api.get(f"/fhir/Patient/{patient}/$risk-assessment", headers=who.of("doctor")).json())["score2"]
+    assert score2["status"] == "final" and {"reference": f"Observation/{old}"} in score2["basis"]
+    assert any("Systolic blood pressure" in n["text"] and "older than 2 years" in n["text"] for n in score2["note"])

@@ -58,7 +58,7 @@ def _notes(assessment: service.Assessment, score: Score) -> list[JSON]:
     for finding in assessment.stale:
         if finding.name in used and finding.source is not None:
             label = gettext(views.INPUT_LABELS[finding.name], en)
-            notes.append(f"{label} is older than two years ({finding.source.when[:10]}): measure it again")
+            notes.append(f"{label} ({finding.source.when[:10]}): {views.stale_text(en)}")
     return [{"text": text} for text in notes]
 
 
