@@ -294,12 +294,14 @@ def findings(patient: StoredResource, resources: Iterable[JSON], *, today: date)
     """Every input the scores read, from `patient` and the resources of their record (`READ_TYPES`)."""
     record = _Record(resources)
     data = patient.resource
-    here = Source(f"Patient/{patient.id}", str(data.get("birthDate") or ""), None)
     sex = data.get("gender") if data.get("gender") in ("male", "female") else None
     age = patient_age(data, today)
     found = [
-        Finding("sex", sex, "", here if sex else None),
-        Finding("age", age, "", here if age is not None else None),
+        Finding("sex", sex, "", Source(f"Patient/{patient.id}", "", None) if sex else None),
+        # The day an age comes from is the birth date.
+        Finding(
+            "age", age, "", Source(f"Patient/{patient.id}", str(data["birthDate"]), None) if age is not None else None
+        ),
         _smoker(record, today),
         *(_measured(record, name, loinc, unit, today) for name, loinc, unit in MEASURED),
         _diabetes(record),

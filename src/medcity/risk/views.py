@@ -117,6 +117,8 @@ def ago_text(days: int | None, lang: str) -> str:
     """How old a value is, as a doctor says it: days within a month, then months, then years."""
     if days is None:
         return ""
+    if days <= 0:
+        return gettext("today", lang)
     if days < 31:
         return ngettext("%(num)d day ago", "%(num)d days ago", days, lang) % {"num": days}
     if days < 365:
