@@ -71,6 +71,7 @@ def test_diabetes_and_blood_pressure_medicines_come_from_the_record(store: Store
     )
     assert assessment.findings["bp_treated"].value is True and assessment.findings["bp_medication_ever"].value is True
     assert assessment.findrisc.not_applicable  # screening is for diabetes not yet known
+    assert assessment.score2.caveat and not assess(store, full_record(store)["patient"]).score2.caveat
     with_dm = assessment.score2.probability or 0
     assert with_dm > assess(store, full_record(store)["patient"]).score2.probability  # type: ignore[operator]
 

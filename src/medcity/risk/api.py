@@ -49,8 +49,9 @@ def _models(params: Parameters) -> tuple[str, ...]:
 def _notes(assessment: service.Assessment, score: Score) -> list[JSON]:
     en = "en"
     notes = []
-    if score.not_applicable:
-        notes.append(gettext(score.not_applicable, en))
+    for said in (score.not_applicable, score.caveat):
+        if said:
+            notes.append(gettext(said, en))
     if score.missing:
         names = ", ".join(gettext(views.INPUT_LABELS[m], en) for m in score.missing)
         notes.append(f"Not in the record, so not computed: {names}")

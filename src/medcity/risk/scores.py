@@ -61,6 +61,7 @@ class Score:
     category: str | None = None  # SCORE2's ESC category, FINDRISC's band; Framingham 2008 publishes none
     missing: tuple[str, ...] = ()  # names of `Inputs` fields
     not_applicable: str | None = None  # msgid: why the model does not apply to this person
+    caveat: str | None = None  # msgid: what to keep in mind about a figure it did compute
 
     @property
     def computed(self) -> bool:
@@ -82,6 +83,9 @@ def reference(name: str) -> dict[str, Any]:
 SCORE2_AGES = (40, 69)
 SCORE2_INPUTS = ("sex", "age", "smoker", "systolic", "total_cholesterol", "hdl", "diabetes")
 SCORE2_CATEGORIES = ("low-moderate", "high", "very-high")
+DIABETES_CAVEAT = N_(
+    "SCORE2 is meant for people without diabetes; for a patient with diabetes the ESC uses other models"
+)
 
 
 def score2_linear_predictor(
@@ -126,7 +130,10 @@ def score2(inputs: Inputs, risk_region: str) -> Score:
         total_cholesterol=inputs.total_cholesterol, hdl=inputs.hdl, diabetes=bool(inputs.diabetes),
     )  # fmt: skip
     risk = score2_recalibrated(inputs.sex, score2_uncalibrated(inputs.sex, lp), risk_region)
-    return Score("score2", probability=risk, category=score2_category(inputs.age, risk))
+    # The model has a diabetes term, but ESC 2021 meant SCORE2 for people without diabetes (SCORE2-Diabetes, 2023,
+    # is not implemented here): the figure is shown, with that said.
+    caveat = DIABETES_CAVEAT if inputs.diabetes else None
+    return Score("score2", probability=risk, category=score2_category(inputs.age, risk), caveat=caveat)
 
 
 # ---- FINDRISC -----------------------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ class Shown:
     category_name: str
     missing: list[str]  # labels
     not_applicable: str
+    caveat: str
 
 
 def percent(probability: float, lang: str) -> str:
@@ -170,6 +171,7 @@ def shown(score: Score, lang: str) -> Shown:
         category=score.category or "", category_name=gettext(CATEGORY_NAMES[score.category], lang)
         if score.category else "", missing=[gettext(INPUT_LABELS[m], lang) for m in score.missing],
         not_applicable=gettext(score.not_applicable, lang) if score.not_applicable else "",
+        caveat=gettext(score.caveat, lang) if score.caveat else "",
     )  # fmt: skip
 
 
