@@ -45,6 +45,7 @@ DOMAIN_PAGES = (
     "medcity.visits.pages",
     "medcity.prescriptions.pages",
     "medcity.analytics.pages",
+    "medcity.risk.pages",
 )
 
 

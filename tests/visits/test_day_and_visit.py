@@ -69,11 +69,13 @@ def test_the_protocol_page_shows_the_patient_and_the_specialty_template(doctor: 
 def test_a_draft_is_kept_and_shown_again(doctor: Clinic) -> None:
     encounter = doctor.visit()
     saved = doctor.post(f"/doctor/visits/{encounter}/protocol",
-                        {"action": "draft", "complaints": "Головная боль", "systolic": "150"})  # fmt: skip
+                        {"action": "draft", "complaints": "Головная боль", "systolic": "150",
+                         "smoking": "ex"})  # fmt: skip
     assert saved.status_code == 303
     page = doctor.client.get(saved.headers["location"], headers={"Accept-Language": "ru"}).text
     assert "Головная боль" in page
     assert 'value="150"' in page
+    assert '<option value="ex" selected>' in page
     assert "Черновик сохранён" in page
     [draft] = doctor.resources("QuestionnaireResponse")
     assert draft["status"] == "in-progress"

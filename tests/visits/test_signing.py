@@ -154,3 +154,20 @@ def test_every_resource_the_signing_wrote_is_audited_for_the_patient(doctor: Cli
                        ("create", "Observation"), ("create", "Composition"), ("update", "Appointment")}  # fmt: skip
     observations = [r for r in rows if r.resource_type == "Observation" and r.patient == doctor.patient]
     assert len(observations) == 7
+
+
+def test_signing_writes_the_smoking_status_and_the_waist(doctor: Clinic) -> None:
+    encounter = doctor.visit()
+    refused = sign(doctor, encounter, smoking="sometimes")
+    assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    assert not doctor.resources("Observation")  # nothing written by a refused signing
+    assert sign(doctor, encounter, smoking="current", waist="96").status_code == 303
+    written = by_loinc(doctor.resources("Observation"))
+    status = written["72166-2"]
+    assert status["valueCodeableConcept"]["coding"] == [{"system": "http://snomed.info/sct", "code": "77176002",
+                                                         "display": "Smoker"}]  # fmt: skip
+    assert status["category"][0]["coding"][0]["code"] == "social-history"
+    assert status["encounter"] == {"reference": f"Encounter/{encounter}"}
+    assert written["8280-0"]["valueQuantity"]["value"] == 96.0 and written["8280-0"]["valueQuantity"]["code"] == "cm"
+    page = doctor.client.get(f"/doctor/visits/{encounter}", headers={"Accept-Language": "ru"}).text
+    assert '<p class="smoking" data-loinc="72166-2">Курение: Курит</p>' in page

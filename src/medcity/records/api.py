@@ -13,7 +13,9 @@ from medcity.store.searchparams import registry
 from medcity.store.values import date_range, now_instant
 
 
-def _patient(call: OperationCall) -> Any:
+def opened_patient(call: OperationCall) -> Any:
+    """The Patient an instance-level operation is invoked on, read under the policy like any read of it (another
+    patient's answers 404, as an unknown id does)."""
     assert call.resource_id is not None  # instance-level only
     with call.store.reader() as tx:
         patient = tx.read("Patient", call.resource_id)
@@ -25,7 +27,7 @@ def _patient(call: OperationCall) -> Any:
 @operation("everything", resource_types=("Patient",), type_level=False, instance_level=True,
            description="The patient's whole record, paged; honours the access policy")  # fmt: skip
 def everything(call: OperationCall) -> SearchResult:
-    _patient(call)
+    opened_patient(call)
     # The spec's inputs are `_count`, `_since` and `_type`; on a GET they arrive in the query string.
     params = Parameters({"resourceType": "Parameters", "parameter": [
         *call.parameters.get("parameter", []), *({"name": k, "valueString": v} for k, v in call.query)]})  # fmt: skip
@@ -48,7 +50,7 @@ def everything(call: OperationCall) -> SearchResult:
 @operation("summary", resource_types=("Patient",), type_level=False, instance_level=True,
            description="A patient summary document (International Patient Summary sections)")  # fmt: skip
 def summary(call: OperationCall) -> dict[str, Any]:
-    _patient(call)
+    opened_patient(call)
     with call.store.reader() as tx:
         restrict = call.access.restriction_for(tx, call.resource_id or "") if call.access is not None else None
         return service.summary(

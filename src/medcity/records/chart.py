@@ -257,6 +257,9 @@ class Chart:
     immunizations: list[Item]
     medications: list[Item]
     flags: list[Item]
+    # The resources the chart was assembled from, for what reads the same record on the same page (the risk
+    # panel), so that it is not read twice.
+    resources: list[JSON] = field(default_factory=list, repr=False)
 
     @property
     def born(self) -> str:
@@ -625,5 +628,5 @@ def _assemble(tx: Tx, patient: StoredResource, restrict: Restriction | None, rel
         patient=patient, name=patient_name(data), birth_date=str(data.get("birthDate", "")),
         gender=str(data.get("gender", "")), visits=_visits(b), problems=problems, past_problems=past,
         results=_results(b), reports=_reports(b), documents=_documents(b), allergies=_allergies(b),
-        immunizations=_immunizations(b), medications=_medications(b), flags=_flags(b),
+        immunizations=_immunizations(b), medications=_medications(b), flags=_flags(b), resources=resources,
     )  # fmt: skip

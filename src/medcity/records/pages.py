@@ -25,6 +25,8 @@ from medcity.kit.i18n import N_
 from medcity.records import pdf, portal
 from medcity.records.chart import Chart, load_chart
 from medcity.registry.catalogue import SPECIALTIES
+from medcity.risk import pages as risk_pages
+from medcity.risk.views import Panel as RiskPanel
 from medcity.scheduling.display import Names
 from medcity.store.repository import Store
 from medcity.web.render import add_template_package, render, request_language
@@ -49,12 +51,20 @@ def _open_chart(request: Request, access: Access, patient_id: str, *, portal: bo
 
 def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
     add_template_package("medcity.records")
+    add_template_package("medcity.risk")  # the chart's risk panel
     lang = request_language(request)
     words = {"visit_kind": partial(portal.visit_kind, lang=lang), "flag_label": partial(portal.flag_label, lang=lang),
              "flag_note": partial(portal.flag_note, lang=lang)}  # fmt: skip
     response = render(request, f"records/{template}", {**words, **context})
     response.headers["Cache-Control"] = "no-store"  # a record must not stay in shared or back-button caches
     return response
+
+
+def _risk(request: Request, access: Access, chart: Chart) -> RiskPanel:
+    """The risk panel of the chart's patient (already allowed), from what the caller may see of the record."""
+    store: Store = request.app.state.store
+    with store.reader() as tx:
+        return risk_pages.panel_of(request, access, tx, chart.patient, read=chart.resources)
 
 
 def _pdf(request: Request, chart: Chart) -> Response:
@@ -68,7 +78,8 @@ def _pdf(request: Request, chart: Chart) -> Response:
 
 @router.get("/chart/{patient_id}", response_class=HTMLResponse)
 def chart_page(request: Request, patient_id: str, access: PageAccess) -> Response:
-    return _page(request, "chart.html", {"chart": _open_chart(request, access, patient_id)})
+    chart = _open_chart(request, access, patient_id)
+    return _page(request, "chart.html", {"chart": chart, "risk": _risk(request, access, chart)})
 
 
 @router.get("/chart/{patient_id}/record.pdf")
@@ -102,7 +113,8 @@ def portal_own_pdf(request: Request, access: PageAccess) -> Response:
 def portal_page(request: Request, patient_id: str, access: PageAccess) -> Response:
     chart = _open_chart(request, access, patient_id, portal=True)
     represented = _represented(request, access) if access.principal.role == Role.PROXY.value else []
-    return _page(request, "portal.html", {"chart": chart, "represented": represented})
+    risk = _risk(request, access, chart)
+    return _page(request, "portal.html", {"chart": chart, "represented": represented, "score2": risk.score2})
 
 
 def _represented(request: Request, access: Access) -> list[dict[str, str]]:

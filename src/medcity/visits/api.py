@@ -3,7 +3,8 @@ the same checks and the same one transaction as the doctor's page.
 
 In: a Parameters resource with `complaints`, `anamnesis`, `examination`, `recommendations` (valueString),
 `diagnosis` (valueCoding or valueCode, repeated, the main one first), vital signs `systolic`, `diastolic`,
-`pulse`, `temperature` (°C), `height` (cm), `weight` (kg), `spo2` (%) as valueDecimal, optional `suggestion-id`
+`pulse`, `temperature` (°C), `height` (cm), `weight` (kg), `waist` (cm), `spo2` (%) as valueDecimal, `smoking`
+(valueCode: current, ex or never; written as LOINC 72166-2 with its SNOMED CT answer), optional `suggestion-id`
 (from `Condition/$suggest`) and `confirm` (valueBoolean: sign although some vital signs are unusual).
 Out: the signed Composition. Refusals: 403 (another doctor's visit), 409 (already signed), 422 (what is wrong).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from medcity.kit.hooks import JSON, OperationCall, operation
 from medcity.kit.i18n import N_
 from medcity.kit.parameters import Parameters
-from medcity.visits import protocol, service, vitals
+from medcity.visits import protocol, service, smoking, vitals
 from medcity.visits.rules import unprocessable
 
 
@@ -32,6 +33,7 @@ def protocol_form(params: Parameters) -> service.ProtocolForm:
         diagnoses=_diagnoses(params),
         vitals={m.field: params.text(m.field) for m in vitals.ENTERED},
         suggestion_id=params.text("suggestion-id"),
+        smoking=params.text(smoking.FIELD) or "",
     )
 
 

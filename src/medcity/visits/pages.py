@@ -29,7 +29,7 @@ from medcity.scheduling.resources import ref_id
 from medcity.store.repository import StoredResource, Tx
 from medcity.terminology import service as terminology
 from medcity.terminology.units import unit_name, unit_of
-from medcity.visits import protocol, service, vitals
+from medcity.visits import protocol, service, smoking, vitals
 from medcity.visits.rules import VisitError
 from medcity.web.pages_kit import package_page, store_of
 from medcity.web.render import request_language
@@ -222,6 +222,7 @@ def _visit_page(
         "institution": _name(names, _organization(visit.encounter.resource.get("serviceProvider"))),
         "sections": protocol.SECTIONS,
         "measures": [(m, unit_name(m.unit, lang)) for m in vitals.ENTERED],
+        "smoking": smoking,
         "templates": [(code, SPECIALTIES[code].display(lang)) for code in protocol.TEMPLATES],
         "error": error,
         "error_field": error_field,
@@ -236,6 +237,10 @@ def _visit_page(
             ("encounter", f"Encounter/{visit.id}"), ("category", f"{vitals.OBS_CATEGORY}|vital-signs"),
             ("_count", "50"), ("_total", "none"),
         ], restrict=access.restriction).matches  # fmt: skip
+        smoked = tx.search("Observation", [
+            ("encounter", f"Encounter/{visit.id}"), ("code", f"{vitals.LOINC}|{smoking.CODE}"), ("_count", "1"),
+            ("_total", "none"),
+        ], restrict=access.restriction).matches  # fmt: skip
         conditions = tx.search("Condition", [("encounter", f"Encounter/{visit.id}"), ("_count", "20"),
                                              ("_total", "none")], restrict=access.restriction).matches  # fmt: skip
         context.update({
@@ -244,6 +249,7 @@ def _visit_page(
             "corrections": [p.resource for p in service.corrections(tx, visit=visit)],
             "diagnoses": [_coded(c.resource.get("code")) for c in conditions],
             "vitals": [_vital(o.resource, lang) for o in observations],
+            "smoked": smoking.answer_of(smoked[0].resource) if smoked else None,
             "values": values or protocol.section_texts(visit.document.resource),
         })  # fmt: skip
         return _page(request, "signed.html", context, status_code=status_code)
@@ -292,6 +298,7 @@ def _protocol_form(form: FormData) -> service.ProtocolForm:
         diagnoses=[d.strip() for d in diagnoses if d.strip()],
         vitals={m.field: text(m.field) for m in vitals.ENTERED},
         suggestion_id=text("suggestion_id").strip() or None,
+        smoking=text(smoking.FIELD),
     )
 
 

@@ -32,7 +32,7 @@ from medcity.store.repository import StoredResource, Tx
 from medcity.store.values import now_instant
 from medcity.terminology import service as terminology
 from medcity.terminology.catalogue import SYSTEM_URL as ICD10
-from medcity.visits import protocol, vitals
+from medcity.visits import protocol, smoking, vitals
 from medcity.visits.rules import conflict, diagnosis_code, forbidden, unprocessable
 
 JSON = dict[str, Any]
@@ -322,9 +322,10 @@ class ProtocolForm:
     diagnoses: list[str]  # ICD-10 codes as typed, the main one first
     vitals: dict[str, object]
     suggestion_id: str | None = None
+    smoking: str = ""  # a `smoking.ANSWERS` value, or "" when not asked
 
     def draft_items(self) -> dict[str, str]:
-        items = {**self.texts, "diagnosis": ", ".join(self.diagnoses)}
+        items = {**self.texts, "diagnosis": ", ".join(self.diagnoses), smoking.FIELD: self.smoking}
         items.update({k: str(v) for k, v in self.vitals.items() if v not in (None, "")})
         if self.suggestion_id:
             items["suggestion_id"] = self.suggestion_id
@@ -381,6 +382,7 @@ class Checked:
     codes: list[str]
     measured: vitals.Vitals
     warnings: list[vitals.VitalWarning]
+    smoking: smoking.Answer | None = None
 
 
 def check_protocol(form: ProtocolForm) -> Checked:
@@ -393,16 +395,21 @@ def check_protocol(form: ProtocolForm) -> Checked:
         raise unprocessable(N_("At most %(max)s diagnoses per visit"), field="diagnosis", max=MAX_DIAGNOSES)
     codes = list(dict.fromkeys(diagnosis_code(d) for d in typed))
     measured = vitals.check(form.vitals)
-    return Checked(texts=texts, codes=codes, measured=measured, warnings=measured.warnings)
+    return Checked(texts=texts, codes=codes, measured=measured, warnings=measured.warnings,
+                   smoking=smoking.check(form.smoking))  # fmt: skip
 
 
 def planned_resources(checked: Checked, *, visit: Visit, practitioner: str, when: str) -> list[JSON]:
-    """The resources signing creates (Conditions, then vital signs), for the caller to ask the policy about."""
+    """The resources signing creates (Conditions, then vital signs and smoking status), for the caller to ask the
+    policy about."""
     subject, encounter = ref("Patient", visit.patient.id), ref("Encounter", visit.id)
     doctor = ref("Practitioner", practitioner)
     out: list[JSON] = [_condition(code, subject=subject, encounter=encounter, doctor=doctor, when=when)
                        for code in checked.codes]  # fmt: skip
     out += vitals.observations(checked.measured, subject=subject, encounter=encounter, performer=doctor, when=when)
+    if checked.smoking is not None:
+        out.append(smoking.observation(checked.smoking, subject=subject, encounter=encounter, performer=doctor,
+                                       when=when))  # fmt: skip
     return out
 
 

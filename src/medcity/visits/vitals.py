@@ -42,12 +42,15 @@ HEIGHT = Measure("height", N_("Height"), "8302-2", "Body height", "cm", (30, 260
 WEIGHT = Measure("weight", N_("Weight"), "29463-7", "Body weight", "kg", (0.5, 400), (2.5, 200), decimals=1)
 SPO2 = Measure("spo2", N_("Oxygen saturation (SpO₂)"), "59408-5",
                "Oxygen saturation in Arterial blood by Pulse oximetry", "%", (30, 100), (90, 100))  # fmt: skip
+# Waist circumference: FINDRISC's measure of abdominal obesity (medcity.risk).
+WAIST = Measure("waist", N_("Waist circumference"), "8280-0", "Waist Circumference at umbilicus by Tape measure",
+                "cm", (30, 250), (50, 170), decimals=1)  # fmt: skip
 BMI = Measure("bmi", N_("Body mass index"), "39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", (5, 150), (15, 45),
               decimals=1)  # fmt: skip
 BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
 BP_LABEL = N_("Blood pressure")
 
-ENTERED = (SYSTOLIC, DIASTOLIC, PULSE, TEMPERATURE, HEIGHT, WEIGHT, SPO2)
+ENTERED = (SYSTOLIC, DIASTOLIC, PULSE, TEMPERATURE, HEIGHT, WEIGHT, WAIST, SPO2)
 BY_FIELD = {m.field: m for m in (*ENTERED, BMI)}
 LABELS = {BP_PANEL[0]: BP_LABEL, **{m.loinc: m.label for m in (*ENTERED, BMI)}}  # LOINC code → msgid
 
@@ -156,7 +159,7 @@ def observations(vitals: Vitals, *, subject: JSON, encounter: JSON, performer: J
             {"code": _concept(m.loinc, m.display), "valueQuantity": _quantity(values[m.field], m)}
             for m in (SYSTOLIC, DIASTOLIC)
         ]})  # fmt: skip
-    for measure in (PULSE, TEMPERATURE, HEIGHT, WEIGHT, BMI, SPO2):
+    for measure in (PULSE, TEMPERATURE, HEIGHT, WEIGHT, BMI, WAIST, SPO2):
         if measure.field in values:
             out.append({**base, "code": _concept(measure.loinc, measure.display),
                         "valueQuantity": _quantity(values[measure.field], measure)})  # fmt: skip
