@@ -12,6 +12,7 @@ from medcity.demo.generator import Scale
 from medcity.demo.seed import region_is_empty, seed
 from medcity.kit.db import make_engine
 from medcity.kit.errors import Conflict, InvalidRequest
+from medcity.risk.service import assess
 from medcity.store.repository import Store
 from medcity.store.schema import metadata
 
@@ -106,3 +107,19 @@ def test_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     refused = runner.invoke(commands.app, ["seed", "--database-url", url])
     assert refused.exit_code == 1
     assert "already holds" in refused.output
+
+
+def test_the_demo_record_holds_what_a_cardiovascular_risk_needs(store: Store) -> None:
+    """Adults' check-ups carry the HDL part with the total cholesterol, and visits with a blood pressure say
+    whether the patient smokes: some demo adults' SCORE2 can be computed from their record alone."""
+    seed(store, scale=TINY, seed=2, as_of=AS_OF, progress=False, partition=store.region)
+    with store.reader() as tx:
+        smokers = tx.search("Observation", [("code", "http://loinc.org|72166-2"), ("_count", "500")]).matches
+        hdl = tx.search("Observation", [("code", "http://loinc.org|14646-4"), ("_count", "500")]).matches
+        computed = [
+            p.id for p in tx.search("Patient", [("_count", "500")]).matches
+            if assess(tx, patient=p, restrict=None, region=store.region, today=AS_OF).score2.probability is not None
+        ]  # fmt: skip
+    assert smokers and hdl
+    assert all(o.resource["valueQuantity"]["unit"] == "mmol/L" for o in hdl)
+    assert computed, "no demo adult has everything SCORE2 needs"

@@ -23,6 +23,7 @@ from medcity.demo.data import (
     CREATININE,
     GLUCOSE,
     HBA1C,
+    HDL,
     HEMOGLOBIN,
     INPATIENT,
     LEUKOCYTES,
@@ -34,6 +35,7 @@ from medcity.demo.data import (
     LabTest,
 )
 from medcity.demo.people import Address, Person
+from medcity.visits import smoking
 
 if TYPE_CHECKING:
     from medcity.demo.generator import City, Polyclinic
@@ -292,9 +294,11 @@ class History:
     # ---- measurements -------------------------------------------------------------------------------------
 
     def _measure(self, encounter: str, when: datetime, codes: set[str], age: int) -> None:
-        """Blood pressure for adults at most visits; the tests a doctor orders for these diagnoses."""
+        """Blood pressure for adults at most visits, and then whether they smoke; the tests a doctor orders for these
+        diagnoses (with the total cholesterol, its HDL part, so that a cardiovascular risk can be computed)."""
         if age >= 18 and self.rng.random() < 0.45:
             self._blood_pressure(encounter, when, "I10" in codes, age)
+            self._smoking(encounter, when)
         lab_day = when + timedelta(days=1, hours=2)
         tests: list[LabTest] = []
         if "E11.9" in codes:
@@ -311,6 +315,19 @@ class History:
             tests.append(CREATININE)
         for test in dict.fromkeys(tests):
             self._lab(encounter, lab_day, test, codes)
+        if CHOLESTEROL in tests:
+            # Its own generator, so that the rest of the city stays as it was generated before HDL was.
+            self._lab(encounter, lab_day, HDL, codes, rng=random.Random(f"{encounter}/hdl"))
+
+    def _smoking(self, encounter: str, when: datetime) -> None:
+        """The patient's smoking status, the same at every visit (drawn from the patient's own generator, which
+        leaves the city's sequence as it was)."""
+        own = random.Random(f"{self.patient_id}/smoking")
+        smokes = 0.3 if self.who.gender == "male" else 0.12
+        answer = own.choices(smoking.ANSWERS, weights=(smokes, 0.15, 0.85 - smokes))[0]
+        asked_by, at = ref("PractitionerRole", self.doctor), ref("Encounter", encounter)
+        data = smoking.observation(answer, subject=self.subject, encounter=at, performer=asked_by, when=_when(when))
+        self.out.append({"id": self._id("o"), **data})
 
     def _observation(self, encounter: str, when: datetime, category: str, code: JSON) -> JSON:
         return {
@@ -350,22 +367,26 @@ class History:
         code = "H" if value > high else "L" if value < low else "N"
         return {"coding": [{"system": INTERPRETATION, "code": code}]}
 
-    def _lab_value(self, test: LabTest, codes: set[str]) -> float:
+    def _lab_value(self, test: LabTest, codes: set[str], rng: random.Random) -> float:
         female = self.who.gender == "female"
         mean_sd = {
             GLUCOSE.loinc: (8.6, 1.8) if "E11.9" in codes else (5.0, 0.5),
             HBA1C.loinc: (7.8, 0.9) if "E11.9" in codes else (5.3, 0.3),
             CHOLESTEROL.loinc: (6.9, 0.7) if "E78.0" in codes else (4.7, 0.6),
+            HDL.loinc: (1.5, 0.3) if female else (1.2, 0.25),
             HEMOGLOBIN.loinc: (132.0, 9.0) if female else (148.0, 10.0),
             LEUKOCYTES.loinc: (12.5, 2.0) if codes & {"J20.9", "J18.9"} else (6.3, 1.2),
             CREATININE.loinc: (72.0, 10.0) if female else (92.0, 12.0),
             URINE_WBC.loinc: (28.0, 9.0) if "N39.0" in codes else (2.0, 1.0),
         }[test.loinc]
-        return max(0.0, round(self.rng.gauss(*mean_sd), test.decimals))
+        return max(0.0, round(rng.gauss(*mean_sd), test.decimals))
 
-    def _lab(self, encounter: str, when: datetime, test: LabTest, codes: set[str]) -> None:
-        value = self._lab_value(test, codes)
-        lab = self.rng.choice(self.city.laboratories) if self.city.laboratories else None
+    def _lab(
+        self, encounter: str, when: datetime, test: LabTest, codes: set[str], *, rng: random.Random | None = None
+    ) -> None:
+        rng = rng or self.rng
+        value = self._lab_value(test, codes, rng)
+        lab = rng.choice(self.city.laboratories) if self.city.laboratories else None
         data = self._observation(encounter, when, "laboratory", _concept(LOINC, test.loinc, test.display, test.ru))
         quantity = {"unit": test.unit, "system": UCUM, "code": test.unit}
         data["valueQuantity"] = {"value": value, **quantity}

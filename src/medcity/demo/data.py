@@ -326,6 +326,9 @@ HBA1C = LabTest("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "Глик�
 CHOLESTEROL = LabTest(
     "14647-2", "Cholesterol [Moles/volume] in Serum or Plasma", "Общий холестерин", "mmol/L", 3.0, 5.2, 1
 )
+HDL = LabTest(
+    "14646-4", "Cholesterol in HDL [Moles/volume] in Serum or Plasma", "Холестерин ЛПВП", "mmol/L", 1.0, 2.2, 2
+)
 HEMOGLOBIN = LabTest("718-7", "Hemoglobin [Mass/volume] in Blood", "Гемоглобин", "g/L", 120.0, 160.0, 0)
 LEUKOCYTES = LabTest("6690-2", "Leukocytes [#/volume] in Blood by Automated count", "Лейкоциты", "10*9/L", 4.0, 9.0, 1)
 CREATININE = LabTest("14682-9", "Creatinine [Moles/volume] in Serum or Plasma", "Креатинин", "umol/L", 53.0, 115.0, 0)
