@@ -10,7 +10,7 @@ import typer
 
 from medcity.demo.lab_day import order_demo_tests
 from medcity.demo.prescriptions import prescribe_demo
-from medcity.demo.requests import book_demo_requests
+from medcity.demo.region_bookings import book_demo_requests
 from medcity.demo.seed import seed as seed_city
 from medcity.demo.today import book_demo_day
 from medcity.demo.wards import open_demo_wards

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from medcity.demo.accounts import demo_cast
-from medcity.demo.requests import book_demo_requests
+from medcity.demo.region_bookings import book_demo_requests
 from medcity.demo.seed import seed
 from medcity.scheduling.publish import publish_schedule, standard_template
 from medcity.scheduling.situation import situation
