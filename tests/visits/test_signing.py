@@ -166,6 +166,7 @@ def test_signing_writes_the_smoking_status_and_the_waist(doctor: Clinic) -> None
     status = written["72166-2"]
     assert status["valueCodeableConcept"]["coding"] == [{"system": "http://snomed.info/sct", "code": "77176002",
                                                          "display": "Smoker"}]  # fmt: skip
+    assert status["valueCodeableConcept"]["text"] == "Курит"  # what the chart shows, in the record's words
     assert status["category"][0]["coding"][0]["code"] == "social-history"
     assert status["encounter"] == {"reference": f"Encounter/{encounter}"}
     assert written["8280-0"]["valueQuantity"]["value"] == 96.0 and written["8280-0"]["valueQuantity"]["code"] == "cm"

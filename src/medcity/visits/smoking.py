@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from medcity.kit.i18n import N_
+from medcity.kit.i18n import N_, gettext
 from medcity.visits.rules import unprocessable
 from medcity.visits.vitals import LOINC, OBS_CATEGORY
 
@@ -56,7 +56,9 @@ def observation(answer: Answer, *, subject: JSON, encounter: JSON, performer: JS
         "encounter": encounter,
         "effectiveDateTime": when,
         "performer": [performer],
-        "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": answer.snomed, "display": answer.display}]},
+        # The record's words are the region's (as its diagnoses' names are): a chart shows the text.
+        "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": answer.snomed, "display": answer.display}],
+                                 "text": gettext(answer.label, "ru")},
     }
 
 
