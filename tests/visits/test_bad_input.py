@@ -6,6 +6,7 @@ import pytest
 
 from tests.visits.conftest import Clinic
 from tests.visits.test_signing import sign
+from tests.web_login import csrf_of
 
 
 def assert_nothing_written(clinic: Clinic, encounter: str) -> None:
@@ -67,8 +68,12 @@ def test_no_visit_for_a_patient_outside_the_care_relationship(doctor: Clinic) ->
     with doctor.store.reader() as tx:
         found = tx.search("Encounter", [("patient", f"Patient/{doctor.stranger}")]).matches
     assert found == []
-    attached = doctor.post(f"/doctor/walk-in/{doctor.patient}", {})
-    assert attached.status_code == 303
+    # An attached patient who came without an appointment: the doctor starts the visit from the chart.
+    chart = doctor.client.get(f"/chart/{doctor.patient}", headers={"Accept-Language": "ru"}).text
+    assert f'action="/doctor/walk-in/{doctor.patient}"' in chart and "Начать приём без записи" in chart
+    attached = doctor.client.post(f"/doctor/walk-in/{doctor.patient}", data={"csrf_token": csrf_of(chart)},
+                                  follow_redirects=False)  # fmt: skip
+    assert attached.status_code == 303 and attached.headers["location"].startswith("/doctor/visits/")
 
 
 def test_an_appointment_with_another_doctor_is_not_opened(doctor: Clinic) -> None:
