@@ -11,16 +11,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from medcity.auth.gate import Access, page_access
+from medcity.auth.proxy import USERNAME_SYSTEM
 from medcity.auth.users import Role, User, add_user
 from medcity.kit.db import WRITE
+from medcity.store.repository import Store
 
 
 def add_web_user(client: TestClient, username: str, role: Role, **links: Any) -> User:
-    """A user with the password ``<username>-password``; ``links`` are practitioner=, patient=, organization=."""
+    """A user with the password ``<username>-password``; ``links`` are practitioner=, patient=, organization=. A
+    proxy's patient is linked as the registry desk links it (an active RelatedPerson), which it acts for only
+    while that link stands."""
     app: Any = client.app
     engine: Engine = app.state.engine
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        return add_user(
+        user = add_user(
             conn,
             region=app.state.settings.region,
             username=username,
@@ -29,6 +33,12 @@ def add_web_user(client: TestClient, username: str, role: Role, **links: Any) ->
             now=datetime.now(UTC),
             **links,
         )
+    if role == Role.PROXY and links.get("patient"):
+        Store(engine, app.state.settings.region).create({
+            "resourceType": "RelatedPerson", "active": True, "patient": {"reference": f"Patient/{links['patient']}"},
+            "identifier": [{"system": USERNAME_SYSTEM, "value": username}],
+        })  # fmt: skip
+    return user
 
 
 def log_in(client: TestClient, username: str, *, next_path: str | None = None) -> str:

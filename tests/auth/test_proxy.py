@@ -201,3 +201,22 @@ def test_a_parent_of_two_children_switches_between_them_and_to_nobody_else(
     assert client.get(f"/portal/{older}").status_code == 404
     assert _token_claims("mama2").patient == younger
     assert client.post("/portal/act-for", data={"patient": older}).status_code == 403  # no CSRF token
+
+
+def test_a_proxy_whose_link_ends_acts_for_nobody_at_once(env: Path, client: TestClient, store: Store) -> None:
+    child = _person(store, f"{date.today().year - 7}-03-01")
+    runner = CliRunner()
+    added = runner.invoke(cli, ["users", "add", "--username", "papa2", "--role", "proxy", "--patient", child],
+                          input="papa2-password\n")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    issued = runner.invoke(cli, ["token", "--user", "papa2"])
+    bearer = {"Authorization": f"Bearer {issued.output.strip()}"}
+    log_in(client, "papa2")
+    assert client.get(f"/portal/{child}").status_code == 200
+    assert client.get(f"/fhir/Patient/{child}", headers=bearer).status_code == 200
+    # The registry desk ends the link (custody changed): the session and a token issued before both lose it.
+    [related] = _related(store, child)
+    store.update({**related, "active": False})
+    assert client.get(f"/portal/{child}").status_code == 404
+    assert client.get("/portal").status_code == 403  # linked to nobody now
+    assert client.get(f"/fhir/Patient/{child}", headers=bearer).status_code in (403, 404)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, TypedDict, Unpack
@@ -19,7 +19,7 @@ from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.sql.elements import ColumnElement, False_, True_
 from starlette.concurrency import run_in_threadpool
 
-from medcity.auth import audit, breakglass, oidc, policy, revocations, tokens
+from medcity.auth import audit, breakglass, oidc, policy, proxy, revocations, tokens
 from medcity.auth.principal import Principal
 from medcity.auth.sessions import current_user
 from medcity.auth.users import Role, User
@@ -365,6 +365,16 @@ async def _audited(request: Request, principal: Principal) -> AsyncIterator[Acce
             audit.withdraw(engine)
 
 
+def _linked(request: Request, principal: Principal) -> Principal:
+    """A proxy acts for its patient only while the link to that patient is active (`medcity.auth.proxy`); without
+    it, for nobody."""
+    if Role.PROXY.value not in principal.roles or not principal.patient:
+        return principal
+    with Store(request.app.state.engine, request.app.state.settings.region).reader() as tx:
+        linked = proxy.acts_for(tx, principal.username or "", principal.patient)
+    return principal if linked else replace(principal, patient=None)
+
+
 async def get_access(request: Request) -> AsyncIterator[Access]:
     """FastAPI dependency for the FHIR API: who is calling (the bearer token), and after the request the audit.
     Async, so that a request pays a thread hop only for the database work it needs (a token's first verification,
@@ -373,6 +383,8 @@ async def get_access(request: Request) -> AsyncIterator[Access]:
     token = _bearer(request)
     if token is not None:
         principal = await principal_from_token(request, token)
+        if Role.PROXY.value in principal.roles:
+            principal = await run_in_threadpool(_linked, request, principal)
     elif settings.auth_required:
         raise Unauthenticated("This server needs an access token: Authorization: Bearer <token>")
     else:
@@ -388,7 +400,10 @@ async def page_access(request: Request) -> AsyncIterator[Access]:
     user = await run_in_threadpool(current_user, request)
     if user is None:
         raise Unauthenticated("Please log in")
-    async with _audited(request, principal_from_user(user)) as access:
+    principal = principal_from_user(user)
+    if user.role == Role.PROXY:
+        principal = await run_in_threadpool(_linked, request, principal)
+    async with _audited(request, principal) as access:
         yield access
 
 

@@ -153,6 +153,13 @@ def represented(tx: Tx, username: str) -> list[str]:
     return list(dict.fromkeys(pid for r in found if (pid := ref_id(r.resource.get("patient"), "Patient"))))
 
 
+def acts_for(tx: Tx, username: str, patient: str) -> bool:
+    """Whether the proxy account ``username`` holds an active link to ``patient`` now: asked on every request a
+    proxy makes, so that a link the registry desk ends (custody changed, a child turned 15 and took over) ends the
+    access with it, whatever the account or a token still says."""
+    return patient in represented(tx, username)
+
+
 def _waiting_for(tx: Tx, proxy: User) -> set[str]:
     rows = tx.execute(select(proxy_code.c.patient).where(proxy_code.c.partition == tx.region,
                                                          proxy_code.c.user_id == proxy.id)).scalars()  # fmt: skip
