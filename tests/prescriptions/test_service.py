@@ -176,7 +176,7 @@ def test_a_dispense_is_annulled_only_within_a_day(store: Store) -> None:
     with store.transaction() as tx:
         found = service.find(tx, number=number, system=SNILS_SYSTEM, value=city.snils)
         body = service.dispense_body(found, pharmacy=city.pharmacies[0], pharmacist=None, quantity=None,
-                                     now=now() - timedelta(hours=rules.ANNUL_HOURS + 1))  # fmt: skip
+                                     now=now() - timedelta(hours=rules.annul_hours(store.region) + 1))  # fmt: skip
         yesterday = service.dispense(tx, body).id
     with pytest.raises(Unprocessable, match="within 24 hours"):
         _annul(store, yesterday, "ошибка")

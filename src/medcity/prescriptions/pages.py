@@ -182,7 +182,8 @@ def _counter(
     context = {
         "pharmacy": pharmacy_name, "found": shown, "asked": {"number": "", "system": "", "value": "", **(asked or {})},
         "systems": [(system, TYPE_CODES[system][1]) for system in service.PATIENT_SYSTEMS], "error": error,
-        "latest": lines, "dispensed": dispensed, "annulled": annulled, "annul_hours": rules.ANNUL_HOURS,
+        "latest": lines, "dispensed": dispensed, "annulled": annulled,
+        "annul_hours": rules.annul_hours(store_of(request).region),
     }  # fmt: skip
     return _page(request, "pharmacy.html", context, status_code=status)
 
@@ -210,7 +211,7 @@ def _dispense_line(data: dict[str, Any], lang: str, region: str) -> dict[str, An
             "annulled": data.get("status") == rules.ANNULLED,
             "reason": str((data.get("statusReasonCodeableConcept") or {}).get("text") or ""),
             "annullable": data.get("status") == "completed" and since is not None
-                          and since <= timedelta(hours=rules.ANNUL_HOURS)}  # fmt: skip
+                          and since <= timedelta(hours=rules.annul_hours(region))}  # fmt: skip
 
 
 @router.get("/pharmacy", response_class=HTMLResponse)

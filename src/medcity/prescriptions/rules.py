@@ -36,14 +36,18 @@ DISPENSED_TEXT = N_("Prescription %(number)s (%(medicine)s) was dispensed on %(d
                     "not collect it and asked nobody to, tell your polyclinic.")  # fmt: skip
 # What a handed-over dispense keeps: changing it would hand over something else than what was given.
 _HANDED_OVER_FIELDS = ("status", "subject", "authorizingPrescription", "quantity", "medicationCodeableConcept")
-# A dispense handed over by mistake (the wrong patient, the wrong medicine) is annulled by its pharmacy, with a
-# reason, within this many hours; its prescription is then valid again.
-ANNUL_HOURS = 24
 ANNULLED = "entered-in-error"
 ANNULLED_NOTICE = "dispense-annulled"
 _ANNUL_FIELDS = ("statusReasonCodeableConcept", "whenHandedOver")
 ANNULLED_TEXT = N_("The dispense of prescription %(number)s (%(medicine)s) on %(day)s at %(pharmacy)s was annulled: "
                    "%(reason)s. The prescription can be dispensed again until %(until)s.")  # fmt: skip
+
+
+def annul_hours(region: str) -> int:
+    """How long after handing it over a pharmacy of `region` may annul a dispense given by mistake (the wrong
+    patient, the wrong medicine); its prescription is then valid again."""
+    known = REGIONS.get(region)
+    return known.dispense_annul_hours if known else Region.dispense_annul_hours
 
 
 def valid_days(region: str) -> int:
@@ -227,7 +231,7 @@ def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
 
 
 def _annul(tx: Tx, previous: JSON, data: JSON, *, now: datetime) -> JSON:
-    """A dispense handed over by mistake, annulled by its pharmacy with a reason within `ANNUL_HOURS`: its
+    """A dispense handed over by mistake, annulled by its pharmacy with a reason within `annul_hours`: its
     prescription is active again (under the prescription's row lock, as a dispense takes it) and the patient told."""
     reason = str(part(data, "statusReasonCodeableConcept", "text") or "").strip()
     if not reason:
@@ -237,10 +241,11 @@ def _annul(tx: Tx, previous: JSON, data: JSON, *, now: datetime) -> JSON:
         moment = datetime.fromisoformat(handed.replace("Z", "+00:00"))
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None or now - moment > timedelta(hours=ANNUL_HOURS):
+    hours = annul_hours(tx.region)
+    if moment is None or moment.tzinfo is None or now - moment > timedelta(hours=hours):
         raise Unprocessable(
             N_("A dispense is annulled within %(hours)s hours of handing it over; this one was on %(date)s"),
-            hours=ANNUL_HOURS, date=day_text(handed, tx.region) if handed else "—",
+            hours=hours, date=day_text(handed, tx.region) if handed else "—",
         )  # fmt: skip
     prescriptions = _prescriptions(previous)
     locked = tx.current("MedicationRequest", prescriptions[0], for_update=True) if prescriptions else None

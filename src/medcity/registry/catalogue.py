@@ -118,6 +118,8 @@ class Region:
     # How many days a prescription stays valid for dispensing (medcity.prescriptions); 60 days is the common
     # validity of an ordinary outpatient prescription form.
     prescription_days: int = 60
+    # How long after handing a dispense over its pharmacy may annul it as a mistake (medcity.prescriptions).
+    dispense_annul_hours: int = 24
     # The ESC 2021 cardiovascular risk region SCORE2 is recalibrated to (medcity.risk): low, moderate, high or
     # very_high. The Russian Federation is a very high risk region.
     cvd_risk_region: str = "very_high"

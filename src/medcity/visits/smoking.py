@@ -57,8 +57,10 @@ def observation(answer: Answer, *, subject: JSON, encounter: JSON, performer: JS
         "effectiveDateTime": when,
         "performer": [performer],
         # The record's words are the region's (as its diagnoses' names are): a chart shows the text.
-        "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": answer.snomed, "display": answer.display}],
-                                 "text": gettext(answer.label, "ru")},
+        "valueCodeableConcept": {
+            "coding": [{"system": SNOMED, "code": answer.snomed, "display": answer.display}],
+            "text": gettext(answer.label, "ru"),
+        },
     }
 
 
