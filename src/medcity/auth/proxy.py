@@ -147,9 +147,10 @@ def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
 
 
 def represented(tx: Tx, username: str) -> list[str]:
-    """The patients the proxy account ``username`` may act for (active links), in the order they were linked."""
+    """The patients the proxy account ``username`` may act for (active links), in the order they were linked (links
+    made together, by their ids)."""
     found = tx.search("RelatedPerson", [("identifier", f"{USERNAME_SYSTEM}|{username}"), ("active", "true"),
-                                        ("_sort", "_lastUpdated"), ("_count", "50")]).matches  # fmt: skip
+                                        ("_sort", "_lastUpdated,_id"), ("_count", "50")]).matches  # fmt: skip
     return list(dict.fromkeys(pid for r in found if (pid := ref_id(r.resource.get("patient"), "Patient"))))
 
 
