@@ -3,14 +3,13 @@ patient), which the access policy gives to analysts, the region's administrators
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from medcity.analytics.morbidity import Count, Morbidity, Rubric, Stratum, day, focus_of, morbidity, period
+from medcity.analytics.morbidity import Count, Morbidity, Rubric, Stratum, asked
 from medcity.kit.hooks import OperationCall, operation
 from medcity.kit.parameters import Parameters
 from medcity.scheduling.resources import ref
-from medcity.scheduling.rules import rules_for
 from medcity.terminology import service as terminology
 from medcity.terminology.catalogue import SYSTEM_URL as ICD10
 
@@ -25,9 +24,8 @@ def morbidity_operation(call: OperationCall) -> JSON:
     params = Parameters(call.parameters)
     lang = terminology.language(params.text("displayLanguage"))
     with call.store.reader() as tx:
-        today = datetime.now(rules_for(tx.region).timezone).date()
-        start, end = period(day(params.text("start")), day(params.text("end")), today=today)
-        figures = morbidity(tx, start=start, end=end, focus=focus_of(params.text("code")))
+        figures = asked(tx, start=params.text("start"), end=params.text("end"), code=params.text("code"),
+                        now=datetime.now(UTC))  # fmt: skip
     return parameters(figures, lang)
 
 

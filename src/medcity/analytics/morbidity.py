@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,8 @@ from sqlalchemy import case, func, literal, select
 from medcity.analytics.tables import morbidity_diagnosis, morbidity_person
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import N_
+from medcity.kit.instants import to_ms
+from medcity.scheduling.resources import day_bounds
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import Tx
 from medcity.terminology.catalogue import load
@@ -111,11 +113,6 @@ def period(start: date | None, end: date | None, *, today: date, days: int = 28)
     return start, end
 
 
-def _ms(day: date, zone: tzinfo) -> int:
-    """The start of the region's own `day`, as the index stores instants."""
-    return int(datetime.combine(day, time(), zone).timestamp() * 1000)
-
-
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -154,11 +151,14 @@ class _Query:
     morbidity register (`medcity.analytics.tables`)."""
 
     def __init__(self, tx: Tx, start: date, end: date) -> None:
-        self.region, self.length, zone = tx.region, (end - start).days + 1, rules_for(tx.region).timezone
-        self.start_ms, self.end_ms = _ms(start, zone), _ms(end + timedelta(days=1), zone)
-        self.previous_ms = _ms(start - timedelta(days=self.length), zone)
+        self.region, self.length = tx.region, (end - start).days + 1
+        # The region's own days: the period before ends where this one starts.
+        previous, first = day_bounds(tx.region, start - timedelta(days=self.length), days=self.length)
+        self.previous_ms, self.start_ms = to_ms(previous), to_ms(first)
+        self.end_ms = to_ms(day_bounds(tx.region, start, days=self.length)[1])
         # Birth dates are days, indexed from UTC midnight: an age band's limit is a birthday, in UTC.
-        self.bands = [(name, _ms(_years_before(end, limit), UTC) if limit else None) for name, limit in AGE_BANDS]
+        self.bands = [(name, to_ms(datetime.combine(_years_before(end, limit), time())) if limit else None)
+                      for name, limit in AGE_BANDS]  # fmt: skip
 
     def diagnoses(self) -> Any:
         """(rubric, patient, current) once per patient, rubric and period."""
@@ -178,6 +178,14 @@ class _Query:
         known_band = case((p.c.born.is_(None), literal(UNKNOWN)), else_=band).label("band")
         sex = func.coalesce(p.c.sex, UNKNOWN).label("sex")
         return select(p.c.patient, p.c.organization, known_band, sex).where(p.c.partition == self.region).subquery()
+
+
+def asked(tx: Tx, *, start: str | None, end: str | None, code: str | None, now: datetime) -> Morbidity:
+    """The figures a form or an operation asks for: its days as given (YYYY-MM-DD; by default the last 28 up to the
+    region's today) and its rubric or chapter, each checked (InvalidRequest)."""
+    today = now.astimezone(rules_for(tx.region).timezone).date()
+    first, last = period(day(start), day(end), today=today)
+    return morbidity(tx, start=first, end=last, focus=focus_of(code))
 
 
 def morbidity(tx: Tx, *, start: date, end: date, focus: str = "", top: int = 20) -> Morbidity:

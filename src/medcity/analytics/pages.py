@@ -4,20 +4,22 @@ access policy as `Condition/$morbidity` is (aggregate figures: analysts and the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from medcity.analytics.morbidity import UNKNOWN, day, focus_of, morbidity, period
+from medcity.analytics.morbidity import UNKNOWN, asked
 from medcity.auth.gate import Access, page_access
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import N_
 from medcity.scheduling.display import Names
-from medcity.scheduling.rules import rules_for
 from medcity.terminology import service as terminology
-from medcity.web.render import add_template_package, render, request_language
+from medcity.web.pages_kit import package_page, store_of
+from medcity.web.render import request_language
 
 router = APIRouter(include_in_schema=False)
 PageAccess = Annotated[Access, Depends(page_access)]
@@ -32,18 +34,15 @@ def morbidity_page(
 ) -> Response:
     access.require("operation:morbidity", "Condition")
     lang = request_language(request)
-    store = request.app.state.store
-    add_template_package("medcity.analytics")
     context: dict[str, Any] = {"start": start or "", "end": end or "", "code": code or "", "error": None,
-                               "figures": None, "sex_names": SEX_NAMES, "band_names": BAND_NAMES}  # fmt: skip
-    with store.reader() as tx:
-        today = datetime.now(rules_for(tx.region).timezone).date()
+                               "figures": None, "sex_names": SEX_NAMES, "band_names": BAND_NAMES,
+                               "rate": partial(_rate, lang=lang)}  # fmt: skip
+    with store_of(request).reader() as tx:
         try:
-            first, last = period(day(start), day(end), today=today)
-            figures = morbidity(tx, start=first, end=last, focus=focus_of(code))
+            figures = asked(tx, start=start, end=end, code=code, now=datetime.now(UTC))
         except InvalidRequest as refused:
             context["error"] = refused.say(lang)
-            return render(request, "analytics/morbidity.html", context, status_code=refused.status)
+            return package_page(request, "analytics", "morbidity.html", context, status_code=refused.status)
         names = Names(tx)
         organizations = {s.key: names.of("Organization", s.key) for s in figures.organizations}
     displays = {r.code: terminology.display(r.code, lang) or r.code
@@ -51,5 +50,10 @@ def morbidity_page(
     if figures.focus:
         displays[figures.focus] = terminology.display(figures.focus, lang) or figures.focus
     context |= {"figures": figures, "displays": displays, "organizations": organizations,
-                "start": first.isoformat(), "end": last.isoformat()}  # fmt: skip
-    return render(request, "analytics/morbidity.html", context)
+                "start": figures.start.isoformat(), "end": figures.end.isoformat()}  # fmt: skip
+    return package_page(request, "analytics", "morbidity.html", context)
+
+
+def _rate(value: float | None, *, lang: str) -> str:
+    """A rate per 1,000 as the reader writes a decimal; a suppressed one as a dash."""
+    return "—" if value is None else format_decimal(value, format="0.00", locale=lang)
