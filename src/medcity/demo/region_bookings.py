@@ -7,16 +7,15 @@ book and are booked by the demo day."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
-
-from sqlalchemy import func, select
+from datetime import UTC, datetime, timedelta
 
 from medcity.demo.accounts import demo_cast
 from medcity.kit.errors import MedcityError
 from medcity.scheduling import service
 from medcity.scheduling.rules import rules_for
-from medcity.scheduling.tables import sched_appointment
-from medcity.store.repository import Store, Tx
+from medcity.scheduling.situation import channels
+from medcity.store.repository import Store
+from medcity.visits.service import patient_age
 
 # Days ahead from which each specialty's patients take the first free time (lowest, highest): what they ask for.
 DAYS_AHEAD = {
@@ -28,42 +27,29 @@ CHANNEL_WEIGHTS = {"self": 55, "registry": 25, "doctor": 8, "kiosk": 7, "api": 5
 ADULT_FROM = 18
 
 
-def _recent(tx: Tx, now: datetime) -> int:
-    a = sched_appointment
-    since = now - timedelta(days=30)
-    return int(tx.execute(select(func.count()).where(a.c.partition == tx.region, a.c.requested >= since)).scalar_one())
-
-
-def _is_child(birth: object, today: date) -> bool:
-    try:
-        born = date.fromisoformat(str(birth)[:10])
-    except ValueError:
-        return False
-    return (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < ADULT_FROM
-
-
 def book_demo_requests(store: Store, *, now: datetime, count: int = 200) -> int:
     """Book up to `count` appointments requested now; returns how many. Nothing when the last 30 days already hold
     half as many bookings (a second run, or a city that books by itself). Each booking is its own transaction, so a
     refused one (a patient who already holds that specialty) leaves nothing behind."""
     now = now.astimezone(UTC).replace(tzinfo=None)  # as the inventory keeps times
     with store.reader() as tx:
-        if _recent(tx, now) >= count // 2:
+        if sum(channels(tx, since=now - timedelta(days=30)).values()) >= count // 2:
             return 0
         cast = demo_cast(tx)
         spared = {cast.patient, cast.child, cast.sibling, *cast.attached_adults}
         found = tx.search("Patient", [("_count", "1000"), ("_sort", "_id")]).matches
         horizon = rules_for(tx.region).horizon_days
-    patients = [(p.id, _is_child(p.resource.get("birthDate"), now.date())) for p in found if p.id not in spared]
+    ages = {p.id: patient_age(p.resource, now.date()) for p in found if p.id not in spared}
+    patients = [(pid, age is not None and age < ADULT_FROM) for pid, age in ages.items()]
     rng = random.Random(f"{store.region}/{now.date()}")
     rng.shuffle(patients)
-    channels, weights = list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values())
+    kinds, weights = list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values())
     booked = 0
     for patient, child in patients:
         if booked >= count:
             break
         specialty, (low, high) = rng.choice(list((CHILDREN if child else DAYS_AHEAD).items()))
-        channel = rng.choices(channels, weights)[0]
+        channel = rng.choices(kinds, weights)[0]
         start, end = now + timedelta(days=rng.randint(low, high)), now + timedelta(days=horizon)
         try:
             with store.transaction() as tx:
