@@ -370,7 +370,8 @@ def _linked(request: Request, principal: Principal) -> Principal:
     it, for nobody."""
     if Role.PROXY.value not in principal.roles or not principal.patient:
         return principal
-    with Store(request.app.state.engine, request.app.state.settings.region).reader() as tx:
+    store: Store = request.app.state.store
+    with store.reader() as tx:
         linked = proxy.acts_for(tx, principal.username or "", principal.patient)
     return principal if linked else replace(principal, patient=None)
 

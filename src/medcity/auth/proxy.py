@@ -75,7 +75,7 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
         raise InvalidRequest(
             N_("'%(username)s' is a %(role)s, not a proxy account"), username=proxy.username, role=proxy.role
         )
-    if patient in represented(tx, proxy.username) or patient in _waiting_for(tx, proxy):
+    if acts_for(tx, proxy.username, patient) or patient in _waiting_for(tx, proxy):
         raise Conflict(N_("'%(username)s' already represents this patient"), username=proxy.username)
     stored = tx.current("Patient", patient)
     if stored is None or stored.deleted:
@@ -158,7 +158,9 @@ def acts_for(tx: Tx, username: str, patient: str) -> bool:
     """Whether the proxy account ``username`` holds an active link to ``patient`` now: asked on every request a
     proxy makes, so that a link the registry desk ends (custody changed, a child turned 15 and took over) ends the
     access with it, whatever the account or a token still says."""
-    return patient in represented(tx, username)
+    found = tx.search("RelatedPerson", [("identifier", f"{USERNAME_SYSTEM}|{username}"), ("active", "true"),
+                                        ("patient", f"Patient/{patient}"), ("_count", "1")])  # fmt: skip
+    return bool(found.matches)
 
 
 def _waiting_for(tx: Tx, proxy: User) -> set[str]:
@@ -170,7 +172,7 @@ def _waiting_for(tx: Tx, proxy: User) -> set[str]:
 def act_for(tx: Tx, proxy: User, patient: str) -> None:
     """Move the proxy's account to another person it represents; one it does not represent is not found, as an
     unknown record is."""
-    if proxy.role != Role.PROXY or patient not in represented(tx, proxy.username):
+    if proxy.role != Role.PROXY or not acts_for(tx, proxy.username, patient):
         raise NotFound(N_("Patient/%(patient)s is not known"), patient=patient)
     _set_patient(tx, proxy, patient)
 

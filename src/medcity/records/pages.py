@@ -122,11 +122,8 @@ def _represented(request: Request, access: Access) -> list[dict[str, str]]:
     the others are shown to the person who represents them, as the registry desk linked them."""
     store: Store = request.app.state.store
     with store.reader() as tx:
-        linked = proxy.represented(tx, access.principal.username or "")
-        # In the order they were linked; the person acted for now even without a link of its own (an account made
-        # before links were).
-        current = access.principal.patient
-        people = linked if current in linked or not current else [current, *linked]
+        # The person acted for now is among them: the gate lets a proxy act only for one it holds an active link to.
+        people = proxy.represented(tx, access.principal.username or "")
         names = Names(tx)
         return [{"id": pid, "name": names.of("Patient", pid)} for pid in people]
 
