@@ -6,7 +6,7 @@ the address, so that a patient's identifier never stands in a URL or an access l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -202,16 +202,11 @@ def _shown_found(tx: Tx, found: StoredResource | None, lang: str) -> Row | None:
 def _dispense_line(data: dict[str, Any], lang: str, region: str) -> dict[str, Any]:
     concept = data.get("medicationCodeableConcept")
     handed = str(data.get("whenHandedOver") or "")
-    try:
-        since = _now() - datetime.fromisoformat(handed.replace("Z", "+00:00"))
-    except (ValueError, TypeError):
-        since = None
     return {"id": str(data.get("id")), "medicine": medicine_name(concept, lang),
             "quantity": quantity_text(data, concept, lang), "when": rules.day_text(handed, region),
             "annulled": data.get("status") == rules.ANNULLED,
             "reason": str((data.get("statusReasonCodeableConcept") or {}).get("text") or ""),
-            "annullable": data.get("status") == "completed" and since is not None
-                          and since <= timedelta(hours=rules.annul_hours(region))}  # fmt: skip
+            "annullable": rules.annullable(data, region, _now())}  # fmt: skip
 
 
 @router.get("/pharmacy", response_class=HTMLResponse)

@@ -39,6 +39,7 @@ _HANDED_OVER_FIELDS = ("status", "subject", "authorizingPrescription", "quantity
 ANNULLED = "entered-in-error"
 ANNULLED_NOTICE = "dispense-annulled"
 _ANNUL_FIELDS = ("statusReasonCodeableConcept", "whenHandedOver")
+ALREADY_ANNULLED = N_("This dispense was already annulled")
 ANNULLED_TEXT = N_("The dispense of prescription %(number)s (%(medicine)s) on %(day)s at %(pharmacy)s was annulled: "
                    "%(reason)s. The prescription can be dispensed again until %(until)s.")  # fmt: skip
 
@@ -200,7 +201,7 @@ def _prescriptions(data: JSON) -> list[str]:
 def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
     """The rule on every MedicationDispense write (registered in `medcity.prescriptions.api`): a newly completed
     dispense takes its prescription (`take`) and completes it; a handed-over dispense is not changed, except to
-    annul it (`_annul`); an annulled one is not changed at all."""
+    annul it (`_annul`); an annulled one is not written again at all."""
     rid = data.get("id")
     stored = tx.current("MedicationDispense", rid) if isinstance(rid, str) else None
     previous = stored.resource if stored is not None and not stored.deleted else None
@@ -210,6 +211,8 @@ def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
         changed = [f for f in fields if previous.get(f) != data.get(f)]
         if changed == ["status"] and not annulled and data.get("status") == ANNULLED:
             return _annul(tx, previous, data, now=now)
+        if annulled and data.get("status") == ANNULLED:
+            raise Conflict(ALREADY_ANNULLED)  # annulling again, even with the same words, is not a second annulment
         if annulled and changed:
             raise Unprocessable(N_("An annulled dispense cannot be changed"))
         if changed:
@@ -230,29 +233,36 @@ def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
     return data
 
 
+def annullable(dispense: JSON, region: str, now: datetime) -> bool:
+    """Whether its pharmacy may still annul this dispense: handed over (completed), at a time it states with its
+    zone, no longer ago than the region's `annul_hours`."""
+    handed = str(dispense.get("whenHandedOver") or "")
+    try:
+        moment = datetime.fromisoformat(handed.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return (dispense.get("status") == "completed" and moment.tzinfo is not None
+            and now - moment <= timedelta(hours=annul_hours(region)))  # fmt: skip
+
+
 def _annul(tx: Tx, previous: JSON, data: JSON, *, now: datetime) -> JSON:
     """A dispense handed over by mistake, annulled by its pharmacy with a reason within `annul_hours`: its
     prescription is active again (under the prescription's row lock, as a dispense takes it) and the patient told."""
     reason = str(part(data, "statusReasonCodeableConcept", "text") or "").strip()
     if not reason:
         raise Unprocessable(N_("Say why the dispense is annulled"))
-    handed = str(previous.get("whenHandedOver") or "")
-    try:
-        moment = datetime.fromisoformat(handed.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    hours = annul_hours(tx.region)
-    if moment is None or moment.tzinfo is None or now - moment > timedelta(hours=hours):
+    if not annullable(previous, tx.region, now):
+        handed = str(previous.get("whenHandedOver") or "")
         raise Unprocessable(
             N_("A dispense is annulled within %(hours)s hours of handing it over; this one was on %(date)s"),
-            hours=hours, date=day_text(handed, tx.region) if handed else "—",
+            hours=annul_hours(tx.region), date=day_text(handed, tx.region) if handed else "—",
         )  # fmt: skip
     prescriptions = _prescriptions(previous)
     locked = tx.current("MedicationRequest", prescriptions[0], for_update=True) if prescriptions else None
     # Read again under the lock, past the transaction's memo: another annulment may have committed meanwhile.
     current = tx.current("MedicationDispense", str(data.get("id")), for_update=True)
     if current is None or current.resource.get("status") != "completed":
-        raise Conflict(N_("This dispense was already annulled"))
+        raise Conflict(ALREADY_ANNULLED)
     if locked is not None and not locked.deleted and locked.resource.get("status") == "completed":
         prescription = {**locked.resource, "status": "active"}
         tx.update(prescription)
