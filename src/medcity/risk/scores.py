@@ -72,6 +72,17 @@ def _missing(inputs: Inputs, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name in names if getattr(inputs, name) is None)
 
 
+def _not_computed(
+    model: str, inputs: Inputs, ages: tuple[int, int], needed: tuple[str, ...], outside: str
+) -> Score | None:
+    """The Score of a model that cannot be computed for these inputs: an age outside the model's (`outside`, a
+    msgid, says so) or inputs missing; None when it can."""
+    if inputs.age is not None and not ages[0] <= inputs.age <= ages[1]:
+        return Score(model, not_applicable=outside)
+    missing = _missing(inputs, needed)
+    return Score(model, missing=missing) if missing else None
+
+
 @cache
 def reference(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((_DATA / f"{name}_reference.json").read_text(encoding="utf-8"))
@@ -119,11 +130,9 @@ def score2(inputs: Inputs, risk_region: str) -> Score:
     """10-year risk of fatal and non-fatal cardiovascular disease, recalibrated to the ESC risk region."""
     if risk_region not in RISK_REGIONS:
         raise ValueError(f"unknown SCORE2 risk region {risk_region!r}")
-    if inputs.age is not None and not SCORE2_AGES[0] <= inputs.age <= SCORE2_AGES[1]:
-        return Score("score2", not_applicable=N_("SCORE2 is for ages 40 to 69"))
-    missing = _missing(inputs, SCORE2_INPUTS)
-    if missing:
-        return Score("score2", missing=missing)
+    refused = _not_computed("score2", inputs, SCORE2_AGES, SCORE2_INPUTS, N_("SCORE2 is for ages 40 to 69"))
+    if refused is not None:
+        return refused
     assert inputs.sex and inputs.age is not None and inputs.systolic and inputs.total_cholesterol and inputs.hdl
     lp = score2_linear_predictor(
         inputs.sex, inputs.age, smoker=bool(inputs.smoker), systolic=inputs.systolic,
@@ -211,11 +220,10 @@ def framingham_risk(
 
 def framingham(inputs: Inputs) -> Score:
     """10-year risk of general cardiovascular disease (coronary, cerebrovascular, peripheral, heart failure)."""
-    if inputs.age is not None and not FRAMINGHAM_AGES[0] <= inputs.age <= FRAMINGHAM_AGES[1]:
-        return Score("framingham", not_applicable=N_("Framingham 2008 is for ages 30 to 74"))
-    missing = _missing(inputs, FRAMINGHAM_INPUTS)
-    if missing:
-        return Score("framingham", missing=missing)
+    refused = _not_computed("framingham", inputs, FRAMINGHAM_AGES, FRAMINGHAM_INPUTS,
+                            N_("Framingham 2008 is for ages 30 to 74"))  # fmt: skip
+    if refused is not None:
+        return refused
     assert inputs.sex and inputs.age is not None and inputs.systolic and inputs.total_cholesterol and inputs.hdl
     risk = framingham_risk(
         inputs.sex, inputs.age, total_mg_dl=inputs.total_cholesterol * CHOLESTEROL_MG_DL,
