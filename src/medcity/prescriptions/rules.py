@@ -17,7 +17,7 @@ from medcity.kit.errors import Conflict, Unprocessable
 from medcity.kit.i18n import N_, gettext
 from medcity.kit.instants import shown_day
 from medcity.prescriptions.medicines import medicine_name
-from medcity.registry.catalogue import BASE, REGIONS, Region
+from medcity.registry.catalogue import BASE, region_of
 from medcity.registry.identifiers import luhn_control
 from medcity.scheduling import notices
 from medcity.scheduling.resources import ref_id
@@ -47,15 +47,7 @@ ANNULLED_TEXT = N_("The dispense of prescription %(number)s (%(medicine)s) on %(
 def annul_hours(region: str) -> int:
     """How long after handing it over a pharmacy of `region` may annul a dispense given by mistake (the wrong
     patient, the wrong medicine); its prescription is then valid again."""
-    known = REGIONS.get(region)
-    return known.dispense_annul_hours if known else Region.dispense_annul_hours
-
-
-def valid_days(region: str) -> int:
-    """How long a prescription written in `region` stays valid; regions the catalogue does not know (test and
-    staging partitions) get the default."""
-    known = REGIONS.get(region)
-    return known.prescription_days if known else Region.prescription_days
+    return region_of(region).dispense_annul_hours
 
 
 def local_today(region: str, now: datetime) -> date:

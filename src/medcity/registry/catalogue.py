@@ -132,6 +132,13 @@ REGIONS = {
         Region("78", "40", "Санкт-Петербург", "Saint Petersburg", FIRST_CONTACT),
     )
 }
+# The settings a partition the catalogue does not know gets (test and staging partitions): every default.
+DEFAULT_REGION = Region("", "", "", "", FIRST_CONTACT)
+
+
+def region_of(code: str) -> Region:
+    """The region's settings; the defaults for a partition the catalogue does not know."""
+    return REGIONS.get(code, DEFAULT_REGION)
 
 
 def region(code: str) -> Region:
