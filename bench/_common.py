@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -14,12 +15,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Table, insert
 
 ROOT = Path(__file__).resolve().parents[1]
 FHIR_JSON = {"content-type": "application/fhir+json"}
@@ -32,6 +34,7 @@ from tests.pg import start_cluster  # noqa: E402
 from tests.schema import migrate  # noqa: E402
 
 from medcity.kit.config import Settings  # noqa: E402
+from medcity.store.repository import Store  # noqa: E402
 
 FAMILIES = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов", "Новиков",
             "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев", "Семёнов", "Егоров", "Павлов", "Козлов"]  # fmt: skip
@@ -211,6 +214,26 @@ def bearer_header(
     accepts; `claims` are organization=, fhir_user=, patient=..."""
     return bearer(Settings(region=region, base_url=BASE_URL, secret_dir=secret_dir), f"bench-{role}", role, scope,
                   **claims)  # fmt: skip
+
+
+def bulk(store: Store, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+    """Rows straight into a table: COPY on PostgreSQL, batched inserts on SQLite."""
+    count = 0
+    with store.engine.begin() as conn:
+        if store.postgres:
+            columns = list(table.c.keys())
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+                    count += 1
+        else:
+            iterator = iter(rows)
+            while batch := list(itertools.islice(iterator, 20_000)):
+                conn.execute(insert(table), batch)
+                count += len(batch)
+    return count
 
 
 def median(values: list[float]) -> float:

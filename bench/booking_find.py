@@ -11,15 +11,13 @@ Usage: python bench/booking_find.py [--engine sqlite|postgresql|both] [--practit
 from __future__ import annotations
 
 import argparse
-import itertools
 import random
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from _common import add_engine_option, database, engines, median, report
-from sqlalchemy import insert
+from _common import add_engine_option, bulk, database, engines, median, report
 
 from medcity.kit.db import make_engine
 from medcity.registry.catalogue import SPECIALTIES
@@ -53,18 +51,7 @@ def slot_rows(practitioners: int, rng: random.Random) -> Iterator[dict[str, Any]
 
 def load(store: Store, practitioners: int) -> list[str]:
     rng = random.Random(5)
-    rows = slot_rows(practitioners, rng)
-    with store.engine.begin() as conn:
-        if store.postgres:
-            columns = list(sched_slot.c.keys())
-            quoted = ", ".join(f'"{c}"' for c in columns)  # "end" is a reserved word
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(f"COPY sched_slot ({quoted}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
-        else:
-            while batch := list(itertools.islice(rows, 20_000)):
-                conn.execute(insert(sched_slot), batch)
+    bulk(store, sched_slot, slot_rows(practitioners, rng))
     organizations = practitioners // PER_ORGANIZATION or 1
     with store.transaction() as tx:
         return [

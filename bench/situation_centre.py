@@ -17,16 +17,14 @@ Usage: python bench/situation_centre.py [--engine sqlite|postgresql|both] [--pra
 from __future__ import annotations
 
 import argparse
-import itertools
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from _common import add_engine_option, database, engines, median, report
+from _common import add_engine_option, bulk, database, engines, median, report
 from booking_find import PER_ORGANIZATION, REGION, START, slot_rows
-from sqlalchemy import Table, insert
 
 from medcity.analytics.morbidity import morbidity
 from medcity.analytics.tables import morbidity_diagnosis, morbidity_person
@@ -39,26 +37,6 @@ from medcity.store.repository import Store
 COMMON = {"J06": 30, "I10": 12, "M54": 8, "J20": 5, "K29": 4, "E11": 4, "J02": 3, "N39": 3, "H10": 2, "L30": 2}
 OTHERS = [f"{letter}{n:02d}" for letter in "ABDEFGHKLMNR" for n in range(10, 27)]
 TODAY = (START - timedelta(hours=3)).date()  # the region's day the inventory starts on
-
-
-def bulk(store: Store, table: Table, rows: Iterable[dict[str, Any]]) -> int:
-    """Rows straight into a table: COPY on PostgreSQL, batched inserts on SQLite."""
-    count = 0
-    with store.engine.begin() as conn:
-        if store.postgres:
-            columns = list(table.c.keys())
-            quoted = ", ".join(f'"{c}"' for c in columns)
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
-                    count += 1
-        else:
-            iterator = iter(rows)
-            while batch := list(itertools.islice(iterator, 20_000)):
-                conn.execute(insert(table), batch)
-                count += len(batch)
-    return count
 
 
 def appointment_rows(practitioners: int, rng: random.Random) -> Iterator[dict[str, Any]]:
