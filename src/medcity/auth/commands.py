@@ -12,12 +12,12 @@ import typer
 
 from medcity.auth import clients, oauth, proxy, scopes, users
 from medcity.auth.users import Role
-from medcity.demo.accounts import demo_cast
+from medcity.demo.accounts import DemoCast, demo_cast
 from medcity.demo.prescriptions import demo_ticket
 from medcity.kit.config import get_settings
 from medcity.kit.db import WRITE, make_engine, reading
 from medcity.kit.errors import MedcityError
-from medcity.store.repository import Store, Tx
+from medcity.store.repository import Store
 
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 clients_app = typer.Typer(help="OAuth clients: other systems and SMART apps", no_args_is_help=True)
@@ -108,9 +108,8 @@ def confirm_proxy(
     typer.echo(f"proxy {confirmed.username} now acts for Patient/{patient}")
 
 
-def _demo_accounts(tx: Tx) -> list[tuple[Role, str, dict[str, str | None]]]:
+def _demo_accounts(cast: DemoCast) -> list[tuple[Role, str, dict[str, str | None]]]:
     """One account per role, linked to the demo city's cast (see ``medcity.demo.accounts``)."""
-    cast = demo_cast(tx)
     polyclinic, doctor, adult, child = cast.polyclinic, cast.doctor, cast.patient, cast.child
     lab, pharmacy = cast.laboratory, cast.pharmacy
     return [
@@ -142,7 +141,8 @@ def demo_logins() -> None:
     store = Store(engine, settings.region)
     try:
         with store.transaction() as tx:
-            accounts = _demo_accounts(tx)
+            cast = demo_cast(tx)
+            accounts = _demo_accounts(cast)
             for role, username, links in accounts:
                 if users.get_user(tx.conn, region=settings.region, username=username) is None:
                     links = dict(links)  # the printed list below keeps its own copy
@@ -150,9 +150,8 @@ def demo_logins() -> None:
                     user = users.add_user(tx.conn, region=settings.region, username=username, role=role,
                                           password=f"{username}-demo", now=datetime.now(UTC), **links)  # fmt: skip
                     if represented:  # the demo children are under 15: the parent acts at once, for the first
-                        proxy.link(tx, proxy=user, patient=represented, now=datetime.now(UTC))
-                        if sibling := demo_cast(tx).sibling:
-                            proxy.link(tx, proxy=user, patient=sibling, now=datetime.now(UTC))
+                        for child in filter(None, (represented, cast.sibling)):
+                            proxy.link(tx, proxy=user, patient=child, now=datetime.now(UTC))
             ticket = demo_ticket(tx, now=datetime.now(UTC))
     finally:
         engine.dispose()
