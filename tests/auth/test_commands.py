@@ -39,6 +39,7 @@ def test_token_refuses_scope_escalation(env: Path) -> None:
 
 
 def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Engine) -> None:
+    from medcity.auth import proxy
     from medcity.auth.users import get_user
     from medcity.demo.prescriptions import prescribe_demo
     from medcity.registry.catalogue import ORGANIZATION_KIND_SYSTEM
@@ -65,6 +66,7 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
                           "identifier": [{"system": SNILS_SYSTEM, "value": "11223344595"}],
                           "managingOrganization": {"reference": f"Organization/{clinic}"}}).id  # fmt: skip
     child = store.create({"resourceType": "Patient", "active": True, "birthDate": "2018-01-01"}).id
+    sibling = store.create({"resourceType": "Patient", "active": True, "birthDate": "2021-01-01"}).id
     assert prescribe_demo(store, now=datetime.now(UTC), count=1) == 1
     runner = CliRunner()
     for _ in range(2):  # idempotent
@@ -77,6 +79,8 @@ def test_demo_logins_one_per_role_linked_to_the_city(env: Path, auth_engine: Eng
                  for name in ("patient", "parent", "doctor", "hospital", "lab", "lab2", "admin")}  # fmt: skip
     assert found["patient"] and found["patient"].patient == adult  # attached to the demo doctor's polyclinic
     assert found["parent"] and found["parent"].patient == child
+    with store.reader() as tx:  # the demo parent represents both children, once, acting for the first
+        assert proxy.represented(tx, "parent") == sorted([child, sibling], key=lambda p: p != child)
     assert found["doctor"] and (found["doctor"].practitioner, found["doctor"].organization) == (doctor, clinic)
     assert found["hospital"] and (found["hospital"].practitioner, found["hospital"].organization) == (surgeon, hospital)
     assert found["lab"] and found["lab"].organization == lab

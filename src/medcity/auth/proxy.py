@@ -90,8 +90,7 @@ def link(tx: Tx, *, proxy: User, patient: str, now: datetime) -> Link:
     }
     related_id = tx.create(related).stored.id
     if child:
-        if not proxy.patient:  # a parent adding a second child goes on acting for the first until they switch
-            _set_patient(tx, proxy, patient)
+        _set_patient(tx, proxy, patient, unless_acting=True)
         return Link(related_id, active=True)
     code = f"{secrets.randbelow(10**6):06d}"
     tx.execute(
@@ -141,8 +140,7 @@ def confirm(tx: Tx, *, patient: str, code: str, now: datetime) -> User | None:
     if proxy is None or stored is None:
         return None
     tx.update({**stored.resource, "active": True})
-    if not proxy.patient:
-        _set_patient(tx, proxy, patient)
+    _set_patient(tx, proxy, patient, unless_acting=True)
     return get_user_by_id(tx.conn, region=tx.region, user_id=proxy.id)
 
 
@@ -177,7 +175,11 @@ def act_for(tx: Tx, proxy: User, patient: str) -> None:
     _set_patient(tx, proxy, patient)
 
 
-def _set_patient(tx: Tx, proxy: User, patient: str) -> None:
-    tx.execute(
-        update(app_user).where(app_user.c.partition == tx.region, app_user.c.id == proxy.id).values(patient=patient)
-    )
+def _set_patient(tx: Tx, proxy: User, patient: str, *, unless_acting: bool = False) -> None:
+    """The account acts for `patient` from now on; `unless_acting`: only when it acts for nobody yet (a parent
+    linking a second child goes on acting for the first), decided on the row as it stands, not on a `User` read
+    before an earlier link in the same transaction."""
+    where = [app_user.c.partition == tx.region, app_user.c.id == proxy.id]
+    if unless_acting:
+        where.append(app_user.c.patient.is_(None))
+    tx.execute(update(app_user).where(*where).values(patient=patient))
