@@ -132,3 +132,25 @@ def medcity_cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         yield lambda *args: CliRunner().invoke(app, list(args))
     finally:
         get_settings.cache_clear()
+
+
+@pytest.fixture
+def own_regions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``own_regions(toml_text)``: the process reads that regions file (MEDCITY_REGIONS_FILE) over the shipped one,
+    as a region adopting medcity has it; undone after the test."""
+    from medcity.kit.config import get_settings
+    from medcity.registry.regions import regions
+
+    def use(text: str) -> Path:
+        path = tmp_path / "regions.toml"
+        path.write_text(text, encoding="utf-8")
+        monkeypatch.setenv("MEDCITY_REGIONS_FILE", str(path))
+        get_settings.cache_clear()
+        regions.cache_clear()
+        return path
+
+    try:
+        yield use
+    finally:
+        get_settings.cache_clear()
+        regions.cache_clear()

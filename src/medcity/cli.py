@@ -20,6 +20,7 @@ COMMAND_GROUPS = (
     ("medcity.scheduling.commands", "scheduling"),
     ("medcity.referrals.commands", "referrals"),
     ("medcity.hospital.commands", "hospital"),
+    ("medcity.registry.commands", "region"),
     ("medcity.auth.commands", None),
 )
 
@@ -52,6 +53,18 @@ def serve(
 ) -> None:
     """Serve the FHIR API and the web pages."""
     import uvicorn
+
+    from medcity.kit.config import get_settings
+    from medcity.kit.errors import InvalidRequest
+    from medcity.registry.regions import RegionsFileError, region
+
+    try:
+        region(get_settings().region)
+    except (RegionsFileError, InvalidRequest) as exc:
+        # A region the settings do not know would be served on every default (Moscow's time zone among them).
+        typer.echo(f"{exc}\nA region's own settings go in the file named by MEDCITY_REGIONS_FILE "
+                   "(docs/adopting.md).", err=True)  # fmt: skip
+        raise typer.Exit(2) from None
 
     typer.echo(f"medcity is serving on http://{host}:{port}  (FHIR: http://{host}:{port}/fhir/metadata)")
     uvicorn.run("medcity.app:create_app", factory=True, host=host, port=port, workers=workers,

@@ -88,6 +88,10 @@ class City:
 
 @pytest.fixture
 def city(store: Store) -> City:
+    return build_city(store)
+
+
+def build_city(store: Store) -> City:
     """pc1 and pc2 with a therapist each, a cardiologist at pc1; patients p1, p2 of pc1 and p3 of pc2."""
     built = City(store)
     with store.transaction() as tx:

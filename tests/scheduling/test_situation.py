@@ -66,6 +66,7 @@ def test_waits_first_free_time_load_waiting_list_and_channels(store: Store, live
     waits = {p["part"][0]["valueCoding"]["code"]: {q["name"]: q for q in p["part"]} for p in answer
              if p["name"] == "waits"}  # fmt: skip
     assert waits["therapist-district"]["bookings"]["valueInteger"] == 5
+    assert waits["therapist-district"]["specialty"]["valueCoding"]["display"] == "Участковый терапевт"
     assert waits["cardiologist"]["p90Days"]["valueInteger"] == 10
     assert {"name": "channel", "part": [{"name": "code", "valueCode": "registry"},
                                         {"name": "bookings", "valueInteger": 2}]} in answer  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -84,6 +84,20 @@ def test_region_default_comes_from_settings(client: TestClient, monkeypatch: pyt
     monkeypatch.setenv("MEDCITY_DEFAULT_LANGUAGE", "en")
     get_settings.cache_clear()
     assert heading(client.get("/").text) == EN_HEADING
+
+
+def test_every_page_names_the_served_region_in_the_readers_language(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, own_regions: Callable[[str], Path]
+) -> None:
+    monkeypatch.setenv("MEDCITY_REGION", "77")
+    get_settings.cache_clear()
+    brand = re.compile(r'<a class="brand" href="/">medcity <span class="brand__region">(.*?)</span></a>')
+    assert brand.findall(client.get("/").text) == ["Москва"]
+    assert brand.findall(client.get("/", headers={"Accept-Language": "en"}).text) == ["Moscow"]
+    own_regions('[54]\nname = { ru = "Новосибирская область", en = "Novosibirsk Oblast" }\nokato = "50"\n')
+    monkeypatch.setenv("MEDCITY_REGION", "54")
+    get_settings.cache_clear()
+    assert brand.findall(client.get("/").text) == ["Новосибирская область"]
 
 
 def test_accept_language_chooses_english(client: TestClient) -> None:

@@ -24,8 +24,8 @@ from medcity.demo.clinical import ref
 from medcity.demo.data import CITIES, CityData
 from medcity.demo.people import Person, duplicate, person, twin
 from medcity.registry.catalogue import organization_types, specialty_concept
-from medcity.registry.catalogue import region as region_settings
 from medcity.registry.identifiers import OMS_SYSTEM, PASSPORT_SYSTEM, SNILS_SYSTEM, generate_snils, identifier
+from medcity.registry.regions import region as region_settings
 from medcity.registry.service import attachment_extension
 
 JSON = dict[str, Any]

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from medcity.demo.generator import SCALES, Generator, Scale
 from medcity.kit.db import make_engine, refresh_statistics
 from medcity.kit.errors import Conflict, InvalidRequest
-from medcity.registry.catalogue import region as region_settings
+from medcity.registry.regions import region as region_settings
 from medcity.store.repository import Store
 
 JSON = dict[str, Any]

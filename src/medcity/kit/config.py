@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     default_language: str = "ru"
     secret_dir: Path = PROJECT_ROOT / "var" / "keys"
+    # A region's own settings over the shipped ones (medcity.registry.regions): how another region adopts medcity.
+    regions_file: Path | None = None
     # On: the FHIR API answers nothing about anyone without a token the policy allows. Off (MEDCITY_AUTH_REQUIRED=
     # false), a call without a token is the local operator, audited as such: for test set-ups and benchmarks only.
     auth_required: bool = True

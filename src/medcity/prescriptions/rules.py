@@ -17,8 +17,9 @@ from medcity.kit.errors import Conflict, Unprocessable
 from medcity.kit.i18n import N_, gettext
 from medcity.kit.instants import shown_day
 from medcity.prescriptions.medicines import medicine_name
-from medcity.registry.catalogue import BASE, region_of
+from medcity.registry.catalogue import BASE
 from medcity.registry.identifiers import luhn_control
+from medcity.registry.regions import region_of
 from medcity.scheduling import notices
 from medcity.scheduling.resources import ref_id
 from medcity.scheduling.rules import rules_for
@@ -47,7 +48,7 @@ ANNULLED_TEXT = N_("The dispense of prescription %(number)s (%(medicine)s) on %(
 def annul_hours(region: str) -> int:
     """How long after handing it over a pharmacy of `region` may annul a dispense given by mistake (the wrong
     patient, the wrong medicine); its prescription is then valid again."""
-    return region_of(region).dispense_annul_hours
+    return region_of(region).prescriptions.annul_hours
 
 
 def local_today(region: str, now: datetime) -> date:

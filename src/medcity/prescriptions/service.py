@@ -17,8 +17,8 @@ from medcity.kit.hooks import apply_write_rules
 from medcity.kit.i18n import N_, gettext
 from medcity.prescriptions import rules
 from medcity.prescriptions.medicines import medicine_name, medicines
-from medcity.registry.catalogue import region_of
 from medcity.registry.identifiers import OMS_SYSTEM, PASSPORT_SYSTEM, SNILS_SYSTEM, normalise_identifier
+from medcity.registry.regions import region_of
 from medcity.scheduling import notices
 from medcity.scheduling.resources import ref, ref_id
 from medcity.store.repository import JSON, Restriction, StoredResource, Tx
@@ -71,7 +71,7 @@ def build(draft: Draft, *, region: str, now: datetime) -> JSON:
         "dispenseRequest": {
             "validityPeriod": {
                 "start": today.isoformat(),
-                "end": (today + timedelta(days=region_of(region).prescription_days)).isoformat(),
+                "end": (today + timedelta(days=region_of(region).prescriptions.validity_days)).isoformat(),
             },
             "quantity": {"value": draft.quantity, "unit": medicine.unit["en"]},
         },

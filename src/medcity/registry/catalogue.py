@@ -1,6 +1,6 @@
 """Reference data of the registers, in the spirit of ФРМО (organisations) and ФРМР (staff): organisation
-kinds, ownership, the fixed list of doctors' specialties, and per-region settings (which specialties a
-patient may book without a referral).
+kinds, ownership, the fixed list of doctors' specialties, and the specialties patients reach first (a region's
+settings, in `regions.py`, say which of them its patients book without a referral).
 
 Codes are medcity's own and stable (they are stored in resources), under the CodeSystem URLs below; the
 specialty names follow the Minzdrav nomenclature of specialties (приказ № 206н), and the first-contact rule
@@ -108,48 +108,6 @@ FIRST_CONTACT = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Region:
-    code: str  # the partition code (a region's number in the vehicle-plate / ГИБДД sense: 77, 78)
-    okato: str  # ОКАТО code of the subject: the prefix of its ЕНП and passport series
-    ru: str
-    en: str
-    self_bookable: frozenset[str]
-    # How many days a prescription stays valid for dispensing (medcity.prescriptions); 60 days is the common
-    # validity of an ordinary outpatient prescription form.
-    prescription_days: int = 60
-    # How long after handing a dispense over its pharmacy may annul it as a mistake (medcity.prescriptions).
-    dispense_annul_hours: int = 24
-    # The ESC 2021 cardiovascular risk region SCORE2 is recalibrated to (medcity.risk): low, moderate, high or
-    # very_high. The Russian Federation is a very high risk region.
-    cvd_risk_region: str = "very_high"
-
-
-REGIONS = {
-    r.code: r
-    for r in (
-        Region("77", "45", "Москва", "Moscow", FIRST_CONTACT),
-        Region("78", "40", "Санкт-Петербург", "Saint Petersburg", FIRST_CONTACT),
-    )
-}
-# The settings a partition the catalogue does not know gets (test and staging partitions): every default.
-DEFAULT_REGION = Region("", "", "", "", FIRST_CONTACT)
-
-
-def region_of(code: str) -> Region:
-    """The region's settings; the defaults for a partition the catalogue does not know."""
-    return REGIONS.get(code, DEFAULT_REGION)
-
-
-def region(code: str) -> Region:
-    try:
-        return REGIONS[code]
-    except KeyError:
-        raise InvalidRequest(
-            N_("Unknown region '%(code)s': known regions are %(known)s"), code=code, known=", ".join(sorted(REGIONS))
-        ) from None
-
-
 def specialty(code: str) -> Concept:
     try:
         return SPECIALTIES[code]
@@ -157,19 +115,18 @@ def specialty(code: str) -> Concept:
         raise InvalidRequest(N_("Unknown specialty '%(code)s'"), code=code) from None
 
 
-def is_self_bookable(specialty_code: str, region_code: str) -> bool:
-    """True when a patient of the region may book this specialty directly; False: referral only."""
-    return specialty(specialty_code).code in region(region_code).self_bookable
-
-
 def _coding(system: str, concept: Concept, lang: str) -> dict[str, Any]:
     return {"system": system, "code": concept.code, "display": concept.display(lang)}
 
 
+def specialty_coding(code: str, lang: str = "ru") -> dict[str, Any]:
+    """A specialty's Coding, with its display in `lang`."""
+    return _coding(SPECIALTY_SYSTEM, specialty(code), lang)
+
+
 def specialty_concept(code: str, lang: str = "ru") -> dict[str, Any]:
     """A CodeableConcept for PractitionerRole.specialty."""
-    concept = specialty(code)
-    return {"coding": [_coding(SPECIALTY_SYSTEM, concept, lang)], "text": concept.display(lang)}
+    return {"coding": [specialty_coding(code, lang)], "text": specialty(code).display(lang)}
 
 
 def specialty_choices(lang: str) -> list[tuple[str, str]]:

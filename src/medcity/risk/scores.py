@@ -13,15 +13,16 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from medcity.kit.i18n import N_
+from medcity.registry.regions import CvdRiskRegion
 
 _DATA = Path(__file__).parent / "data"
 
 Sex = Literal["male", "female"]
-# The ESC 2021 risk regions SCORE2 is recalibrated to (a region's `Region.cvd_risk_region`).
-RISK_REGIONS = ("low", "moderate", "high", "very_high")
+# The ESC 2021 risk regions SCORE2 is recalibrated to (a region's `risk.cvd_risk_region` setting).
+RISK_REGIONS: tuple[str, ...] = get_args(CvdRiskRegion)
 # FINDRISC's family history answers, as the form asks them.
 FAMILY_HISTORY = ("none", "second_degree", "first_degree")
 # mg/dL per mmol/L of cholesterol (molar mass 386.65 g/mol): Framingham's coefficients are for mg/dL.

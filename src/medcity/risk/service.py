@@ -22,7 +22,7 @@ from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import N_
 from medcity.orders.catalogue import catalogue, loinc_code
 from medcity.prescriptions.medicines import atc_of
-from medcity.registry.catalogue import region_of
+from medcity.registry.regions import region_of
 from medcity.risk import scores
 from medcity.risk.scores import Inputs, Score
 from medcity.store.repository import Restriction, StoredResource, Tx
@@ -131,7 +131,7 @@ IN_REGISTRATION = frozenset({"sex", "age"})
 
 def risk_region(region: str) -> str:
     """The ESC risk region of a medcity region (the default for a partition the catalogue does not know)."""
-    return region_of(region).cvd_risk_region
+    return region_of(region).risk.cvd_risk_region
 
 
 def _days(when: str, today: date) -> int | None:

@@ -1,19 +1,22 @@
 """Per-region booking rules, in one place, so that the patient can be told exactly which rule refused them.
 
-The defaults follow the Moscow practice: first-contact specialties are booked directly, other specialists need a
-referral; a two-week publishing horizon and booking window; one active appointment per specialty; three missed
-appointments within 90 days move a patient from self-booking to booking at the registry desk.
+Their values are the region's settings (`medcity.registry.regions`). The defaults follow the Moscow practice:
+first-contact specialties are booked directly, other specialists need a referral; a two-week publishing horizon
+and booking window; one active appointment per specialty; three missed appointments within 90 days move a patient
+from self-booking to booking at the registry desk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from medcity.kit.errors import Unprocessable
 from medcity.kit.i18n import N_
-from medcity.registry.catalogue import FIRST_CONTACT, REGIONS, SPECIALTIES
+from medcity.registry.catalogue import SPECIALTIES
+from medcity.registry.regions import Region, region_of
 
 # Which booking channels may take a slot of each kind. Registry-only and reserve slots are for the desk (and
 # walk-ins, who are seen at the desk); a referral slot is open to any channel, with a referral.
@@ -30,14 +33,14 @@ SELF_SERVICE = frozenset({"self", "kiosk"})
 
 @dataclass(frozen=True)
 class RegionRules:
-    self_bookable: frozenset[str] = FIRST_CONTACT
-    horizon_days: int = 14  # how far ahead slots are published
-    booking_window_days: int = 14  # how far ahead a patient may book
-    one_per_specialty: bool = True
-    no_show_limit: int = 3  # this many no-shows within the period ...
-    no_show_period_days: int = 90  # ... and self-service booking is closed until the oldest one ages out
-    offer_hold_minutes: int = 120  # how long a waiting-list offer is held for the patient to confirm
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
+    self_bookable: frozenset[str]
+    horizon_days: int  # how far ahead slots are published
+    booking_window_days: int  # how far ahead a patient may book
+    one_per_specialty: bool
+    no_show_limit: int  # this many no-shows within the period ...
+    no_show_period_days: int  # ... and self-service booking is closed until the oldest one ages out
+    offer_hold_minutes: int  # how long a waiting-list offer is held for the patient to confirm
+    timezone: ZoneInfo
 
     def needs_referral(self, *, specialty: str, kind: str) -> bool:
         return kind == "referral" or specialty not in self.self_bookable
@@ -73,10 +76,11 @@ class RegionRules:
             )
 
 
-_DEFAULT = RegionRules()
-
-
 def rules_for(region: str) -> RegionRules:
     """The region's rules; partitions the catalogue does not know (test and staging regions) get the defaults."""
-    known = REGIONS.get(region)
-    return RegionRules(self_bookable=known.self_bookable) if known else _DEFAULT
+    return _rules(region_of(region))
+
+
+@lru_cache(maxsize=16)
+def _rules(settings: Region) -> RegionRules:
+    return RegionRules(self_bookable=settings.self_bookable, timezone=settings.zone, **settings.booking.model_dump())

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, func, select
 
-from medcity.registry.catalogue import SPECIALTIES, SPECIALTY_SYSTEM
+from medcity.registry.catalogue import SPECIALTIES, SPECIALTY_SYSTEM, specialty_coding
 from medcity.scheduling.resources import ref
 from medcity.scheduling.tables import sched_appointment, sched_slot, sched_waiting
 from medcity.store.repository import JSON, Tx
@@ -169,7 +169,9 @@ def situation(tx: Tx, *, now: datetime, period_days: int = 30, ahead_days: int =
 
 
 def _specialty(code: str) -> JSON:
-    return {"name": "specialty", "valueCoding": {"system": SPECIALTY_SYSTEM, "code": code}}
+    # A code outside the catalogue (written by another system) is reported as it is rather than refused.
+    coding = specialty_coding(code) if code in SPECIALTIES else {"system": SPECIALTY_SYSTEM, "code": code}
+    return {"name": "specialty", "valueCoding": coding}
 
 
 def _reference(name: str, rtype: str, rid: str) -> JSON:

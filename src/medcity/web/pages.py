@@ -19,7 +19,7 @@ _ONE_YEAR = 365 * 24 * 3600
 
 @router.get("/", response_class=HTMLResponse)
 def start_page(request: Request) -> HTMLResponse:
-    return render(request, "start.html", {"region": get_settings().region})
+    return render(request, "start.html", {"partition": get_settings().region})
 
 
 @router.get("/lang/{code}")

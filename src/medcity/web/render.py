@@ -20,6 +20,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from medcity.kit.config import get_settings
 from medcity.kit.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, choose_language, translator
+from medcity.registry.regions import region_of
 
 LANG_COOKIE = "lang"
 
@@ -83,15 +84,16 @@ def render(
 ) -> HTMLResponse:
     """Render ``template_name`` in the request's language.
 
-    Besides ``context``, templates get ``request``, ``lang``, ``languages`` (code → own name) and ``htmx``
-    (true when htmx asked for a fragment, so a template can skip the page frame), plus what the context
-    processors add.
+    Besides ``context``, templates get ``request``, ``lang``, ``languages`` (code → own name), ``region`` (the
+    served region's settings, for its name) and ``htmx`` (true when htmx asked for a fragment, so a template can
+    skip the page frame), plus what the context processors add.
     """
     lang = request_language(request)
     values: dict[str, Any] = {
         "request": request,
         "lang": lang,
         "languages": LANGUAGE_NAMES,
+        "region": region_of(get_settings().region),
         "htmx": request.headers.get("hx-request") == "true",
     }
     for processor in _context_processors:
