@@ -24,7 +24,7 @@ from medcity.kit.config import Settings, get_settings
 from medcity.kit.db import make_engine
 from medcity.kit.errors import InvalidRequest, MedcityError, MethodNotAllowed, NotFound
 from medcity.kit.hooks import load_domains
-from medcity.registry.regions import regions
+from medcity.orders.catalogue import check_region_packages
 from medcity.store.repository import Store
 from medcity.web.errors import error_page
 
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """The app over `settings`; tests pass an `engine` to share one pool across many apps."""
     settings = settings or get_settings()
     load_domains()
-    regions()  # a region's settings file with a mistake stops the start, rather than a request later
+    check_region_packages()  # a region's settings file with a mistake stops the start, not a request later
     app = FastAPI(title="medcity", version=__version__, description="Unified medical information system")
     engine = engine or make_engine(settings.database_url)
     app.state.settings = settings

@@ -56,10 +56,12 @@ def serve(
 
     from medcity.kit.config import get_settings
     from medcity.kit.errors import InvalidRequest
+    from medcity.orders.catalogue import check_region_packages
     from medcity.registry.regions import RegionsFileError, region
 
     try:
         region(get_settings().region)
+        check_region_packages()
     except (RegionsFileError, InvalidRequest) as exc:
         # A region the settings do not know would be served on every default (Moscow's time zone among them).
         typer.echo(f"{exc}\nA region's own settings go in the file named by MEDCITY_REGIONS_FILE "

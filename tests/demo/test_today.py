@@ -62,6 +62,6 @@ def test_the_demo_pharmacy_gets_prescriptions_to_dispense(store: Store) -> None:
         assert ticket is not None
         found = prescriptions.find(tx, number=ticket.number, system=SNILS_SYSTEM, value=ticket.snils)
         assert found.patient == cast.patient  # the demo patient's login shows it too
-        body = prescriptions.dispense_body(found, pharmacy=cast.pharmacy or "", pharmacist=None, quantity=None,
+        body = prescriptions.dispense_body(tx, found, pharmacy=cast.pharmacy or "", pharmacist=None, quantity=None,
                                            now=MONDAY_8_MSK)  # fmt: skip
         prescriptions.dispense(tx, body)

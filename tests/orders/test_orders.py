@@ -3,13 +3,17 @@ findable by the FHIR searches the laboratories and doctors use; bad orders are r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from medcity.cli import app
 from medcity.kit.errors import Unprocessable
-from medcity.orders.catalogue import catalogue
+from medcity.orders.catalogue import catalogue, check_region_packages
 from medcity.orders.service import (
     BARCODE_SYSTEM,
     REQUISITION_SYSTEM,
@@ -21,6 +25,7 @@ from medcity.orders.service import (
     valid_barcode,
 )
 from medcity.orders.views import Clock, moment
+from medcity.registry.regions import RegionsFileError, regions
 from tests.lab.city import City
 
 
@@ -28,6 +33,34 @@ def test_a_package_per_diagnosis_is_per_region() -> None:
     assert package("77", "i10") == ("58410-2", "57698-3", "14749-6", "14682-9", "11524-6")
     with pytest.raises(Unprocessable):
         package("77", "A00.0")
+
+
+def test_a_region_sets_its_own_packages_in_its_settings_file(own_regions: Callable[[str], Path]) -> None:
+    settings = """
+[54]
+name = { ru = "Новосибирская область", en = "Novosibirsk Oblast" }
+okato = "50"
+
+[54.packages]
+I10 = ["58410-2", "11524-6"]
+"J45.9" = ["58410-2"]
+"""
+    own_regions(settings)
+    assert package("54", "I10") == ("58410-2", "11524-6")
+    assert package("54", "j45.9") == ("58410-2",)
+    assert package("54", "E03.9") == ("3016-3",)  # the catalogue's default, not replaced
+    assert package("77", "I10") == ("58410-2", "57698-3", "14749-6", "14682-9", "11524-6")
+    check_region_packages()
+    path = own_regions(settings.replace('"11524-6"', '"99999-9"'))
+    with pytest.raises(RegionsFileError, match=r"^54.packages: unknown test codes 99999-9$"):
+        check_region_packages()
+    checked = CliRunner().invoke(app, ["region", "check", str(path)])
+    assert checked.exit_code == 2
+    assert f"{path}: 54.packages: unknown test codes 99999-9" in checked.output
+    not_icd10 = r"54\.packages: Value error, not ICD-10 codes \(as I10 or E11\.9\): hypertension"
+    with pytest.raises(RegionsFileError, match=not_icd10):
+        own_regions(settings.replace("I10 =", "hypertension ="))
+        regions()
 
 
 def test_the_catalogue_is_consistent() -> None:

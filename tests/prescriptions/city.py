@@ -73,6 +73,6 @@ def dispense(store: Store, city: City, number: str, *, pharmacy: int = 0, snils:
     """Dispense as the pharmacy's page does; returns the MedicationDispense id."""
     with store.transaction() as tx:
         found = service.find(tx, number=number, system=SNILS_SYSTEM, value=snils or city.snils)
-        body = service.dispense_body(found, pharmacy=city.pharmacies[pharmacy], pharmacist=None, quantity=quantity,
+        body = service.dispense_body(tx, found, pharmacy=city.pharmacies[pharmacy], pharmacist=None, quantity=quantity,
                                      now=now())  # fmt: skip
         return service.dispense(tx, body).id

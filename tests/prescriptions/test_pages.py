@@ -81,6 +81,30 @@ def test_prescribed_dispensed_once_and_seen_by_the_patient(client: TestClient, c
     assert grouped in mine and 'data-state="dispensed"' in mine and "Отпущен" in mine and "Аптека № 7" in mine
 
 
+def test_a_course_is_collected_in_parts_at_two_pharmacies(client: TestClient, city: City) -> None:
+    app: Any = client.app
+    _rid, number = prescribe(app.state.store, city)  # 30 tablets
+    log_in(client, "apteka7")
+    counter = client.get("/pharmacy", headers=RU).text
+    done = client.post("/pharmacy/dispense", data=lookup(number, counter, city.snils, quantity="10"), headers=RU)
+    assert done.status_code == 200 and "Отпущено: Амлодипин 5 мг, таблетки, 10 таблеток." in done.text
+
+    log_in(client, "zdorovie")
+    counter = client.get("/pharmacy", headers=RU).text
+    shown = client.post("/pharmacy/find", data=lookup(number, counter, city.snils), headers=RU).text
+    assert 'data-state="active"' in shown and 'action="/pharmacy/dispense"' in shown
+    assert "Отпущен частично, последний раз" in shown and "в аптеке «Аптека № 7»; осталось 20 таблеток" in shown
+    too_much = client.post("/pharmacy/dispense", data=lookup(number, counter, city.snils, quantity="25"), headers=RU)
+    assert too_much.status_code == 422 and "осталось к отпуску (20 из выписанных 30)" in too_much.text
+    assert count(client, "MedicationDispense") == 1
+    rest = client.post("/pharmacy/dispense", data=lookup(number, counter, city.snils), headers=RU)
+    assert "Отпущено: Амлодипин 5 мг, таблетки, 20 таблеток." in rest.text
+
+    log_in(client, "anna")
+    mine = client.get("/patient/prescriptions", headers=RU).text
+    assert 'data-state="dispensed"' in mine and "Аптека «Здоровье»" in mine
+
+
 def test_the_pharmacy_learns_nothing_from_a_wrong_identifier(client: TestClient, city: City) -> None:
     app: Any = client.app
     _rid, number = prescribe(app.state.store, city)

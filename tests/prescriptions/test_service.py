@@ -67,6 +67,48 @@ def test_a_pharmacy_dispenses_once_and_the_second_is_told_where_and_when(store: 
     assert len(told) == 1 and f"{today}, аптека: Аптека № 7" in told[0], told
 
 
+def test_a_prescription_is_dispensed_in_parts_never_beyond_what_it_prescribes(store: Store) -> None:
+    """A course collected in parts, at different pharmacies: each part is counted, the last one completes the
+    prescription, and no part takes more than is left."""
+    city = build_city(store)
+    rid, number = prescribe(store, city)  # 30 tablets
+    first = dispense(store, city, number, quantity=10)
+    assert state(store, rid) == "active"
+    with pytest.raises(Unprocessable) as too_much:
+        dispense(store, city, number, pharmacy=1, quantity=21)
+    assert "21 is more than the 20 left of the 30 prescribed" in too_much.value.diagnostics
+    assert "больше, чем осталось к отпуску (20 из выписанных 30)" in too_much.value.say("ru")
+    second = dispense(store, city, number, pharmacy=1, quantity=15)
+    assert state(store, rid) == "active"
+    last = dispense(store, city, number)  # no quantity: all that is left
+    assert state(store, rid) == "completed"
+    with store.reader() as tx:
+        given = [tx.read("MedicationDispense", d).resource["quantity"]["value"] for d in (first, second, last)]
+        notices = tx.search("Communication", [("subject", f"Patient/{city.patient}"), ("_count", "100")]).matches
+    assert given == [10, 15, 5]
+    with pytest.raises(Conflict, match="already dispensed"):
+        dispense(store, city, number, quantity=1)
+    texts = [n.resource["payload"][0]["contentString"] for n in notices]
+    parts = [text for text in texts if text.startswith(f"По рецепту {number}")]
+    assert len(parts) == 2 and "отпущено 10 из 30" in parts[0] and "остальное (20) можно получить" in parts[0]
+    assert "отпущено 15 из 30" in parts[1] and "остальное (5)" in parts[1]
+    assert len([text for text in texts if text.startswith(f"Рецепт {number}") and "отпущен" in text]) == 1
+
+
+def test_annulling_a_part_gives_it_back_to_the_prescription(store: Store) -> None:
+    city = build_city(store)
+    rid, number = prescribe(store, city)
+    dispense(store, city, number, quantity=20)
+    mistaken = dispense(store, city, number, pharmacy=1, quantity=10)
+    assert state(store, rid) == "completed"
+    _annul(store, mistaken, "выдан не тот препарат")
+    assert state(store, rid) == "active"
+    with pytest.raises(Unprocessable, match="11 is more than the 10 left"):
+        dispense(store, city, number, quantity=11)
+    dispense(store, city, number, quantity=10)
+    assert state(store, rid) == "completed"
+
+
 def test_a_wrong_identifier_is_answered_as_an_unknown_number(store: Store) -> None:
     city = build_city(store)
     _rid, number = prescribe(store, city)
@@ -175,7 +217,7 @@ def test_a_dispense_is_annulled_only_within_a_day(store: Store) -> None:
     rid, number = prescribe(store, city)
     with store.transaction() as tx:
         found = service.find(tx, number=number, system=SNILS_SYSTEM, value=city.snils)
-        body = service.dispense_body(found, pharmacy=city.pharmacies[0], pharmacist=None, quantity=None,
+        body = service.dispense_body(tx, found, pharmacy=city.pharmacies[0], pharmacist=None, quantity=None,
                                      now=now() - timedelta(hours=rules.annul_hours(store.region) + 1))  # fmt: skip
         yesterday = service.dispense(tx, body).id
     with pytest.raises(Unprocessable, match="within 24 hours"):

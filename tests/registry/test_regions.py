@@ -60,7 +60,7 @@ def test_a_region_file_adds_regions_and_replaces_a_shipped_one(own_regions: Call
     assert set(regions()) == {"77", "78", "54"}
     novosibirsk = region("54")
     assert novosibirsk.name.ru == "Новосибирская область"
-    assert novosibirsk.zone.key == "Asia/Novosibirsk"
+    assert novosibirsk.timezone == "Asia/Novosibirsk"
     assert novosibirsk.self_bookable == {"therapist-district", "paediatrician", "cardiologist"}
     # What the file leaves out takes the default, section by section.
     assert (novosibirsk.booking.booking_window_days, novosibirsk.booking.horizon_days) == (7, 14)

@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from medcity.registry.regions import Region, RegionsFileError, region_of, regions
+
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
@@ -90,8 +92,29 @@ class Catalogue:
     packages: dict[str, dict[str, tuple[str, ...]]]
 
     def packages_for(self, region: str) -> dict[str, tuple[str, ...]]:
-        """Diagnosis (ICD-10) → test codes for a region: the region's own packages over the default ones."""
-        return {**self.packages.get("default", {}), **self.packages.get(region, {})}
+        """Diagnosis (ICD-10) → test codes for a region: the region's own packages (its settings' over the
+        catalogue's) over the default ones."""
+        return {**self.packages.get("default", {}), **self.packages.get(region, {}), **region_of(region).packages}
+
+    def unknown_tests(self, packages: dict[str, tuple[str, ...]]) -> list[str]:
+        """The packages' test codes this catalogue does not know."""
+        return sorted({code for tests in packages.values() for code in tests} - set(self.tests))
+
+
+def package_mistakes(found: dict[str, Region]) -> list[str]:
+    """What is wrong with the regions' own packages: test codes the catalogue does not know, by region."""
+    return [
+        f"{code}.packages: unknown test codes {', '.join(unknown)}"
+        for code, settings in sorted(found.items())
+        if (unknown := catalogue().unknown_tests(settings.packages))
+    ]
+
+
+def check_region_packages() -> None:
+    """Every region's own packages name tests of the catalogue; RegionsFileError names the ones that do not."""
+    mistakes = package_mistakes(regions())
+    if mistakes:
+        raise RegionsFileError("\n".join(mistakes))
 
 
 def _range(data: dict[str, Any]) -> Range:

@@ -53,8 +53,9 @@ def _listed(tx: Tx, access: Access, found: list[StoredResource], lang: str) -> l
     dispenses = service.dispenses_of(tx, [s.id for s in found], restrict=access.restriction)
     for stored in found:
         access.record("read", stored.type, stored.id)
-    for rid in dispenses:
-        access.record("read", "MedicationDispense", str(dispenses[rid].get("id")))
+    for handed in dispenses.values():
+        for dispense in handed:
+            access.record("read", "MedicationDispense", str(dispense.get("id")))
     return rows(tx, found, dispenses, lang, rules.local_today(tx.region, _now()))
 
 
@@ -191,11 +192,10 @@ def _counter(
 def _shown_found(tx: Tx, found: StoredResource | None, lang: str) -> Row | None:
     if found is None:
         return None
-    # Where and when it was handed over, if it was: what a second dispense would be told (409) anyway.
-    dispense = rules.last_dispense(tx, found.id) if found.resource.get("status") == "completed" else None
-    handed = dispense.resource if dispense is not None else None
+    # Where and when it was handed over, and what is left of it: what a dispense would be told (409, 422) anyway.
+    handed = [d.resource for d in rules.completed_dispenses(tx, found.id)]
     names = Names(tx, [("Practitioner", ref_id(found.resource.get("requester"), "Practitioner")),
-                       ("Organization", rules.pharmacy_of(handed) if handed else None)])  # fmt: skip
+                       ("Organization", rules.pharmacy_of(handed[0]) if handed else None)])  # fmt: skip
     return row(found, handed, names, lang, tx.region, rules.local_today(tx.region, _now()))
 
 
@@ -255,7 +255,7 @@ def dispense(
         with store_of(request).transaction() as tx:
             found = service.find(tx, **asked)
             body = service.dispense_body(
-                found, pharmacy=pharmacy, pharmacist=access.principal.practitioner,
+                tx, found, pharmacy=pharmacy, pharmacist=access.principal.practitioner,
                 quantity=_count(quantity) if quantity.strip() else None, now=_now(),
             )  # fmt: skip
             access.require("create", "MedicationDispense", body, tx=tx)

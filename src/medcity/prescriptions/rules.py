@@ -1,15 +1,19 @@
 """What every prescription and every dispense must be, whichever door it comes through (the doctor's and the
 pharmacy's pages, a plain FHIR write, a bundle entry).
 
-A prescription (MedicationRequest with a prescription number) is dispensed once: a completed MedicationDispense
-naming it in `authorizingPrescription` locks the prescription's row, checks it is still active, unexpired and of
-the same patient, and sets it `completed` in the dispense's own transaction. The row lock (PostgreSQL's
-`SELECT ... FOR UPDATE`; SQLite's writers are serialised from `BEGIN IMMEDIATE`) makes the second of two
-pharmacies dispensing at the same moment wait and then find the prescription completed (409).
+A prescription (MedicationRequest with a prescription number) is never dispensed beyond what it prescribes: a
+completed MedicationDispense naming it in `authorizingPrescription` locks the prescription's row, checks it is
+still active, unexpired and of the same patient, and that its quantity is at most what the prescription's earlier
+dispenses left; the dispense that hands over the rest sets the prescription `completed` in its own transaction.
+A prescription may so be handed over in parts, at any pharmacies (a course collected month by month, a pharmacy
+short of stock). The row lock (PostgreSQL's `SELECT ... FOR UPDATE`; SQLite's writers are serialised from
+`BEGIN IMMEDIATE`) makes the second of two pharmacies dispensing at the same moment wait and then find the
+prescription completed (409), or less left than it asks (422).
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import date, datetime, timedelta
 
@@ -35,6 +39,9 @@ CLOSED = WITHDRAWN | {"completed"}
 DISPENSED_NOTICE = "dispensed"
 DISPENSED_TEXT = N_("Prescription %(number)s (%(medicine)s) was dispensed on %(day)s at %(pharmacy)s. If you did "
                     "not collect it and asked nobody to, tell your polyclinic.")  # fmt: skip
+DISPENSED_PART_TEXT = N_("Part of prescription %(number)s (%(medicine)s), %(given)s of %(prescribed)s, was dispensed "
+                         "on %(day)s at %(pharmacy)s; the other %(left)s can be collected at any pharmacy until "
+                         "%(until)s. If you did not collect it and asked nobody to, tell your polyclinic.")  # fmt: skip
 # What a handed-over dispense keeps: changing it would hand over something else than what was given.
 _HANDED_OVER_FIELDS = ("status", "subject", "authorizingPrescription", "quantity", "medicationCodeableConcept")
 ANNULLED = "entered-in-error"
@@ -118,14 +125,31 @@ def state_of(data: JSON, today: date) -> str:
 # ---- dispensing ------------------------------------------------------------------------------------------------
 
 
-def last_dispense(tx: Tx, prescription: str) -> StoredResource | None:
-    """The completed dispense of a prescription (there is at most one)."""
-    found = tx.search(
+def completed_dispenses(tx: Tx, prescription: str) -> list[StoredResource]:
+    """The dispenses that handed a prescription over (in parts, or whole), the latest first."""
+    found: list[StoredResource] = tx.search(
         "MedicationDispense",
-        [("prescription", f"MedicationRequest/{prescription}"), ("status", "completed"), ("_sort", "-whenhandedover"),
-         ("_count", "1")],
+        [("prescription", f"MedicationRequest/{prescription}"), ("status", "completed"),
+         ("_sort", "-whenhandedover,-_lastUpdated"), ("_count", "1000")],
     ).matches  # fmt: skip
-    return found[0] if found else None
+    return found
+
+
+def handed_over(dispenses: list[JSON]) -> float:
+    """How much these dispenses handed over; one that states no quantity handed over all there was."""
+    total = 0.0
+    for dispense in dispenses:
+        value = part(dispense, "quantity", "value")
+        if not isinstance(value, int | float):
+            return math.inf
+        total += float(value)
+    return total
+
+
+def left_of(data: JSON, dispenses: list[JSON]) -> float | None:
+    """What a prescription still allows after these dispenses of it; None when it prescribes no quantity."""
+    prescribed = prescribed_quantity(data)
+    return None if prescribed is None else max(prescribed - handed_over(dispenses), 0.0)
 
 
 def pharmacy_of(dispense: JSON) -> str | None:
@@ -140,8 +164,8 @@ def _pharmacy_name(tx: Tx, dispense: JSON) -> str:
 
 
 def already_dispensed(tx: Tx, stored: StoredResource, number: str) -> Conflict:
-    dispense = last_dispense(tx, stored.id)
-    data = dispense.resource if dispense is not None else {}
+    dispenses = completed_dispenses(tx, stored.id)
+    data = dispenses[0].resource if dispenses else {}
     when = day_text(str(data.get("whenHandedOver") or stored.last_updated), tx.region)
     name = _pharmacy_name(tx, data)
     return Conflict(
@@ -150,9 +174,11 @@ def already_dispensed(tx: Tx, stored: StoredResource, number: str) -> Conflict:
     )  # fmt: skip
 
 
-def take(tx: Tx, prescription: str, *, patient: str | None, quantity: float | None, now: datetime) -> JSON:
+def take(
+    tx: Tx, prescription: str, *, patient: str | None, quantity: float | None, now: datetime
+) -> tuple[JSON, float | None]:
     """Lock the prescription a dispense is authorised by and check it may be dispensed now, to this patient, in
-    this quantity; returns the prescription as it stands under the lock."""
+    this quantity; returns the prescription as it stands under the lock, and what its earlier dispenses left."""
     stored = tx.current("MedicationRequest", prescription, for_update=True)
     if stored is None or stored.deleted:
         raise Unprocessable(N_("MedicationRequest/%(id)s is not a known prescription"), id=prescription[:64])
@@ -171,16 +197,23 @@ def take(tx: Tx, prescription: str, *, patient: str | None, quantity: float | No
         raise Unprocessable(
             N_("Prescription %(number)s expired on %(date)s"), number=number, date=day_text(until, tx.region)
         )
+    if quantity is not None and quantity <= 0:
+        raise Unprocessable(N_("A dispensed quantity is more than zero"))
     prescribed = prescribed_quantity(data)
-    if quantity is not None and prescribed is not None and quantity > prescribed:
+    # Read under the lock: a dispense another pharmacy committed meanwhile is counted.
+    left = left_of(data, [d.resource for d in completed_dispenses(tx, stored.id)])
+    if quantity is not None and prescribed is not None and left is not None and quantity > left:
+        if left < prescribed:
+            raise Unprocessable(
+                N_("%(asked)s is more than the %(left)s left of the %(prescribed)s prescribed"),
+                asked=_count(quantity), left=_count(left), prescribed=_count(prescribed),
+            )  # fmt: skip
         raise Unprocessable(
             N_("%(asked)s is more than the %(prescribed)s prescribed"),
             asked=_count(quantity),
             prescribed=_count(prescribed),
         )
-    if quantity is not None and quantity <= 0:
-        raise Unprocessable(N_("A dispensed quantity is more than zero"))
-    return data
+    return data, left
 
 
 def _count(value: float) -> str:
@@ -216,13 +249,15 @@ def check_dispense(tx: Tx, data: JSON, *, now: datetime) -> JSON:
         raise Unprocessable(N_("A dispense is authorised by one prescription here"))
     if data.get("status") != "completed" or not prescriptions:
         return data
-    quantity = part(data, "quantity", "value")
-    prescription = take(
-        tx, prescriptions[0], patient=ref_id(data.get("subject"), "Patient"),
-        quantity=float(quantity) if isinstance(quantity, int | float) else None, now=now,
-    )  # fmt: skip
-    tx.update({**prescription, "status": "completed"})
-    _tell_dispensed(tx, prescription, data, now=now)
+    value = part(data, "quantity", "value")
+    given = float(value) if isinstance(value, int | float) else None
+    prescription, left = take(
+        tx, prescriptions[0], patient=ref_id(data.get("subject"), "Patient"), quantity=given, now=now
+    )
+    rest = left - given if left is not None and given is not None else 0.0
+    if rest <= 0:
+        tx.update({**prescription, "status": "completed"})
+    _tell_dispensed(tx, prescription, data, given=given, rest=rest, now=now)
     return data
 
 
@@ -256,16 +291,22 @@ def _annul(tx: Tx, previous: JSON, data: JSON, *, now: datetime) -> JSON:
     current = tx.current("MedicationDispense", str(data.get("id")), for_update=True)
     if current is None or current.resource.get("status") != "completed":
         raise Conflict(ALREADY_ANNULLED)
-    if locked is not None and not locked.deleted and locked.resource.get("status") == "completed":
-        prescription = {**locked.resource, "status": "active"}
-        tx.update(prescription)
+    # The prescription allows again what the dispense handed over: whole again after its only dispense, or more
+    # left of a course collected in parts. A prescription the doctor cancelled meanwhile stays cancelled.
+    if locked is not None and not locked.deleted and locked.resource.get("status") in ("completed", "active"):
+        prescription = locked.resource
+        if prescription.get("status") == "completed":
+            prescription = {**prescription, "status": "active"}
+            tx.update(prescription)
         _tell_annulled(tx, prescription, previous, reason, now=now)
     return data
 
 
-def _tell_dispensed(tx: Tx, prescription: JSON, dispense: JSON, *, now: datetime) -> None:
-    """The patient's notice that their prescription was handed over, and where: one they did not collect
-    themselves (a relative did, or someone who should not have) is noticed at once."""
+def _tell_dispensed(
+    tx: Tx, prescription: JSON, dispense: JSON, *, given: float | None, rest: float, now: datetime
+) -> None:
+    """The patient's notice that their prescription was handed over (in part: how much, and how much is left), and
+    where: one they did not collect themselves (a relative did, or someone who should not have) is noticed at once."""
     patient = ref_id(prescription.get("subject"), "Patient") or ""
     lang = notices.language_of(tx, patient)
     values = {
@@ -274,8 +315,14 @@ def _tell_dispensed(tx: Tx, prescription: JSON, dispense: JSON, *, now: datetime
         "day": day_text(str(dispense.get("whenHandedOver") or now.isoformat()), tx.region),
         "pharmacy": _pharmacy_name(tx, dispense),
     }
+    text = DISPENSED_TEXT
+    if rest > 0 and given is not None:
+        until = valid_until(prescription)
+        values |= {"given": _count(given), "left": _count(rest), "until": day_text(until, tx.region) if until else "—",
+                   "prescribed": _count(prescribed_quantity(prescription) or given + rest)}  # fmt: skip
+        text = DISPENSED_PART_TEXT
     notices.prepare(
-        tx, DISPENSED_NOTICE, patient=patient, lang=lang, text=gettext(DISPENSED_TEXT, lang) % values,
+        tx, DISPENSED_NOTICE, patient=patient, lang=lang, text=gettext(text, lang) % values,
         sender=None, about=[{"reference": f"MedicationRequest/{prescription.get('id')}"}],
     )  # fmt: skip
 

@@ -177,11 +177,18 @@ def find(tx: Tx, *, number: str, system: str, value: str) -> StoredResource:
 
 
 def dispense_body(
-    prescription: StoredResource, *, pharmacy: str, pharmacist: str | None, quantity: int | None, now: datetime
+    tx: Tx,
+    prescription: StoredResource,
+    *,
+    pharmacy: str,
+    pharmacist: str | None,
+    quantity: int | None,
+    now: datetime,
 ) -> JSON:
-    """The MedicationDispense a pharmacy hands the prescription over with (the whole prescribed quantity unless
-    `quantity` says less)."""
+    """The MedicationDispense a pharmacy hands the prescription over with: all its earlier dispenses left unless
+    `quantity` says less (the write rules check it again under the prescription's lock)."""
     data = prescription.resource
+    left = rules.left_of(data, [d.resource for d in rules.completed_dispenses(tx, prescription.id)])
     prescribed = (data.get("dispenseRequest") or {}).get("quantity") or {}
     performers = [{"actor": ref("Organization", pharmacy)}]
     if pharmacist:
@@ -195,15 +202,20 @@ def dispense_body(
         "authorizingPrescription": [ref("MedicationRequest", prescription.id)],
         "whenHandedOver": now.astimezone(UTC).isoformat(timespec="seconds"),
     }
-    if quantity is not None or prescribed.get("value") is not None:
-        body["quantity"] = {**prescribed, "value": quantity if quantity is not None else prescribed["value"]}
+    if quantity is not None or left is not None:
+        body["quantity"] = {**prescribed, "value": quantity if quantity is not None else _whole(left or 0.0)}
     if data.get("dosageInstruction"):
         body["dosageInstruction"] = data["dosageInstruction"]
     return body
 
 
+def _whole(value: float) -> int | float:
+    return int(value) if value == int(value) else value
+
+
 def dispense(tx: Tx, body: JSON) -> StoredResource:
-    """Hand over: the write rules take the prescription (once, under its row lock) and complete it."""
+    """Hand over: the write rules take the prescription under its row lock, never beyond what it prescribes, and
+    complete it when nothing is left."""
     return tx.create(apply_write_rules(tx, body)).stored
 
 
@@ -219,22 +231,22 @@ def of_patient(tx: Tx, *, patient: str, restrict: Restriction | None) -> list[St
     return [stored for stored in found if rules.number_of(stored.resource) is not None]
 
 
-def dispenses_of(tx: Tx, prescriptions: list[str], *, restrict: Restriction | None) -> dict[str, JSON]:
-    """The completed dispense of each of these prescriptions that has one."""
+def dispenses_of(tx: Tx, prescriptions: list[str], *, restrict: Restriction | None) -> dict[str, list[JSON]]:
+    """The completed dispenses of each of these prescriptions that has any, the latest first."""
     if not prescriptions:
         return {}
     found = tx.search(
         "MedicationDispense",
         [("prescription", ",".join(f"MedicationRequest/{p}" for p in prescriptions)), ("status", "completed"),
-         ("_count", str(len(prescriptions) + 10))],
+         ("_sort", "-whenhandedover,-_lastUpdated"), ("_count", "1000")],
         restrict=restrict,
     ).matches  # fmt: skip
-    return {
-        rid: stored.resource
-        for stored in found
-        for p in stored.resource.get("authorizingPrescription") or []
-        if (rid := ref_id(p, "MedicationRequest"))
-    }
+    by_prescription: dict[str, list[JSON]] = {}
+    for stored in found:
+        for p in stored.resource.get("authorizingPrescription") or []:
+            if rid := ref_id(p, "MedicationRequest"):
+                by_prescription.setdefault(rid, []).append(stored.resource)
+    return by_prescription
 
 
 def dispensed_by(tx: Tx, *, pharmacy: str, restrict: Restriction | None, count: int = 20) -> list[StoredResource]:

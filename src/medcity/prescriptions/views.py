@@ -26,8 +26,9 @@ class Row:
     valid_until: str
     prescriber: str
     state: str  # rules.ACTIVE, DISPENSED, EXPIRED, CANCELLED
-    dispensed_on: str
+    dispensed_on: str  # the latest dispense's day and pharmacy
     pharmacy: str
+    left: str  # what is left to collect of a prescription handed over in part; empty otherwise
 
 
 def grouped(number: str) -> str:
@@ -61,19 +62,24 @@ def quantity_text(data: JSON, concept: object, lang: str) -> str:
     return f"{value} {quantity.get('unit') or ''}".strip()
 
 
-def rows(tx: Tx, prescriptions: list[StoredResource], dispenses: dict[str, JSON], lang: str, today: date) -> list[Row]:
-    handed = {rid: rules.pharmacy_of(d) for rid, d in dispenses.items()}
+def rows(
+    tx: Tx, prescriptions: list[StoredResource], dispenses: dict[str, list[JSON]], lang: str, today: date
+) -> list[Row]:
     names = Names(
         tx,
         [("Practitioner", ref_id(s.resource.get("requester"), "Practitioner")) for s in prescriptions]
-        + [("Organization", org) for org in handed.values()],
+        + [("Organization", rules.pharmacy_of(d)) for handed in dispenses.values() for d in handed[:1]],
     )
-    return [row(s, dispenses.get(s.id), names, lang, tx.region, today) for s in prescriptions]
+    return [row(s, dispenses.get(s.id, []), names, lang, tx.region, today) for s in prescriptions]
 
 
-def row(stored: StoredResource, dispense: JSON | None, names: Names, lang: str, region: str, today: date) -> Row:
+def row(stored: StoredResource, dispenses: list[JSON], names: Names, lang: str, region: str, today: date) -> Row:
+    """A prescription with its completed dispenses, the latest first."""
     data = stored.resource
     concept = data.get("medicationCodeableConcept")
+    dispense = dispenses[0] if dispenses else None
+    left = rules.left_of(data, dispenses)
+    partly = bool(dispenses) and left is not None and left > 0 and data.get("status") == "active"
     return Row(
         id=stored.id,
         number=grouped(rules.number_of(data) or ""),
@@ -85,4 +91,10 @@ def row(stored: StoredResource, dispense: JSON | None, names: Names, lang: str, 
         state=rules.state_of(data, today),
         dispensed_on=rules.day_text(str((dispense or {}).get("whenHandedOver") or ""), region),
         pharmacy=names.of("Organization", rules.pharmacy_of(dispense)) if dispense else "",
+        left=quantity_text({"quantity": {**_prescribed(data), "value": left}}, concept, lang) if partly else "",
     )
+
+
+def _prescribed(data: JSON) -> JSON:
+    quantity = rules.part(data, "dispenseRequest", "quantity")
+    return quantity if isinstance(quantity, dict) else {}

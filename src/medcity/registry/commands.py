@@ -10,6 +10,7 @@ import typer
 
 from medcity.kit.config import get_settings
 from medcity.kit.errors import InvalidRequest
+from medcity.orders.catalogue import package_mistakes
 from medcity.registry.regions import SHIPPED, RegionsFileError, read, region
 
 app = typer.Typer(help="Region settings: show them, check a region's own file.", no_args_is_help=True)
@@ -36,6 +37,10 @@ def check_command(path: Path = typer.Argument(..., help="A regions file (TOML, a
     except RegionsFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    mistakes = package_mistakes(found)
+    if mistakes:
+        typer.echo("\n".join(f"{path}: {mistake}" for mistake in mistakes), err=True)
+        raise typer.Exit(2)
     replaced = sorted(set(found) & set(read(SHIPPED)))
     typer.echo(f"{path}: {len(found)} region(s) usable: {', '.join(sorted(found))}")
     if replaced:

@@ -10,6 +10,7 @@ misread.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from medcity.kit.i18n import N_
 from medcity.registry.catalogue import FIRST_CONTACT, SEES_PATIENTS
 
 SHIPPED = Path(__file__).parent / "data" / "regions.toml"
+ICD10_CODE = re.compile(r"[A-Z][0-9]{2}(\.[0-9]{1,2})?")
 
 
 class RegionsFileError(ValueError):
@@ -73,6 +75,20 @@ class Region(_Settings):
     booking: Booking = Booking()
     prescriptions: Prescriptions = Prescriptions()
     risk: Risk = Risk()
+    # Tests ordered together for a diagnosis (ICD-10 code → LOINC codes of the laboratory catalogue, medcity.orders),
+    # over the catalogue's own packages; the test codes are checked by the orders package when a server starts.
+    packages: dict[str, tuple[str, ...]] = {}
+
+    @field_validator("packages")
+    @classmethod
+    def _icd10_keys(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        malformed = sorted(code for code in value if not ICD10_CODE.fullmatch(code))
+        if malformed:
+            raise ValueError(f"not ICD-10 codes (as I10 or E11.9): {', '.join(malformed)}")
+        empty = sorted(code for code, tests in value.items() if not tests)
+        if empty:
+            raise ValueError(f"packages without tests: {', '.join(empty)}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -94,10 +110,6 @@ class Region(_Settings):
     @field_serializer("self_bookable")
     def _in_order(self, value: frozenset[str]) -> list[str]:
         return sorted(value)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)  # ZoneInfo keeps one instance per name
 
 
 # What a partition the catalogue does not know gets (test and staging partitions): every default. Built without

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from medcity.kit.errors import Unprocessable
 from medcity.kit.i18n import N_
 from medcity.registry.catalogue import SPECIALTIES
-from medcity.registry.regions import Region, region_of
+from medcity.registry.regions import Booking, region_of
 
 # Which booking channels may take a slot of each kind. Registry-only and reserve slots are for the desk (and
 # walk-ins, who are seen at the desk); a referral slot is open to any channel, with a referral.
@@ -78,9 +78,10 @@ class RegionRules:
 
 def rules_for(region: str) -> RegionRules:
     """The region's rules; partitions the catalogue does not know (test and staging regions) get the defaults."""
-    return _rules(region_of(region))
+    settings = region_of(region)
+    return _rules(settings.self_bookable, settings.timezone, settings.booking)
 
 
 @lru_cache(maxsize=16)
-def _rules(settings: Region) -> RegionRules:
-    return RegionRules(self_bookable=settings.self_bookable, timezone=settings.zone, **settings.booking.model_dump())
+def _rules(self_bookable: frozenset[str], timezone: str, booking: Booking) -> RegionRules:
+    return RegionRules(self_bookable=self_bookable, timezone=ZoneInfo(timezone), **booking.model_dump())
