@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medcity import __version__
+from medcity.auth import tokens
 from medcity.auth.api import router as auth_router
 from medcity.auth.verified import VerifiedTokens
 from medcity.fhir.outcome import error_response
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or get_settings()
     load_domains()
     check_region_packages()  # a region's settings file with a mistake stops the start, not a request later
+    tokens.jwks(settings.secret_dir)  # the signing keys exist from the first start on (generated once, then kept)
     app = FastAPI(title="medcity", version=__version__, description="Unified medical information system")
     engine = engine or make_engine(settings.database_url)
     app.state.settings = settings

@@ -66,6 +66,28 @@ def test_key_is_made_once_private_to_the_owner_and_published_without_its_secret(
     assert published["kid"] == key.kid and published["alg"] == "ES256" and "d" not in published
 
 
+def test_workers_starting_together_agree_on_one_key_and_leave_no_drafts(tmp_path: Path) -> None:
+    """uvicorn's workers each create the app at once, and each makes the keys if there are none yet."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from medcity.app import create_app
+    from medcity.kit.config import Settings
+
+    keys = tmp_path / "keys"
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", secret_dir=keys)
+    tokens.signing_key.cache_clear()
+    tokens.id_token_key.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _n: tokens._key_file(keys / "race.jwk.json", lambda: ECKey.generate_key("P-256")),
+                             range(8)))  # fmt: skip
+    assert len({key["d"] for key in made}) == 1
+    create_app(settings)  # before any request: the keys a token and the JWKS need exist from the start
+    made_files = sorted(p.name for p in keys.iterdir())
+    assert made_files == sorted([tokens.ID_TOKEN_KEY_FILE, tokens.KEY_FILE, "race.jwk.json"])
+    tokens.signing_key.cache_clear()
+    tokens.id_token_key.cache_clear()
+
+
 def test_round_trip_carries_the_smart_claims(key: ECKey) -> None:
     claims = _verify(_issue(key, fhir_user="Patient/p1"), key)
     assert (claims.subject, claims.role, claims.patient, claims.fhir_user) == ("anna", "patient", "p1", "Patient/p1")

@@ -48,21 +48,26 @@ def id_token_key(secret_dir: Path) -> RSAKey:
 
 
 def _key_file(path: Path, generate: Callable[[], ECKey | RSAKey]) -> Any:
-    """A private key's JWK, created on first use. The file is 0600 and written with O_EXCL, so two workers
-    starting together agree on one key: the loser of the race reads the winner's file."""
+    """A private key's JWK, created on first use. The key is written whole to a file of its own (0600) and then
+    linked into place, which fails if the name exists: two workers starting together agree on one key, and none
+    reads a key half written."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = generate().as_dict(private=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(json.dumps(key).encode())
+            out.flush()
+            os.fsync(out.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)
         except FileExistsError:
-            pass
+            pass  # another worker's key is in place: use it
         else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(json.dumps(key).encode())
-                out.flush()
-                os.fsync(out.fileno())
             return key
+        finally:
+            draft.unlink()
     return json.loads(path.read_text())
 
 
