@@ -48,6 +48,7 @@ DOMAIN_PAGES = (
     "medcity.prescriptions.pages",
     "medcity.analytics.pages",
     "medcity.risk.pages",
+    "medcity.exchange.pages",
 )
 
 

@@ -21,6 +21,7 @@ COMMAND_GROUPS = (
     ("medcity.referrals.commands", "referrals"),
     ("medcity.hospital.commands", "hospital"),
     ("medcity.registry.commands", "region"),
+    ("medcity.exchange.commands", "exchange"),
     ("medcity.auth.commands", None),
 )
 

@@ -85,9 +85,11 @@ def server_env(workdir: Path, name: str) -> dict[str, str]:
 
 @contextmanager
 def serving(env: dict[str, str], workdir: Path) -> Iterator[str]:
-    """A real medcity server (uvicorn in a subprocess) with `env`; yields its base URL."""
+    """A real medcity server (uvicorn in a subprocess) with `env`; yields its base URL, which is also the base
+    its tokens name (MEDCITY_BASE_URL)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    env = {**env, "MEDCITY_BASE_URL": url}
     log = workdir / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(

@@ -81,8 +81,15 @@ def add_system_client(
     public keys. It may ask for ``system/`` scopes only, up to ``scope``."""
     _check_id(conn, region, client_id)
     granted = scope.split()
-    if not granted or not all(scopes.fits_role(item, Role.SYSTEM) and item.startswith("system/") for item in granted):
-        raise InvalidRequest("A system client is registered for system/ scopes only (e.g. 'system/*.rs')")
+    if not granted or not all(
+        item == scopes.EXCHANGE_SCOPE or (scopes.fits_role(item, Role.SYSTEM) and item.startswith("system/"))
+        for item in granted
+    ):
+        raise InvalidRequest(
+            f"A system client is registered for system/ scopes (e.g. 'system/*.rs') or {scopes.EXCHANGE_SCOPE} only"
+        )
+    if scopes.EXCHANGE_SCOPE in granted and len(granted) > 1:
+        raise InvalidRequest(f"Another region's system is registered for {scopes.EXCHANGE_SCOPE} alone")
     keys = _checked_jwks(jwks)
     user = add_user(
         conn, region=region, username=client_id, role=Role.SYSTEM, password=None, organization=organization, now=now

@@ -162,6 +162,15 @@ class Access:
         known = patient in self.patients_seen
         return policy.record_restriction(self.principal, context, tx, patient, visible=known)
 
+    def exchange_record(self, tx: Tx, patient: str) -> Restriction | None:
+        """The restriction for another region's system reading the patient it named by national identifier
+        (`Patient/$exchange-summary`, which the policy allows it alone): that patient's record, less what their
+        consent keeps to the organisation that wrote it."""
+        if self.principal.kind != "anonymous" and not policy.is_exchange(self.principal):
+            raise Forbidden("Access denied: records are exchanged with the regions registered for it")
+        context = self.context or policy.Context(region="")
+        return policy.record_restriction(self.principal, context, tx, patient, visible=True)
+
     def search_restriction(self, tx: Tx, rtype: str, params: list[tuple[str, str]]) -> Restriction | None:
         """The restriction for a search: decided once for the patient when the search's own parameters pin it to
         one (a doctor's `Observation?subject=Patient/…`), instead of asking the care and consent conditions of

@@ -162,7 +162,8 @@ def client_credentials(conn: Connection, settings: Settings, form: Mapping[str, 
     if account is None or not account.active:
         raise invalid_client("This client's account is disabled")
     asked = form.get("scope", "").split() or list(client.scope)
-    granted = [item for item in scopes.narrow(asked, list(client.scope)) if item.startswith("system/")]
+    granted = [item for item in scopes.narrow(asked, list(client.scope))
+               if item.startswith("system/") or item == scopes.EXCHANGE_SCOPE]  # fmt: skip
     if not granted:
         raise OAuthError("invalid_scope", "None of the requested scopes is granted to this client")
     issued = mint(settings, account, " ".join(granted), now, patient=None, client_id=client.client_id,

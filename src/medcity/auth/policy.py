@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import False_, True_
 from medcity.auth import care, consent
 from medcity.auth.care import Actors
 from medcity.auth.principal import Principal
+from medcity.auth.scopes import EXCHANGE_SCOPE
 from medcity.auth.users import Role
 from medcity.kit import instants
 from medcity.kit.db import Executor
@@ -50,6 +51,9 @@ _SCOPE = re.compile(r"^(patient|user|system)/([A-Za-z]+|\*)\.([cruds]+|read|writ
 _V1 = {"read": "rs", "write": "cud", "*": "cruds"}
 # A system client holding this scope acts for the whole region, not only inside its own organisation.
 REGION_SCOPE = "medcity/region"
+# Another region asking for a patient's summary (medcity.exchange), allowed only to system clients holding
+# `scopes.EXCHANGE_SCOPE`, which grants nothing else.
+EXCHANGE_SUMMARY = "operation:exchange-summary"
 
 # Staff who treat patients: the care relationship decides, and they may break the glass.
 CLINICAL = frozenset({Role.DOCTOR, Role.NURSE})
@@ -183,6 +187,10 @@ def decide(principal: Principal, action: str, resource_type: str | None, resourc
         return ALLOW  # only reachable where authentication is switched off (Settings.auth_required off)
     if action.startswith("bundle:"):
         return ALLOW  # every entry of a bundle is decided on its own by the interaction it runs
+    if action == EXCHANGE_SUMMARY or is_exchange(principal):
+        if action == EXCHANGE_SUMMARY and resource_type == "Patient" and is_exchange(principal):
+            return ALLOW  # the handler finds the patient by national identifier and reads under exchange_record
+        return _deny("another region's system asks for a patient's summary and nothing else")
     letter = _action_letter(action)
     if letter is None:
         return _deny(f"unknown action {action}")
@@ -211,6 +219,10 @@ def decide(principal: Principal, action: str, resource_type: str | None, resourc
         # What a system client may do is what its scopes say (checked above), inside its organisation (rows).
         return ROWS if resource_type in compartment_types() or action in WRITES else ALLOW
     return _decide_other_staff(principal, action, resource_type)
+
+
+def is_exchange(principal: Principal) -> bool:
+    return principal.role == Role.SYSTEM and EXCHANGE_SCOPE in (principal.scopes or ())
 
 
 def _is_aggregate(resource_type: str | None, action: str) -> bool:
@@ -413,6 +425,10 @@ def _restriction(principal: Principal, context: Context, opened: Opened | None) 
         return built[table, resource_type]
 
     def condition(table: Any, resource_type: str) -> ColumnElement[bool] | None:
+        if opened is not None and is_exchange(principal):
+            # Another region reading the one record it asked for by `$exchange-summary`: no type is searchable
+            # for it otherwise, so the opened patient's rows (less what consent keeps) are all it gets.
+            return rows.condition(table, resource_type)
         decision = decide(principal, "search", resource_type)
         if not decision.allowed:
             return false()

@@ -14,6 +14,10 @@ DEFAULT_SCOPE = {Role.PATIENT: "patient/*.rs", Role.PROXY: "patient/*.rs", Role.
 # Scopes that name no data but a launch context or a claim; covered only by the same word.
 CONTEXT_SCOPES = frozenset({"launch/patient", "openid", "fhirUser", "offline_access"})
 
+# Held by another region's system (registered for it with `medcity clients add`): the one right to ask this region
+# for the summary of a patient it names by national identifier (`Patient/$exchange-summary`), and no other.
+EXCHANGE_SCOPE = "medcity/exchange"
+
 _RESOURCE_SCOPE = re.compile(r"^(patient|user|system)/([A-Za-z]+|\*)\.([cruds]+|read|write|\*)$")
 _V1_LETTERS = {"read": "rs", "write": "cud", "*": "cruds"}
 

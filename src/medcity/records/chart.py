@@ -613,6 +613,12 @@ def load_chart(tx: Tx, *, patient: StoredResource, restrict: Restriction | None,
         return _assemble(tx, patient, restrict, released_only)
 
 
+def chart_of(tx: Tx, *, patient: StoredResource, resources: list[JSON], restrict: Restriction | None) -> Chart:
+    """The chart of ``patient`` made of ``resources`` read elsewhere (another region's summary of them), shown as
+    the record's own are; the institutions they cite are looked up here, under ``restrict``."""
+    return _built(tx, patient, resources, restrict)
+
+
 def _assemble(tx: Tx, patient: StoredResource, restrict: Restriction | None, released_only: bool) -> Chart:
     resources = _compartment(tx, patient.id, restrict)
     if released_only:
@@ -621,6 +627,10 @@ def _assemble(tx: Tx, patient: StoredResource, restrict: Restriction | None, rel
             for r in resources
             if r.get("resourceType") not in ("Observation", "DiagnosticReport") or r.get("status") in RELEASED
         ]
+    return _built(tx, patient, resources, restrict)
+
+
+def _built(tx: Tx, patient: StoredResource, resources: list[JSON], restrict: Restriction | None) -> Chart:
     b = _Builder(tx, resources, restrict)
     problems, past = _conditions(b)
     data = patient.resource

@@ -78,6 +78,17 @@ class Region(_Settings):
     # Tests ordered together for a diagnosis (ICD-10 code → LOINC codes of the laboratory catalogue, medcity.orders),
     # over the catalogue's own packages; the test codes are checked by the orders package when a server starts.
     packages: dict[str, tuple[str, ...]] = {}
+    # Regions this one exchanges records with: region code → the FHIR base of its medcity (medcity.exchange);
+    # each registered this region's system there as `region-<code>`.
+    peers: dict[str, str] = {}
+
+    @field_validator("peers")
+    @classmethod
+    def _fhir_bases(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted(code for code, base in value.items() if not base.startswith(("https://", "http://")))
+        if wrong:
+            raise ValueError(f"not the http(s) address of a FHIR base: {', '.join(wrong)}")
+        return value
 
     @field_validator("packages")
     @classmethod

@@ -75,6 +75,11 @@ def request_language(request: Request) -> str:
     )
 
 
+def _served_region(request: Request) -> str:
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return str(settings.region)
+
+
 def render(
     request: Request,
     template_name: str,
@@ -93,7 +98,7 @@ def render(
         "request": request,
         "lang": lang,
         "languages": LANGUAGE_NAMES,
-        "region": region_of(get_settings().region),
+        "region": region_of(_served_region(request)),
         "htmx": request.headers.get("hx-request") == "true",
     }
     for processor in _context_processors:
