@@ -14,12 +14,16 @@ from joserfc import jwt
 
 from medcity.kit.errors import MedcityError, NotFound
 from medcity.kit.i18n import N_
+from medcity.records.service import SECTIONS
+from medcity.store.validate import validate
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHM = "RS384"  # SMART Backend Services: RS384 or ES384
 SCOPE = "medcity/exchange"
 TIMEOUT_S = 10.0
 FHIR_JSON = "application/fhir+json"
+# What a summary's sections cite, and the page shows.
+SHOWN = frozenset(rtype for _code, _title, rtype, _name in SECTIONS)
 
 
 class PeerUnavailable(MedcityError):
@@ -66,6 +70,22 @@ def fetch_summary(
     if document.get("resourceType") != "Bundle" or document.get("type") != "document":
         raise PeerUnavailable(N_("%(region)s did not answer as a medcity region does"), region=region_name)
     return document
+
+
+def summary_resources(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The clinical resources of a summary document's sections that are valid R4: what another region sent is
+    checked as a client's write would be, and what is not valid is left out rather than shown half-read."""
+    kept = []
+    for entry in document.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") not in SHOWN:
+            continue
+        try:
+            validate(resource)
+        except MedcityError:
+            continue
+        kept.append(resource)
+    return kept
 
 
 def _assertion(key: Any, issuer: str, audience: str, now: datetime) -> str:

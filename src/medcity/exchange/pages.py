@@ -18,7 +18,7 @@ from medcity.auth.gate import Access, page_access
 from medcity.auth.policy import CLINICAL
 from medcity.auth.sessions import require_csrf
 from medcity.exchange.api import NATIONAL
-from medcity.exchange.client import fetch_summary
+from medcity.exchange.client import fetch_summary, summary_resources
 from medcity.kit.errors import Forbidden, InvalidRequest, MedcityError
 from medcity.kit.i18n import N_
 from medcity.records import portal
@@ -99,11 +99,9 @@ def _asked(request: Request, access: Access, patient: StoredResource, peer: str)
         own_region=store.region, key=tokens.id_token_key(settings.secret_dir), identifier=identifier,
         now=datetime.now(UTC),
     )  # fmt: skip
-    resources = [e["resource"] for e in document.get("entry") or []
-                 if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-                 and e["resource"].get("resourceType") not in ("Composition", "Patient")]  # fmt: skip
     with store.reader() as tx:
-        return chart_of(tx, patient=patient, resources=resources, restrict=access.restriction_for(tx, patient.id))
+        restrict = access.restriction_for(tx, patient.id)
+        return chart_of(tx, patient=patient, resources=summary_resources(document), restrict=restrict)
 
 
 def _national(patient: dict[str, Any]) -> tuple[str, str]:
