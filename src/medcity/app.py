@@ -46,6 +46,7 @@ DOMAIN_PAGES = (
     "medcity.prescriptions.pages",
     "medcity.analytics.pages",
     "medcity.risk.pages",
+    "medcity.immunization.pages",
 )
 
 
