@@ -82,9 +82,10 @@ def given_of(immunizations: Iterable[JSON]) -> list[Given]:
     return sorted(found, key=lambda g: (g.day, g.immunization))
 
 
-def _placed(series: Series, given: list[Given]) -> tuple[dict[str, Given], list[Given]]:
+def _placed(series: Series, birth: date, given: list[Given]) -> tuple[dict[str, Given], list[Given]]:
     """(dose code → the dose given for it, the recurring doses given): named doses first, then by number, then
-    the rest in date order into the first dose still open."""
+    the rest in date order into the first dose still open at the age it was given (an adult's Td is not their
+    first DTP)."""
     fixed = [d for d in series.doses if d.every is None]
     placed: dict[str, Given] = {}
     repeated: list[Given] = []
@@ -98,7 +99,8 @@ def _placed(series: Series, given: list[Given]) -> tuple[dict[str, Given], list[
         else:
             loose.append(g)
     for g in loose:
-        dose = next((d for d in fixed if d.code not in placed), None)
+        dose = next((d for d in fixed if d.code not in placed and not (d.until and g.day >= after(birth, d.until))),
+                    None)  # fmt: skip
         if dose is None:
             repeated.append(g)
         else:
@@ -113,7 +115,7 @@ def _state(earliest: date, latest: date | None, today: date) -> str:
 
 
 def _series_states(series: Series, birth: date, given: list[Given], today: date) -> list[DoseState]:
-    placed, repeated = _placed(series, given)
+    placed, repeated = _placed(series, birth, given)
     states: list[DoseState] = []
     previous: DoseState | None = None
     for dose in (d for d in series.doses if d.every is None):
@@ -168,7 +170,7 @@ def forecast(birth: date, immunizations: Iterable[JSON], today: date) -> list[Do
         if series.forecast:
             states += _series_states(series, birth, mine, today)
         else:
-            placed = _placed(series, mine)[0]
+            placed = _placed(series, birth, mine)[0]
             states += [DoseState(d, "done", d.number, given=g.day, immunization=g.immunization)
                        for d in series.doses if (g := placed.get(d.code))]  # fmt: skip
     return states
