@@ -25,7 +25,7 @@ from medcity.prescriptions.rules import local_today
 from medcity.records.chart import patient_name
 from medcity.store.repository import JSON, StoredResource, Tx
 from medcity.store.values import now_instant
-from medcity.web.pages_kit import package_page, store_of
+from medcity.web.pages_kit import package_page, patient_of_page, store_of
 from medcity.web.render import request_language
 
 router = APIRouter(include_in_schema=False)
@@ -35,12 +35,6 @@ PageAccess = Annotated[Access, Depends(page_access)]
 def today_of(request: Request) -> date:
     """The region's own day: a dose due from today is due all of today in Moscow."""
     return local_today(store_of(request).region, datetime.now(UTC))
-
-
-def _patient(tx: Tx, access: Access, patient: str) -> StoredResource:
-    stored = tx.read("Patient", patient)
-    access.require("read", "Patient", stored, tx=tx)
-    return stored
 
 
 def forecast_of(
@@ -63,7 +57,7 @@ def _calendar_page(
     lang = request_language(request)
     today = today_of(request)
     with store_of(request).reader() as tx:
-        patient = _patient(tx, access, patient_id)
+        patient = patient_of_page(tx, access, patient_id)
         states = forecast_of(access, tx, patient, today)
     access.record("read", "Patient", patient_id)
     shown = views.rows(states, lang)
@@ -134,7 +128,7 @@ def record_vaccination(
     values = {"dose": dose, "day": day, "lot": lot, "site": site}
     try:
         with store_of(request).transaction() as tx:
-            patient = _patient(tx, access, patient_id)
+            patient = patient_of_page(tx, access, patient_id)
             performer = service.performer_of(tx, practitioner=access.principal.practitioner,
                                              organization=access.principal.organization)  # fmt: skip
             record = service.Record(patient=patient_id, dose=dose, day=_day(day), lot=lot, site=site,

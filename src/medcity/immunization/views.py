@@ -59,6 +59,7 @@ def rows(states: list[DoseState], lang: str) -> list[Row]:
 
 def age_words(span: str, lang: str) -> str:
     """A calendar age in words: "12 months", "6 years", "4 months 15 days"."""
+    # Translators: the age follows "from" (с 12 месяцев, с 1 года, с 3 дней): the genitive.
     words = {
         "y": lambda n: ngettext("%(num)d year", "%(num)d years", n, lang),
         "m": lambda n: ngettext("%(num)d month", "%(num)d months", n, lang),
