@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from medcity.auth.users import Role
-from medcity.immunization.calendar import after
+from medcity.immunization.calendar import after, calendar
 from tests.immunization.history import given
 from tests.visits.conftest import Clinic
 from tests.web_login import add_web_user, csrf_of, log_in
@@ -85,12 +85,21 @@ def test_a_bad_form_is_told_in_the_users_language_and_writes_nothing(doctor: Cli
     assert no_token.status_code == 403 and not vaccinations(doctor, kid)
 
 
+FIRST_YEAR = ("hepb-1", "hepb-2", "hepb-3", "tb-1", "pcv-1", "pcv-2", "dtp-1", "dtp-2", "dtp-3", "polio-1",
+              "polio-2", "polio-3")  # fmt: skip
+
+
+def first_year_on_time(clinic: Clinic, kid: str, born: date) -> None:
+    """The first year's doses, each at its calendar age (BCG on day 4)."""
+    for code in FIRST_YEAR:
+        clinic.store.create(given(code, after(born, "4d" if code == "tb-1" else calendar().doses[code].start),
+                                  patient=kid))  # fmt: skip
+
+
 def test_the_chart_shows_overdue_doses_and_the_portal_the_next_vaccination(doctor: Clinic) -> None:
     born = months_ago(7)
     on_time = child(doctor, "Вовремякин", born)
-    for code in ("hepb-1", "hepb-2", "hepb-3", "tb-1", "pcv-1", "pcv-2", "dtp-1", "dtp-2", "dtp-3", "polio-1",
-                 "polio-2", "polio-3"):  # fmt: skip
-        doctor.store.create(given(code, after(born, _age(code)), patient=on_time))
+    first_year_on_time(doctor, on_time, born)
     panel = doctor.client.get(f"/chart/{on_time}", headers=RU).text.split('id="vaccination"')[1].split("</section>")[0]
     assert 'id="vaccination-overdue"' not in panel
     late = child(doctor, "Пропускова", born)
@@ -113,9 +122,7 @@ def test_the_chart_shows_overdue_doses_and_the_portal_the_next_vaccination(docto
 def test_the_portal_names_the_next_vaccination_by_age(doctor: Clinic) -> None:
     born = months_ago(10)
     kid = child(doctor, "Вовремя", born)
-    for code in ("hepb-1", "hepb-2", "hepb-3", "tb-1", "pcv-1", "pcv-2", "dtp-1", "dtp-2", "dtp-3", "polio-1",
-                 "polio-2", "polio-3"):  # fmt: skip
-        doctor.store.create(given(code, after(born, _age(code)), patient=kid))
+    first_year_on_time(doctor, kid, born)
     doctor.store.create(given("flu", datetime.now(UTC).date() - timedelta(days=30), patient=kid))
     add_web_user(doctor.client, "papa", Role.PATIENT, patient=kid)
     log_in(doctor.client, "papa")
@@ -125,12 +132,6 @@ def test_the_portal_names_the_next_vaccination_by_age(doctor: Clinic) -> None:
     assert after(born, "12m").strftime("%d.%m.%Y") in line
     english = doctor.client.get(f"/portal/{kid}", headers=EN).text
     assert "Next vaccination: measles, rubella, mumps — from 12 months" in english
-
-
-def _age(code: str) -> str:
-    from medcity.immunization.calendar import calendar
-
-    return calendar().doses[code].start if code != "tb-1" else "4d"
 
 
 def test_the_worklist_shows_only_the_polyclinics_children_longest_overdue_first(doctor: Clinic) -> None:
