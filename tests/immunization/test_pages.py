@@ -66,6 +66,20 @@ def test_recording_a_due_dose_in_either_language_makes_it_done(doctor: Clinic) -
     assert "The vaccination is recorded." in doctor.client.get(sent.headers["location"], headers=EN).text
 
 
+def test_a_medical_exemption_is_recorded_and_shown_with_the_dose(doctor: Clinic) -> None:
+    kid = child(doctor, "Медотводов", months_ago(12))
+    token = csrf_of(doctor.client.get(f"/immunization/{kid}").text)
+    today = datetime.now(UTC).date()
+    sent = doctor.client.post(f"/immunization/{kid}", headers=RU, follow_redirects=False,
+                              data={"csrf_token": token, "dose": "mmr-1", "day": today.isoformat(),
+                                    "outcome": "MEDPREC"})  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    [written] = vaccinations(doctor, kid)
+    assert written["status"] == "not-done" and written["statusReason"]["coding"][0]["code"] == "MEDPREC"
+    row = dose_row(doctor.client.get(f"/immunization/{kid}", headers=RU).text, "mmr-1")
+    assert 'data-state="due"' in row and f"медотвод ({today.strftime('%d.%m.%Y')})" in row
+
+
 def test_a_bad_form_is_told_in_the_users_language_and_writes_nothing(doctor: Clinic) -> None:
     kid = child(doctor, "Ошибкин", months_ago(5))
     token = csrf_of(doctor.client.get(f"/immunization/{kid}").text)

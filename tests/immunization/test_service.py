@@ -182,3 +182,17 @@ def test_a_recorded_vaccination_names_its_dose_and_refuses_nonsense() -> None:
                 {"lot": "x" * 41}, {"site": "HEAD"}):  # fmt: skip
         with pytest.raises(InvalidRequest):
             service.build(_record(**bad), birth=date(2025, 4, 1), today=date(2026, 5, 2), recorded="x")
+
+
+def test_an_exemption_or_refusal_is_kept_with_the_dose_that_is_still_not_given() -> None:
+    born = date(2025, 1, 1)
+    exempted = service.build(_record(not_given="MEDPREC", lot=""), birth=born, today=date(2026, 5, 2), recorded="x")
+    assert exempted["status"] == "not-done" and "lotNumber" not in exempted
+    assert exempted["statusReason"]["coding"][0] == {"system": service.REASON_SYSTEM, "code": "MEDPREC"}
+    with pytest.raises(InvalidRequest):
+        service.build(_record(not_given="BORED"), birth=born, today=date(2026, 5, 2), recorded="x")
+    states = by_code(service.forecast(born, [{**exempted, "id": "e1"}], date(2026, 5, 2)))
+    assert states["mmr-1"].state == "overdue" and states["mmr-1"].not_given == ("MEDPREC", date(2026, 5, 1))
+    # Given later, the dose is done and the exemption is history.
+    done = by_code(service.forecast(born, [exempted, given("mmr-1", date(2026, 5, 2))], date(2026, 5, 2)))
+    assert done["mmr-1"].state == "done" and done["mmr-1"].not_given is None

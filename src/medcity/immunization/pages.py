@@ -69,9 +69,10 @@ def _calendar_page(
         "saved": request.query_params.get("saved") == "1", "can_record": access.principal.role in CLINICAL,
         "choices": [(r.code, f"{r.infection}: {r.dose}") for r in open_first if r.state != "done"],
         "sites": [(code, gettext(label, lang)) for code, label in service.SITES.items()],
+        "outcomes": [(code, gettext(label, lang)) for code, label in service.NOT_GIVEN.items()],
         "source": calendar().source,
         "values": {"dose": request.query_params.get("dose", ""), "day": today.isoformat(), "lot": "", "site": "",
-                   **(values or {})},
+                   "outcome": "given", **(values or {})},
     }  # fmt: skip
     response = package_page(request, "immunization", "calendar.html", context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
@@ -124,15 +125,16 @@ def record_vaccination(
     day: Annotated[str, Form(max_length=20)] = "",
     lot: Annotated[str, Form(max_length=200)] = "",
     site: Annotated[str, Form(max_length=8)] = "",
+    outcome: Annotated[str, Form(max_length=10)] = "given",
 ) -> Response:
-    values = {"dose": dose, "day": day, "lot": lot, "site": site}
+    values = {"dose": dose, "day": day, "lot": lot, "site": site, "outcome": outcome}
     try:
         with store_of(request).transaction() as tx:
             patient = patient_of_page(tx, access, patient_id)
             performer = service.performer_of(tx, practitioner=access.principal.practitioner,
                                              organization=access.principal.organization)  # fmt: skip
             record = service.Record(patient=patient_id, dose=dose, day=_day(day), lot=lot, site=site,
-                                    performer=performer)  # fmt: skip
+                                    performer=performer, not_given="" if outcome == "given" else outcome)  # fmt: skip
             body = service.build(record, birth=service.birth_of(patient.resource), today=today_of(request),
                                  recorded=now_instant())  # fmt: skip
             access.require("create", "Immunization", body, tx=tx)

@@ -12,7 +12,7 @@ order.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +25,10 @@ from medcity.store.search import of_patients
 JSON = dict[str, Any]
 STATES = ("done", "due", "overdue", "upcoming", "missed")
 SITE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActSite"
+# Why a dose was not given (R4 Immunization.statusReason, v3-ActReason): a medical exemption (медотвод) or the
+# patient's or parent's refusal (отказ).
+REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+NOT_GIVEN = {"MEDPREC": N_("medical exemption"), "PATOBJ": N_("refused by the patient or parent")}
 SITES = {"LA": N_("left arm"), "RA": N_("right arm"), "LT": N_("left thigh"), "RT": N_("right thigh"),
          "LD": N_("left deltoid"), "RD": N_("right deltoid")}  # fmt: skip
 # The worklist reads the attached children of one organisation (at most this many) and shows the longest overdue.
@@ -52,6 +56,7 @@ class DoseState:
     immunization: str | None = None
     earliest: date | None = None
     latest: date | None = None  # None: never overdue
+    not_given: tuple[str, date] | None = None  # the latest exemption or refusal of this dose: (reason, day)
 
     @property
     def overdue_since(self) -> date | None:
@@ -160,10 +165,33 @@ def _recurring(
     return [*done, following]
 
 
+def not_given_of(immunizations: Iterable[JSON]) -> dict[str, tuple[str, date]]:
+    """Calendar dose → the latest exemption or refusal recorded for it (an Immunization not-done naming it)."""
+    found: dict[str, tuple[str, date]] = {}
+    for resource in immunizations:
+        day = _day(resource.get("occurrenceDateTime"))
+        placed = calendar().series_of(resource.get("vaccineCode"))
+        if resource.get("status") != "not-done" or day is None or placed is None or placed[1] is None:
+            continue
+        codings = (resource.get("statusReason") or {}).get("coding") or [{}]
+        reason = str(codings[0].get("code") or "") if isinstance(codings[0], dict) else ""
+        if placed[1].code not in found or found[placed[1].code][1] <= day:
+            found[placed[1].code] = (reason, day)
+    return found
+
+
 def forecast(birth: date, immunizations: Iterable[JSON], today: date) -> list[DoseState]:
     """Every dose of the calendar's series (risk-group series only as far as they were given) for someone born on
-    `birth`, from their Immunization resources, as of `today`."""
-    given = given_of(immunizations)
+    `birth`, from their Immunization resources, as of `today`. A dose exempted or refused keeps its state (it is
+    still not given) and carries the exemption or refusal."""
+    immunizations = list(immunizations)
+    states = _forecast(birth, given_of(immunizations), today)
+    not_given = not_given_of(immunizations)
+    return [replace(s, not_given=not_given[s.dose.code]) if s.state != "done" and s.dose.code in not_given else s
+            for s in states]  # fmt: skip
+
+
+def _forecast(birth: date, given: list[Given], today: date) -> list[DoseState]:
     states: list[DoseState] = []
     for series in calendar().series.values():
         mine = [g for g in given if g.series.code == series.code]
@@ -211,11 +239,13 @@ class Record:
     lot: str
     site: str  # a key of SITES, or ""
     performer: JSON  # a reference: the PractitionerRole (else the organisation) of whoever gave it
+    not_given: str = ""  # a key of NOT_GIVEN: an exemption or refusal recorded instead of a dose
 
 
 def build(record: Record, *, birth: date | None, today: date, recorded: str) -> JSON:
     """The Immunization of `record`, checked: a dose of the calendar, a day neither in the future nor before the
-    patient was born, a lot number of sensible length."""
+    patient was born, a lot number of sensible length; or, for an exemption or refusal, a not-done one with its
+    reason."""
     cal = calendar()
     dose = cal.doses.get(record.dose)
     if dose is None:
@@ -224,23 +254,19 @@ def build(record: Record, *, birth: date | None, today: date, recorded: str) -> 
         raise InvalidRequest(N_("The vaccination date is in the future"))
     if birth is not None and record.day < birth:
         raise InvalidRequest(N_("The vaccination date is before the patient was born"))
+    if record.not_given:
+        return _not_given(record, dose, recorded)
     lot = record.lot.strip()
     if not lot or len(lot) > 40:
         raise InvalidRequest(N_("Enter the vaccine's lot number (at most 40 characters)"))
     if record.site and record.site not in SITES:
         raise InvalidRequest(N_("Unknown injection site"))
     series = cal.series[dose.series]
-    coding = [{"system": cal.system, "code": dose.code, "display": f"{series.vaccine('ru')}: {dose.label('ru')}"}]
     body: JSON = {
-        "resourceType": "Immunization",
+        **_about(record, dose, recorded),
         "status": "completed",
-        "vaccineCode": {"coding": coding, "text": series.vaccine("ru")},
-        "patient": {"reference": f"Patient/{record.patient}"},
-        "occurrenceDateTime": record.day.isoformat(),
-        "recorded": recorded,
         "primarySource": True,
         "lotNumber": lot,
-        "performer": [{"actor": record.performer}],
         "protocolApplied": [
             {"series": series.code, "doseNumberPositiveInt": dose.number,
              "targetDisease": [{"text": series.infection("ru")}]}
@@ -249,6 +275,28 @@ def build(record: Record, *, birth: date | None, today: date, recorded: str) -> 
     if record.site:
         body["site"] = {"coding": [{"system": SITE_SYSTEM, "code": record.site}]}
     return body
+
+
+def _about(record: Record, dose: Dose, recorded: str) -> JSON:
+    """What a given dose and an exemption or refusal both say: the dose, the patient, the day, who recorded it."""
+    cal = calendar()
+    series = cal.series[dose.series]
+    coding = [{"system": cal.system, "code": dose.code, "display": f"{series.vaccine('ru')}: {dose.label('ru')}"}]
+    return {
+        "resourceType": "Immunization",
+        "vaccineCode": {"coding": coding, "text": series.vaccine("ru")},
+        "patient": {"reference": f"Patient/{record.patient}"},
+        "occurrenceDateTime": record.day.isoformat(),
+        "recorded": recorded,
+        "performer": [{"actor": record.performer}],
+    }
+
+
+def _not_given(record: Record, dose: Dose, recorded: str) -> JSON:
+    if record.not_given not in NOT_GIVEN:
+        raise InvalidRequest(N_("Unknown reason for not giving the vaccination"))
+    reason = {"coding": [{"system": REASON_SYSTEM, "code": record.not_given}]}
+    return {**_about(record, dose, recorded), "status": "not-done", "statusReason": reason}
 
 
 def performer_of(tx: Tx, *, practitioner: str | None, organization: str | None) -> JSON:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from medcity.immunization.calendar import after, calendar
-from medcity.immunization.service import DoseState, next_doses, overdue
+from medcity.immunization.service import NOT_GIVEN, DoseState, next_doses, overdue
 from medcity.kit.i18n import N_, gettext, ngettext
 from medcity.kit.instants import shown_day
 
@@ -28,6 +28,7 @@ class Row:
     state: str
     state_name: str
     when: str  # the day it was given, or when it is due, in words
+    note: str = ""  # an exemption or refusal recorded for it, with its day
 
 
 def _day(day: date | None) -> str:
@@ -46,11 +47,18 @@ def when_text(state: DoseState, lang: str) -> str:
     return gettext("from %(day)s", lang) % {"day": _day(state.earliest)}
 
 
+def not_given_text(state: DoseState, lang: str) -> str:
+    if state.not_given is None:
+        return ""
+    reason, day = state.not_given
+    return f"{gettext(NOT_GIVEN.get(reason, reason), lang)} ({_day(day)})"
+
+
 def row(state: DoseState, lang: str) -> Row:
     series = calendar().series[state.dose.series]
     return Row(code=state.dose.code, series=series.code, infection=series.infection(lang),
                dose=state.dose.label(lang), state=state.state, state_name=gettext(STATE_NAMES[state.state], lang),
-               when=when_text(state, lang))  # fmt: skip
+               when=when_text(state, lang), note=not_given_text(state, lang))  # fmt: skip
 
 
 def rows(states: list[DoseState], lang: str) -> list[Row]:
