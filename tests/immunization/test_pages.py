@@ -175,3 +175,16 @@ def test_only_a_polyclinics_clinicians_get_the_worklist_and_a_stranger_doctor_no
     add_web_user(clinic.client, "pharma", Role.PHARMACIST, organization=clinic.org)
     log_in(clinic.client, "pharma")
     assert clinic.client.get("/immunization/overdue").status_code == 403
+
+
+def test_an_unknown_patient_is_a_page_not_a_crash_and_a_parent_reads_but_does_not_write(doctor: Clinic) -> None:
+    assert doctor.client.get("/immunization/no-such-patient", headers=RU).status_code in (403, 404)
+    kid = child(doctor, "Читаев", months_ago(12))
+    add_web_user(doctor.client, "parent", Role.PATIENT, patient=kid)
+    log_in(doctor.client, "parent")
+    page = doctor.client.get(f"/immunization/{kid}", headers=RU)
+    assert page.status_code == 200 and 'id="vaccination-form"' not in page.text
+    refused = doctor.client.post(f"/immunization/{kid}", data={"csrf_token": csrf_of(page.text), "dose": "mmr-1",
+                                                                "day": "2026-01-01", "lot": "A"})  # fmt: skip
+    assert refused.status_code == 403 and not vaccinations(doctor, kid)
+    assert doctor.client.get("/immunization/overdue").status_code == 403

@@ -128,6 +128,8 @@ def record_vaccination(
     outcome: Annotated[str, Form(max_length=10)] = "given",
 ) -> Response:
     values = {"dose": dose, "day": day, "lot": lot, "site": site, "outcome": outcome}
+    # Whoever may not record vaccinations at all (a patient, a parent) is refused before the form is judged.
+    access.require("create", "Immunization")
     try:
         with store_of(request).transaction() as tx:
             patient = patient_of_page(tx, access, patient_id)
