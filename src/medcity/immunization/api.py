@@ -19,6 +19,7 @@ from medcity.immunization.calendar import Series, calendar
 from medcity.kit.errors import Unprocessable
 from medcity.kit.hooks import JSON, OperationCall, operation
 from medcity.kit.i18n import N_
+from medcity.prescriptions.rules import local_today
 from medcity.records.api import opened_patient
 from medcity.store.values import now_instant
 
@@ -80,4 +81,5 @@ def vaccination_forecast(call: OperationCall) -> JSON:
     with call.store.reader() as tx:
         restrict = call.access.restriction_for(tx, patient.id) if call.access is not None else None
         given = service.immunizations_of(tx, patient.id, restrict)
-    return forecast_resource(patient.id, birth, given, datetime.now(UTC).date())
+    # Today in the region, as the pages count it: a dose due from today is due all of the region's day.
+    return forecast_resource(patient.id, birth, given, local_today(call.store.region, datetime.now(UTC)))

@@ -23,7 +23,7 @@ from medcity.kit.i18n import N_, gettext
 from medcity.kit.instants import shown_day
 from medcity.prescriptions.rules import local_today
 from medcity.records.chart import patient_name
-from medcity.store.repository import JSON, StoredResource, Tx
+from medcity.store.repository import StoredResource, Tx
 from medcity.store.values import now_instant
 from medcity.web.pages_kit import package_page, patient_of_page, store_of
 from medcity.web.render import request_language
@@ -37,17 +37,13 @@ def today_of(request: Request) -> date:
     return local_today(store_of(request).region, datetime.now(UTC))
 
 
-def forecast_of(
-    access: Access, tx: Tx, patient: StoredResource, today: date, *, read: list[JSON] | None = None
-) -> list[service.DoseState]:
-    """The calendar of a patient the caller was allowed to read, from the Immunizations they may see (`read`: the
-    chart's resources, already read under the same restriction)."""
+def forecast_of(access: Access, tx: Tx, patient: StoredResource, today: date) -> list[service.DoseState]:
+    """The calendar of a patient the caller was allowed to read, from the Immunizations they may see."""
     birth = service.birth_of(patient.resource)
     if birth is None:
         return []
-    if read is None:
-        read = service.immunizations_of(tx, patient.id, access.restriction_for(tx, patient.id))
-    return service.forecast(birth, read, today)
+    return service.forecast(birth, service.immunizations_of(tx, patient.id, access.restriction_for(tx, patient.id)),
+                            today)  # fmt: skip
 
 
 def _calendar_page(

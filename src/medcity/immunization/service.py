@@ -171,7 +171,9 @@ def not_given_of(immunizations: Iterable[JSON]) -> dict[str, tuple[str, date]]:
     for resource in immunizations:
         day = _day(resource.get("occurrenceDateTime"))
         placed = calendar().series_of(resource.get("vaccineCode"))
-        if resource.get("status") != "not-done" or day is None or placed is None or placed[1] is None:
+        if resource.get("resourceType") != "Immunization" or resource.get("status") != "not-done":
+            continue
+        if day is None or placed is None or placed[1] is None:
             continue
         codings = (resource.get("statusReason") or {}).get("coding") or [{}]
         reason = str(codings[0].get("code") or "") if isinstance(codings[0], dict) else ""

@@ -21,7 +21,7 @@ from medcity.auth.pages import ROLE_HOME
 from medcity.auth.users import Role
 from medcity.immunization import pages as immunization_pages
 from medcity.immunization import views as immunization_views
-from medcity.immunization.service import DoseState, birth_of
+from medcity.immunization.service import DoseState, birth_of, forecast
 from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden
 from medcity.kit.i18n import N_
@@ -32,7 +32,6 @@ from medcity.risk import pages as risk_pages
 from medcity.risk.views import Panel as RiskPanel
 from medcity.scheduling.display import Names
 from medcity.store.repository import Store
-from medcity.web.pages_kit import store_of
 from medcity.web.render import add_template_package, render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -72,11 +71,10 @@ def _risk(request: Request, access: Access, chart: Chart) -> RiskPanel:
         return risk_pages.panel_of(request, access, tx, chart.patient, read=chart.resources)
 
 
-def _vaccinations(request: Request, access: Access, chart: Chart) -> list[DoseState]:
+def _vaccinations(request: Request, chart: Chart) -> list[DoseState]:
     """The calendar of the chart's patient (already allowed), from the Immunizations the chart read."""
-    with store_of(request).reader() as tx:
-        return immunization_pages.forecast_of(access, tx, chart.patient, immunization_pages.today_of(request),
-                                              read=chart.resources)  # fmt: skip
+    birth = birth_of(chart.patient.resource)
+    return forecast(birth, chart.resources, immunization_pages.today_of(request)) if birth else []
 
 
 def _pdf(request: Request, chart: Chart) -> Response:
@@ -91,7 +89,7 @@ def _pdf(request: Request, chart: Chart) -> Response:
 @router.get("/chart/{patient_id}", response_class=HTMLResponse)
 def chart_page(request: Request, patient_id: str, access: PageAccess) -> Response:
     chart = _open_chart(request, access, patient_id)
-    vaccination = immunization_views.panel(chart.patient.id, _vaccinations(request, access, chart),
+    vaccination = immunization_views.panel(chart.patient.id, _vaccinations(request, chart),
                                            request_language(request))  # fmt: skip
     return _page(request, "chart.html", {"chart": chart, "risk": _risk(request, access, chart),
                                          "vaccination": vaccination})  # fmt: skip
@@ -130,7 +128,7 @@ def portal_page(request: Request, patient_id: str, access: PageAccess) -> Respon
     represented = _represented(request, access) if access.principal.role == Role.PROXY.value else []
     risk = _risk(request, access, chart)
     birth = birth_of(chart.patient.resource)
-    next_vaccination = (immunization_views.next_text(_vaccinations(request, access, chart), birth,
+    next_vaccination = (immunization_views.next_text(_vaccinations(request, chart), birth,
                                                      request_language(request)) if birth else "")  # fmt: skip
     return _page(request, "portal.html", {"chart": chart, "represented": represented, "score2": risk.score2,
                                           "next_vaccination": next_vaccination})  # fmt: skip
