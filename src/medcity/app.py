@@ -49,6 +49,7 @@ DOMAIN_PAGES = (
     "medcity.analytics.pages",
     "medcity.risk.pages",
     "medcity.exchange.pages",
+    "medcity.immunization.pages",
 )
 
 

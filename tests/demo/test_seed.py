@@ -8,8 +8,10 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from medcity.demo import commands, generator
+from medcity.demo.accounts import demo_cast
 from medcity.demo.generator import Scale
 from medcity.demo.seed import region_is_empty, seed
+from medcity.immunization.service import forecast, immunizations_of, overdue_children
 from medcity.kit.db import make_engine
 from medcity.kit.errors import Conflict, InvalidRequest
 from medcity.risk.service import assess
@@ -123,3 +125,19 @@ def test_the_demo_record_holds_what_a_cardiovascular_risk_needs(store: Store) ->
     assert smokers and hdl
     assert all(o.resource["valueQuantity"]["unit"] == "mmol/L" for o in hdl)
     assert computed, "no demo adult has everything SCORE2 needs"
+
+
+def test_the_demo_paediatrician_sees_overdue_children_and_the_parent_a_calendar(store: Store) -> None:
+    """The demo children's vaccinations follow the calendar with a few doses missed: the demo polyclinic's
+    worklist has overdue children, and the child the demo parent represents has a calendar to show."""
+    seed(store, scale=Scale(200, 1, 1, 1, 1, 1, 1, duplicates=0.0, twins=0.0), seed=2, as_of=AS_OF, progress=False,
+         partition=store.region)  # fmt: skip
+    with store.reader() as tx:
+        cast = demo_cast(tx)
+        assert cast.polyclinic and cast.child
+        behind = overdue_children(tx, organization=cast.polyclinic, today=AS_OF, restrict=None)
+        child = tx.read("Patient", cast.child)
+        states = forecast(date.fromisoformat(child.resource["birthDate"]),
+                          immunizations_of(tx, cast.child, None), AS_OF)  # fmt: skip
+    assert behind and all(b.doses for b in behind)
+    assert any(s.state == "done" for s in states)

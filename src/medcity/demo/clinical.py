@@ -55,6 +55,8 @@ CONDITION_CLINICAL = f"{TERMINOLOGY}/condition-clinical"
 CONDITION_VERIFICATION = f"{TERMINOLOGY}/condition-ver-status"
 CONDITION_CATEGORY = f"{TERMINOLOGY}/condition-category"
 HISTORY_DAYS = 730
+# Childhood vaccines whose doses demo.vaccinations writes by the calendar instead.
+CALENDAR_PLANS = frozenset({"mmr", "dtap"})
 
 
 def ref(rtype: str, rid: str) -> JSON:
@@ -464,16 +466,21 @@ class History:
         for plan in plans:
             code, display, ru = VACCINES[plan]
             given = moment(self._day(), self.rng)
+            rid, lot = self._id("i"), f"{self.rng.randint(100, 999)}-{given.year % 100:02d}"
+            if plan in CALENDAR_PLANS:
+                # A child's vaccinations by the calendar come from demo.vaccinations; the draws stay, so that the
+                # rest of the history is the same as before.
+                continue
             self.out.append(
                 {
                     "resourceType": "Immunization",
-                    "id": self._id("i"),
+                    "id": rid,
                     "status": "completed",
                     "vaccineCode": _concept(CVX, code, display, ru),
                     "patient": self.subject,
                     "occurrenceDateTime": _when(given),
                     "primarySource": True,
-                    "lotNumber": f"{self.rng.randint(100, 999)}-{given.year % 100:02d}",
+                    "lotNumber": lot,
                     "performer": [{"actor": ref("PractitionerRole", self.doctor)}],
                 }
             )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from medcity.demo import clinical
+from medcity.demo import clinical, vaccinations
 from medcity.demo.clinical import ref
 from medcity.demo.data import CITIES, CityData
 from medcity.demo.people import Person, duplicate, person, twin
@@ -384,6 +384,11 @@ class Generator:
                     as_of=self.as_of,
                 )
                 resources += history.resources()
+                if who.age(self.as_of) < 18:
+                    resources += vaccinations.calendar_history(
+                        self._rng("vacc", n), patient_id=pid, born=who.birth_date, as_of=self.as_of,
+                        performer=staff[slot],
+                    )  # fmt: skip
             yield resources
             if rng.random() < self.scale.duplicates:
                 yield self._duplicate(city, n, who)

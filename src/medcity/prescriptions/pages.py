@@ -28,7 +28,7 @@ from medcity.referrals.views import Names
 from medcity.registry.identifiers import TYPE_CODES
 from medcity.scheduling.resources import ref_id
 from medcity.store.repository import StoredResource, Tx
-from medcity.web.pages_kit import package_page, store_of
+from medcity.web.pages_kit import package_page, patient_of_page, store_of
 from medcity.web.render import request_language
 
 router = APIRouter(include_in_schema=False)
@@ -62,20 +62,13 @@ def _listed(tx: Tx, access: Access, found: list[StoredResource], lang: str) -> l
 # ---- the doctor ------------------------------------------------------------------------------------------------
 
 
-def _patient(tx: Tx, access: Access, patient: str) -> StoredResource:
-    """The Patient a doctor's page is about, read under the policy (another's answers 404, as an unknown one)."""
-    stored = tx.read("Patient", patient)
-    access.require("read", "Patient", stored, tx=tx)
-    return stored
-
-
 def _doctor_page(
     request: Request, access: Access, patient: str, encounter: str, *, error: str = "", status: int = 200,
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     lang = request_language(request)
     with store_of(request).reader() as tx:
-        stored = _patient(tx, access, patient)
+        stored = patient_of_page(tx, access, patient)
         access.record("read", "Patient", stored.id)
         access.require("search", "MedicationRequest")
         found = service.of_patient(tx, patient=patient, restrict=access.restriction)
@@ -116,7 +109,7 @@ def prescribe(
             organization=access.principal.organization, encounter=encounter or None, reason=reason or None,
         )  # fmt: skip
         with store_of(request).transaction() as tx:
-            _patient(tx, access, patient)
+            patient_of_page(tx, access, patient)
             access.require("create", "MedicationRequest", service.build(draft, region=tx.region, now=_now()), tx=tx)
             created = service.prescribe(tx, draft, now=_now())
             access.record("create", "MedicationRequest", created.id, tx=tx, patient=created.patient)

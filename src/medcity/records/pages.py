@@ -19,6 +19,9 @@ from medcity.auth import proxy
 from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
 from medcity.auth.users import Role
+from medcity.immunization import pages as immunization_pages
+from medcity.immunization import views as immunization_views
+from medcity.immunization.service import DoseState, birth_of, forecast
 from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden
 from medcity.kit.i18n import N_
@@ -52,6 +55,7 @@ def _open_chart(request: Request, access: Access, patient_id: str, *, portal: bo
 def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
     add_template_package("medcity.records")
     add_template_package("medcity.risk")  # the chart's risk panel
+    add_template_package("medcity.immunization")  # the chart's vaccination panel
     lang = request_language(request)
     words = {"visit_kind": partial(portal.visit_kind, lang=lang), "flag_label": partial(portal.flag_label, lang=lang),
              "flag_note": partial(portal.flag_note, lang=lang)}  # fmt: skip
@@ -67,6 +71,12 @@ def _risk(request: Request, access: Access, chart: Chart) -> RiskPanel:
         return risk_pages.panel_of(request, access, tx, chart.patient, read=chart.resources)
 
 
+def _vaccinations(request: Request, chart: Chart) -> list[DoseState]:
+    """The calendar of the chart's patient (already allowed), from the Immunizations the chart read."""
+    birth = birth_of(chart.patient.resource)
+    return forecast(birth, chart.resources, immunization_pages.today_of(request)) if birth else []
+
+
 def _pdf(request: Request, chart: Chart) -> Response:
     body = pdf.record_pdf(chart, lang=request_language(request))
     headers = {"Content-Disposition": 'attachment; filename="record.pdf"', "Cache-Control": "no-store"}
@@ -79,7 +89,10 @@ def _pdf(request: Request, chart: Chart) -> Response:
 @router.get("/chart/{patient_id}", response_class=HTMLResponse)
 def chart_page(request: Request, patient_id: str, access: PageAccess) -> Response:
     chart = _open_chart(request, access, patient_id)
-    return _page(request, "chart.html", {"chart": chart, "risk": _risk(request, access, chart)})
+    vaccination = immunization_views.panel(chart.patient.id, _vaccinations(request, chart),
+                                           request_language(request))  # fmt: skip
+    return _page(request, "chart.html", {"chart": chart, "risk": _risk(request, access, chart),
+                                         "vaccination": vaccination})  # fmt: skip
 
 
 @router.get("/chart/{patient_id}/record.pdf")
@@ -114,7 +127,11 @@ def portal_page(request: Request, patient_id: str, access: PageAccess) -> Respon
     chart = _open_chart(request, access, patient_id, portal=True)
     represented = _represented(request, access) if access.principal.role == Role.PROXY.value else []
     risk = _risk(request, access, chart)
-    return _page(request, "portal.html", {"chart": chart, "represented": represented, "score2": risk.score2})
+    birth = birth_of(chart.patient.resource)
+    next_vaccination = (immunization_views.next_text(_vaccinations(request, chart), birth,
+                                                     request_language(request)) if birth else "")  # fmt: skip
+    return _page(request, "portal.html", {"chart": chart, "represented": represented, "score2": risk.score2,
+                                          "next_vaccination": next_vaccination})  # fmt: skip
 
 
 def _represented(request: Request, access: Access) -> list[dict[str, str]]:

@@ -22,18 +22,12 @@ from medcity.records.chart import patient_name
 from medcity.risk import scores, service, views
 from medcity.store.repository import JSON, StoredResource, Tx
 from medcity.store.values import now_instant
-from medcity.web.pages_kit import package_page, store_of
+from medcity.web.pages_kit import package_page, patient_of_page, store_of
 from medcity.web.render import request_language
 
 router = APIRouter(include_in_schema=False)
 PageAccess = Annotated[Access, Depends(page_access)]
 YES_NO = ("yes", "no")
-
-
-def _patient(tx: Tx, access: Access, patient: str) -> StoredResource:
-    stored = tx.read("Patient", patient)
-    access.require("read", "Patient", stored, tx=tx)
-    return stored
 
 
 def panel_of(
@@ -49,7 +43,7 @@ def panel_of(
 def _risk_page(request: Request, access: Access, patient_id: str, *, error: str = "", status: int = 200) -> Response:
     lang = request_language(request)
     with store_of(request).reader() as tx:
-        patient = _patient(tx, access, patient_id)
+        patient = patient_of_page(tx, access, patient_id)
         shown = panel_of(request, access, tx, patient)
     access.record("read", "Patient", patient_id)
     context = {
@@ -95,7 +89,7 @@ def answer_findrisc(
     except InvalidRequest as refused:
         return _risk_page(request, access, patient_id, error=refused.say(request_language(request)), status=400)
     with store_of(request).transaction() as tx:
-        _patient(tx, access, patient_id)
+        patient_of_page(tx, access, patient_id)
         access.require("create", "QuestionnaireResponse", body, tx=tx)
         created = tx.create(body).stored
         access.record("create", created.type, created.id, tx=tx, patient=patient_id)
