@@ -26,7 +26,7 @@ from medcity.records.chart import Chart, chart_of, patient_name
 from medcity.registry.regions import region_of
 from medcity.scheduling.rules import rules_for
 from medcity.store.repository import StoredResource
-from medcity.web.pages_kit import store_of
+from medcity.web.pages_kit import patient_of_page, store_of
 from medcity.web.render import add_template_package, render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -38,9 +38,7 @@ def _opened(request: Request, access: Access, patient_id: str) -> StoredResource
     if access.principal.role not in CLINICAL:
         raise Forbidden(N_("Other regions are asked by the doctors and nurses who treat the patient"))
     with store_of(request).reader() as tx:
-        patient = tx.read("Patient", patient_id)
-        access.require("read", "Patient", patient)
-    return patient
+        return patient_of_page(tx, access, patient_id)
 
 
 def _peers(request: Request, lang: str) -> list[tuple[str, str]]:
