@@ -50,6 +50,7 @@ DOMAIN_PAGES = (
     "medcity.risk.pages",
     "medcity.exchange.pages",
     "medcity.immunization.pages",
+    "medcity.checkups.pages",
 )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from medcity.immunization.calendar import Dose, Series, after, calendar
 from medcity.kit.errors import InvalidRequest
 from medcity.kit.i18n import N_
+from medcity.registry.service import attached
 from medcity.store.repository import Restriction, StoredResource, Tx
 from medcity.store.search import of_patients
 
@@ -337,12 +338,8 @@ def overdue_children(tx: Tx, *, organization: str, today: date, restrict: Restri
     `WORKLIST_ROWS`): one search for the children, one statement for all their Immunizations."""
     # Born after this day: not yet 18 (a 29 February birthday of 18 years ago is taken as the 28th).
     adult_birthday = date(today.year - 18, today.month, 28 if (today.month, today.day) == (2, 29) else today.day)
-    children = tx.search(
-        "Patient",
-        [("organization", f"Organization/{organization}"), ("birthdate", f"gt{adult_birthday.isoformat()}"),
-         ("_count", str(WORKLIST_CHILDREN)), ("_total", "none")],
-        restrict=restrict, first_page_only=True, max_count=WORKLIST_CHILDREN,
-    ).matches  # fmt: skip
+    children = attached(tx, organization=organization, birthdate=f"gt{adult_birthday.isoformat()}",
+                        restrict=restrict, limit=WORKLIST_CHILDREN)  # fmt: skip
     by_patient: dict[str, list[JSON]] = {c.id: [] for c in children}
     for stored in of_patients(tx, "Immunization", list(by_patient), restrict):
         if stored.patient in by_patient:

@@ -19,12 +19,15 @@ from medcity.auth import proxy
 from medcity.auth.gate import Access, page_access
 from medcity.auth.pages import ROLE_HOME
 from medcity.auth.users import Role
+from medcity.checkups.rules import KIND_NAMES
+from medcity.checkups.service import own_checkup
 from medcity.immunization import pages as immunization_pages
 from medcity.immunization import views as immunization_views
 from medcity.immunization.service import DoseState, birth_of, forecast
 from medcity.kit.db import reading
 from medcity.kit.errors import Forbidden
-from medcity.kit.i18n import N_
+from medcity.kit.i18n import N_, gettext
+from medcity.kit.instants import shown_day
 from medcity.records import pdf, portal
 from medcity.records.chart import Chart, load_chart
 from medcity.registry.catalogue import SPECIALTIES
@@ -130,8 +133,12 @@ def portal_page(request: Request, patient_id: str, access: PageAccess) -> Respon
     birth = birth_of(chart.patient.resource)
     next_vaccination = (immunization_views.next_text(_vaccinations(request, chart), birth,
                                                      request_language(request)) if birth else "")  # fmt: skip
+    checkup = own_checkup(chart.patient.resource, chart.resources, immunization_pages.today_of(request))
+    if checkup:  # said in the reader's words
+        lang = request_language(request)
+        checkup = {"kind": gettext(KIND_NAMES[checkup["kind"]], lang), "done": shown_day(checkup["done"])}
     return _page(request, "portal.html", {"chart": chart, "represented": represented, "score2": risk.score2,
-                                          "next_vaccination": next_vaccination})  # fmt: skip
+                                          "next_vaccination": next_vaccination, "checkup": checkup})  # fmt: skip
 
 
 def _represented(request: Request, access: Access) -> list[dict[str, str]]:

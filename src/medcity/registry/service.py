@@ -169,6 +169,20 @@ def attach(
     return tx.update(data, if_match=patient.version).stored
 
 
+def attached(
+    tx: Tx, *, organization: str, birthdate: str, restrict: Restriction | None, limit: int
+) -> list[StoredResource]:
+    """The patients attached to `organization` born as `birthdate` says (a FHIR date search value, such as
+    `gt2008-12-03`), under the caller's restriction, at most `limit`: a worklist's one read of its population."""
+    found: list[StoredResource] = tx.search(
+        "Patient",
+        [("organization", f"Organization/{organization}"), ("birthdate", birthdate), ("_count", str(limit)),
+         ("_total", "none")],
+        restrict=restrict, first_page_only=True, max_count=limit,
+    ).matches  # fmt: skip
+    return found
+
+
 def attachment_extension(district: str, start: date) -> JSON:
     return {
         "url": ATTACHMENT_URL,

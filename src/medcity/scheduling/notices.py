@@ -48,7 +48,7 @@ KIND_NAMES = {
     "moved": N_("Moved: the doctor is away"), "reminder": N_("Day-before reminder"),
     "offer": N_("Offer from the waiting list"), "results": N_("Results are ready"),
     "prescription": N_("New prescription"), "dispensed": N_("Prescription dispensed"),
-    "dispense-annulled": N_("Dispense annulled"),
+    "dispense-annulled": N_("Dispense annulled"), "checkup": N_("Invitation to a check-up"),
 }  # fmt: skip
 STATE_NAMES = {"preparation": N_("To be sent"), "completed": N_("Sent to the patient")}
 
