@@ -10,8 +10,10 @@ from urllib.parse import quote
 from fastapi.testclient import TestClient
 
 from medcity.auth.users import Role
+from medcity.kit.config import Settings
 from tests.auth import world as city
-from tests.auth.world import Tokens, World
+from tests.auth.world import PATIENT_SNILS, SNILS, Tokens, World
+from tests.bearer import bearer
 from tests.web_login import add_web_user, log_in
 
 api, settings, who, world = city.api, city.settings, city.who, city.world  # the fixtures
@@ -70,3 +72,17 @@ def test_an_account_linked_to_no_practitioner_is_shown_by_its_role_and_login(
     lines = _lines(api.get(f"/portal/{referred}/access-log", headers={"Accept-Language": "ru"}).text)
     assert len(lines) == 1, lines
     assert "Лаборатория (логин lab-user)" in lines[0] and "Лаборатория" in lines[0].split(")", 1)[1]
+
+
+def test_another_regions_system_is_named_by_its_region(api: TestClient, world: World, settings: Settings) -> None:
+    patient = world.patients["attached"]
+    spb = bearer(settings, "region-78", "system", "medcity/exchange", organization="region-78")
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "identifier", "valueIdentifier": {"system": SNILS, "value": PATIENT_SNILS["attached"]}}]}  # fmt: skip
+    assert api.post("/fhir/Patient/$exchange-summary", json=body, headers=spb).status_code == 200
+    add_web_user(api, "pat", Role.PATIENT, patient=patient)
+    log_in(api, "pat")
+    lines = _lines(api.get(f"/portal/{patient}/access-log", headers={"Accept-Language": "ru"}).text)
+    assert any(line.startswith(tuple("0123456789")) and "Санкт-Петербург, информационная система" in line
+               for line in lines), lines  # fmt: skip
+    assert "region-78" not in " ".join(lines)

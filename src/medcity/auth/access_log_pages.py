@@ -15,12 +15,14 @@ from medcity.auth import audit
 from medcity.auth.care import BREAK_GLASS_TAG
 from medcity.auth.gate import Access, page_access
 from medcity.auth.users import get_user
+from medcity.exchange.client import peer_of
 from medcity.kit.i18n import N_, gettext
+from medcity.registry.regions import region_of
 from medcity.scheduling.display import Names
 from medcity.scheduling.resources import parse_instant
 from medcity.store.repository import Tx
 from medcity.web.pages_kit import store_of
-from medcity.web.render import add_template_package, render
+from medcity.web.render import add_template_package, render, request_language
 
 router = APIRouter(include_in_schema=False)
 add_template_package("medcity.auth")
@@ -81,7 +83,7 @@ def access_log_page(request: Request, patient_id: str, access: PageAccess) -> HT
         names = Names(tx)
         rows = audit.for_patient(store.engine, store.region, patient_id, limit=SHOWN_ROWS)
         others = [row for row in rows if row["username"] != access.principal.username]
-        looks = _looks(tx, names, others, _reasons(tx, names, patient_id))
+        looks = _looks(tx, names, others, _reasons(tx, names, patient_id), request_language(request))
         name = names.of("Patient", patient_id)
     access.record("read", "Patient", patient_id)
     response = render(request, "auth/access_log.html", {"looks": looks, "name": name, "role_names": ROLE_NAMES})
@@ -89,7 +91,9 @@ def access_log_page(request: Request, patient_id: str, access: PageAccess) -> HT
     return response
 
 
-def _looks(tx: Tx, names: Names, rows: list[dict[str, Any]], reasons: dict[tuple[str, str], str]) -> list[Look]:
+def _looks(
+    tx: Tx, names: Names, rows: list[dict[str, Any]], reasons: dict[tuple[str, str], str], lang: str
+) -> list[Look]:
     """The rows (newest first) as looks: consecutive rows of the same user, minute, kind and outcome are one."""
     people: dict[str, tuple[str, str]] = {}
     looks: list[Look] = []
@@ -101,7 +105,7 @@ def _looks(tx: Tx, names: Names, rows: list[dict[str, Any]], reasons: dict[tuple
                     glass=audit.under_glass(action))  # fmt: skip
         if not looks or looks[-1].key != look.key:
             if look.username not in people:
-                people[look.username] = _person(tx, names, look.username, row["organization"])
+                people[look.username] = _person(tx, names, look.username, row["organization"], lang)
             look.who, look.organization = people[look.username]
             look.role, look.reason = str(row["role"] or ""), reasons.get((look.username, look.when), "")
             looks.append(look)
@@ -110,9 +114,12 @@ def _looks(tx: Tx, names: Names, rows: list[dict[str, Any]], reasons: dict[tuple
     return looks
 
 
-def _person(tx: Tx, names: Names, username: str, organization: Any) -> tuple[str, str]:
-    """The name a patient knows a user by (a practitioner's name; none for an account linked to no practitioner) and
-    their organisation's name."""
+def _person(tx: Tx, names: Names, username: str, organization: Any, lang: str) -> tuple[str, str]:
+    """The name a patient knows a user by (a practitioner's name; another region's system by that region's name;
+    none for an account linked to no practitioner) and their organisation's name."""
+    peer = peer_of(username)
+    if peer is not None:
+        return region_of(peer).name.display(lang), ""
     user = get_user(tx.conn, region=tx.region, username=username)
     who = names.of("Practitioner", user.practitioner) if user is not None and user.practitioner else ""
     return who, names.of("Organization", str(organization)) if organization else ""

@@ -15,6 +15,7 @@ from joserfc import jwt
 from medcity.kit.errors import MedcityError, NotFound
 from medcity.kit.i18n import N_
 from medcity.records.service import SECTIONS
+from medcity.registry.regions import regions
 from medcity.store.validate import validate
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -36,6 +37,12 @@ class PeerUnavailable(MedcityError):
 def client_id(region: str) -> str:
     """The name a region's system is registered under at its peers."""
     return f"region-{region}"
+
+
+def peer_of(username: str) -> str | None:
+    """The region whose system an account is (`client_id`'s name), when the region is one medcity knows."""
+    code = username.removeprefix("region-")
+    return code if code != username and code in regions() else None
 
 
 def fetch_summary(
